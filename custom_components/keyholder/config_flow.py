@@ -1,0 +1,121 @@
+"""Config flow for Keyholder: a site is one config entry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_NAME
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    TextSelector,
+)
+import probatio as vol
+
+from .const import (
+    CONF_GRACE_MINUTES,
+    CONF_PASSCODE_LENGTH,
+    DEFAULT_GRACE_MINUTES,
+    DEFAULT_PASSCODE_LENGTH,
+    DOMAIN,
+    MAX_PASSCODE_LENGTH,
+    MIN_PASSCODE_LENGTH,
+)
+
+
+def _site_schema(defaults: dict[str, Any]) -> vol.Schema:
+    """Return the schema of the site form, pre-filled with defaults."""
+    return vol.Schema(
+        {
+            vol.Required(
+                CONF_NAME, default=defaults.get(CONF_NAME, "")
+            ): TextSelector(),
+            vol.Required(
+                CONF_PASSCODE_LENGTH,
+                default=defaults.get(CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH),
+            ): vol.All(
+                NumberSelector(
+                    NumberSelectorConfig(
+                        min=MIN_PASSCODE_LENGTH,
+                        max=MAX_PASSCODE_LENGTH,
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+                vol.Coerce(int),
+            ),
+            vol.Required(
+                CONF_GRACE_MINUTES,
+                default=defaults.get(CONF_GRACE_MINUTES, DEFAULT_GRACE_MINUTES),
+            ): vol.All(
+                NumberSelector(
+                    NumberSelectorConfig(
+                        min=0,
+                        max=720,
+                        unit_of_measurement="min",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+                vol.Coerce(int),
+            ),
+        }
+    )
+
+
+class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Create or reconfigure a Keyholder site."""
+
+    VERSION = 1
+
+    def _name_taken(self, name: str, exclude_entry_id: str | None = None) -> bool:
+        """Return True when another site already uses this name."""
+        wanted = name.casefold()
+        return any(
+            entry.title.casefold() == wanted
+            for entry in self._async_current_entries(include_ignore=False)
+            if entry.entry_id != exclude_entry_id
+        )
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Name the site."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            if not name:
+                errors[CONF_NAME] = "name_required"
+            elif self._name_taken(name):
+                errors[CONF_NAME] = "name_exists"
+            else:
+                return self.async_create_entry(
+                    title=name, data={**user_input, CONF_NAME: name}
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=_site_schema(user_input or {}),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the site's name and defaults."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            if not name:
+                errors[CONF_NAME] = "name_required"
+            elif self._name_taken(name, exclude_entry_id=entry.entry_id):
+                errors[CONF_NAME] = "name_exists"
+            else:
+                return self.async_update_reload_and_abort(
+                    entry, title=name, data={**user_input, CONF_NAME: name}
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=_site_schema(user_input or dict(entry.data)),
+            errors=errors,
+        )
