@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+)
 from homeassistant.const import CONF_NAME
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -22,7 +28,10 @@ from .const import (
     DOMAIN,
     MAX_PASSCODE_LENGTH,
     MIN_PASSCODE_LENGTH,
+    SUBENTRY_KEYHOLDER,
+    SUBENTRY_LOCK,
 )
+from .subentry_flows import KeyholderSubentryFlow, LockSubentryFlow
 
 
 def _site_schema(defaults: dict[str, Any]) -> vol.Schema:
@@ -67,6 +76,17 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create or reconfigure a Keyholder site."""
 
     VERSION = 1
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Return the subentries a site has: its locks and its keyholders."""
+        return {
+            SUBENTRY_LOCK: LockSubentryFlow,
+            SUBENTRY_KEYHOLDER: KeyholderSubentryFlow,
+        }
 
     def _name_taken(self, name: str, exclude_entry_id: str | None = None) -> bool:
         """Return True when another site already uses this name."""

@@ -15,3 +15,32 @@ DEFAULT_PASSCODE_LENGTH: Final = 6
 DEFAULT_GRACE_MINUTES: Final = 30
 MIN_PASSCODE_LENGTH: Final = 4
 MAX_PASSCODE_LENGTH: Final = 10
+
+# Subentry types and their fields.
+SUBENTRY_LOCK: Final = "lock"
+SUBENTRY_KEYHOLDER: Final = "keyholder"
+CONF_PROVIDER: Final = "provider"
+CONF_SLOTS: Final = "slots"
+CONF_PIN_MIN: Final = "pin_min"
+CONF_PIN_MAX: Final = "pin_max"
+CONF_GIVEN_NAME: Final = "given_name"
+CONF_FAMILY_NAME: Final = "family_name"
+CONF_EMAIL: Final = "email"
+CONF_ROLE: Final = "role"
+CONF_ACTIVE_FROM: Final = "active_from"
+CONF_EXPIRES_ON: Final = "expires_on"
+
+# Reconciler.
+RETRY_FIRST: Final = 30
+RETRY_MAX: Final = 30 * 60
+REPAIR_AFTER_FAILURES: Final = 3
+
+# The bus event fired for every access attempt, and its fields.
+EVENT_ACCESS: Final = "keyholder_access"
+ATTR_LOCK: Final = "lock"
+ATTR_LOCK_ID: Final = "lock_id"
+ATTR_RESULT: Final = "result"
+ATTR_METHOD: Final = "method"
+ATTR_KEYHOLDER: Final = "keyholder"
+ATTR_KEYHOLDER_ID: Final = "keyholder_id"
+ATTR_KEY_ID: Final = "key_id"

@@ -1,0 +1,46 @@
+"""Diagnostics of a site, with every secret and personal detail redacted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+
+from . import KeyholderConfigEntry
+from .engine.serialize import site_to_dict
+
+TO_REDACT = {"secret", "email", "given_name", "family_name", "title", "name"}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: KeyholderConfigEntry
+) -> dict[str, Any]:
+    """Return the site's model and sync state without codes or names."""
+    runtime = entry.runtime_data
+    return {
+        "entry": async_redact_data(entry.as_dict(), TO_REDACT | {"subentries"}),
+        "subentries": [
+            {"type": sub.subentry_type, "id": sub.subentry_id}
+            for sub in entry.subentries.values()
+        ],
+        "site": async_redact_data(site_to_dict(runtime.site), TO_REDACT),
+        "locks": {
+            lock_id: {
+                "capabilities": repr(info.provider.capabilities),
+                "available": info.provider.available,
+                "managed_slots": sorted(runtime.data.written.get(lock_id, {})),
+                "status": {
+                    "state": runtime.lock_status[lock_id].state.value,
+                    "desired": runtime.lock_status[lock_id].desired,
+                    "confirmed": runtime.lock_status[lock_id].confirmed,
+                    "failures": runtime.lock_status[lock_id].failures,
+                    "last_error": runtime.lock_status[lock_id].last_error,
+                },
+            }
+            for lock_id, info in runtime.locks.items()
+        },
+        "next_transition": (
+            runtime.next_transition.isoformat() if runtime.next_transition else None
+        ),
+    }

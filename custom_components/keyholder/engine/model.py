@@ -1,0 +1,218 @@
+"""
+The Keyholder data model: keyholders, keys, schedules and lock capabilities.
+
+Everything here is an immutable value (frozen, slotted dataclasses) except
+:class:`Site`, the mutable container the rest of the integration edits. Changing a
+key or keyholder means replacing it in the site with :func:`dataclasses.replace`.
+
+Datetimes are always timezone-aware; times of day are naive wall-clock times that
+are interpreted in the site's time zone (see :mod:`.schedule`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+
+ALL_DAYS: frozenset[int] = frozenset(range(7))
+"""Every day of the week, Monday (0) to Sunday (6)."""
+
+
+class KeyKind(StrEnum):
+    """What kind of credential a key is."""
+
+    PASSCODE = "passcode"
+    TAG = "tag"
+    APP = "app"
+
+
+class Role(StrEnum):
+    """The role of a keyholder in the site."""
+
+    MANAGER = "manager"
+    KEYHOLDER = "keyholder"
+
+
+def _require_aware(value: datetime | None, name: str) -> None:
+    """Raise ValueError when ``value`` is a naive datetime."""
+    if value is not None and value.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """
+    A weekly time window.
+
+    ``days`` holds the weekdays (0 = Monday .. 6 = Sunday) on which the window
+    *starts*. When ``end <= start`` the window crosses midnight and ends on the next
+    day; ``end == start`` means a full 24 hours from ``start``.
+    """
+
+    days: frozenset[int]
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        """Validate the weekdays and that both times are naive."""
+        if not self.days <= ALL_DAYS:
+            raise ValueError("window days must be within 0 (Monday) .. 6 (Sunday)")
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("window times must be naive wall-clock times")
+
+    @property
+    def crosses_midnight(self) -> bool:
+        """Return True when the window ends on the day after it starts."""
+        return self.end <= self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """
+    When a key works: weekly windows inside an optional date range.
+
+    No windows means "always" (within the range). The range is half-open:
+    ``[valid_from, valid_until)``.
+    """
+
+    windows: tuple[Window, ...] = ()
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        """Validate that the range bounds are aware datetimes."""
+        _require_aware(self.valid_from, "valid_from")
+        _require_aware(self.valid_until, "valid_until")
+
+
+ALWAYS = Schedule()
+"""A schedule that is always active."""
+
+
+@dataclass(frozen=True, slots=True)
+class Keyholder:
+    """
+    A person who may hold keys.
+
+    ``expires_on`` is the last day of validity: the keyholder is valid until the
+    local midnight that ends that day.
+    """
+
+    id: str
+    given_name: str
+    family_name: str = ""
+    email: str | None = None
+    role: Role = Role.KEYHOLDER
+    active_from: datetime | None = None
+    expires_on: date | None = None
+    blocked: bool = False
+
+    def __post_init__(self) -> None:
+        """Validate that the activation time is an aware datetime."""
+        _require_aware(self.active_from, "active_from")
+
+    @property
+    def name(self) -> str:
+        """Return the full name, "Given Family"."""
+        return f"{self.given_name} {self.family_name}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """
+    One credential of a keyholder, opening a set of locks under a schedule.
+
+    ``secret`` is the PIN of a passcode key or the UID of a tag; app keys have
+    none. ``max_uses`` limits the number of uses (one-time codes use 1).
+    """
+
+    id: str
+    keyholder_id: str
+    kind: KeyKind
+    lock_ids: frozenset[str]
+    schedule: Schedule = ALWAYS
+    secret: str | None = None
+    max_uses: int | None = None
+    uses: int = 0
+    cancelled: bool = False
+    name: str = ""
+
+    @property
+    def used_up(self) -> bool:
+        """Return True when the key has no uses left."""
+        return self.max_uses is not None and self.uses >= self.max_uses
+
+
+@dataclass(frozen=True, slots=True)
+class LockCapabilities:
+    """What a lock (through its provider) can do."""
+
+    credential_kinds: frozenset[KeyKind] = frozenset({KeyKind.PASSCODE})
+    slot_min: int = 1
+    slot_max: int = 30
+    reserved_slots: frozenset[int] = frozenset()
+    pin_min: int = 4
+    pin_max: int = 8
+    can_read_back: bool = True
+    reports_slot: bool = True
+    native_schedule: bool = False
+
+
+@dataclass(slots=True)
+class Site:
+    """
+    The mutable state of one site.
+
+    ``slots`` maps lock id -> key id -> slot number: the slot each key occupies
+    on each lock. The planner (:func:`.plan.desired_state`) maintains it.
+    """
+
+    keyholders: dict[str, Keyholder] = field(default_factory=dict)
+    keys: dict[str, Key] = field(default_factory=dict)
+    slots: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def keys_of(self, keyholder_id: str) -> list[Key]:
+        """Return the keys of one keyholder, sorted by key id."""
+        return sorted(
+            (key for key in self.keys.values() if key.keyholder_id == keyholder_id),
+            key=lambda key: key.id,
+        )
+
+    def keys_on(self, lock_id: str) -> list[Key]:
+        """Return the keys that list ``lock_id``, sorted by key id."""
+        return sorted(
+            (key for key in self.keys.values() if lock_id in key.lock_ids),
+            key=lambda key: key.id,
+        )
+
+    def keyholder_of(self, key: Key) -> Keyholder | None:
+        """Return the keyholder of ``key`` (None if it is missing)."""
+        return self.keyholders.get(key.keyholder_id)
+
+    def slot_owner(self, lock_id: str, slot: int) -> str | None:
+        """Return the id of the key that holds ``slot`` on ``lock_id``, if any."""
+        for key_id, key_slot in self.slots.get(lock_id, {}).items():
+            if key_slot == slot:
+                return key_id
+        return None
+
+    def put_key(self, key: Key) -> None:
+        """Add or replace a key."""
+        self.keys[key.id] = key
+
+    def put_keyholder(self, keyholder: Keyholder) -> None:
+        """Add or replace a keyholder."""
+        self.keyholders[keyholder.id] = keyholder
+
+    def remove_key(self, key_id: str) -> Key | None:
+        """Remove a key (and forget its slots); return it if it existed."""
+        for lock_slots in self.slots.values():
+            lock_slots.pop(key_id, None)
+        return self.keys.pop(key_id, None)
+
+    def remove_keyholder(self, keyholder_id: str) -> Keyholder | None:
+        """Remove a keyholder together with all of its keys."""
+        for key in self.keys_of(keyholder_id):
+            self.remove_key(key.id)
+        return self.keyholders.pop(keyholder_id, None)

@@ -1,0 +1,311 @@
+"""
+Plan what every lock should hold, and the operations to get there.
+
+:func:`make_plan` (and its shortcut :func:`desired_state`) computes, for an instant,
+the credential each lock slot should hold; :func:`diff` compares that with what a
+lock holds and returns the operations to apply.
+
+Slot rules (``site.slots`` is updated in place by the planner):
+
+* A key keeps its slot on a lock while it still lists the lock, the lock can hold
+  it (kind supported, secret present, passcode length in range) and its status is
+  not terminal (cancelled, used up, expired). So a blocked key, or a weekly key
+  between windows, keeps its slot and comes back to the same one.
+* A slot is freed when its key is deleted, leaves the lock, becomes terminal, or
+  the slot became unusable (reserved, out of range, or reported occupied by a code
+  Keyholder did not write).
+* A key that is effective and has no slot gets the lowest free slot; when the
+  lock is full it takes over the lowest slot held by a key that is not effective
+  right now; when that fails too it is reported in :attr:`Plan.unplaced`.
+* App keys never go on locks. Locks missing from ``locks`` are left untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
+from enum import StrEnum
+
+from .model import Key, KeyKind, LockCapabilities, Site
+from .slots import SlotPool, slot_usable
+from .status import TERMINAL_STATUSES, Status, key_status
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A credential as written to one slot of a lock."""
+
+    slot: int
+    kind: KeyKind
+    secret: str
+    key_id: str
+
+
+class OpKind(StrEnum):
+    """What an operation does to a slot."""
+
+    SET = "set"
+    CLEAR = "clear"
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One change to one slot of one lock (``credential`` is None for CLEAR)."""
+
+    kind: OpKind
+    lock_id: str
+    slot: int
+    credential: Credential | None
+
+
+class UnplacedReason(StrEnum):
+    """Why an effective key is not on a lock it lists."""
+
+    NO_FREE_SLOT = "no_free_slot"
+    UNSUPPORTED_KIND = "unsupported_kind"
+    NO_SECRET = "no_secret"  # noqa: S105 - a reason, not a password
+    PASSCODE_REJECTED = "passcode_rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Unplaced:
+    """An effective key that could not be placed on a lock."""
+
+    key_id: str
+    lock_id: str
+    reason: UnplacedReason
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """
+    The result of planning at one instant.
+
+    ``desired`` maps lock id -> slot -> credential; ``statuses`` holds the status
+    of every key that has a keyholder; ``unplaced`` lists effective keys that are
+    missing from a lock they list, sorted by lock then key.
+    """
+
+    desired: dict[str, dict[int, Credential]]
+    unplaced: tuple[Unplaced, ...]
+    statuses: dict[str, Status]
+
+
+def _unfit(key: Key, caps: LockCapabilities) -> UnplacedReason | None:
+    """Return why ``key`` cannot be written to a lock with ``caps`` (or None)."""
+    if key.kind not in caps.credential_kinds:
+        return UnplacedReason.UNSUPPORTED_KIND
+    secret = key.secret
+    if not secret:
+        return UnplacedReason.NO_SECRET
+    if key.kind is KeyKind.PASSCODE and not (
+        caps.pin_min <= len(secret) <= caps.pin_max
+        and secret.isascii()
+        and secret.isdigit()
+    ):
+        return UnplacedReason.PASSCODE_REJECTED
+    return None
+
+
+def _credential(key: Key, slot: int) -> Credential:
+    """Return the credential of ``key`` in ``slot`` (the key has a secret)."""
+    return Credential(slot=slot, kind=key.kind, secret=key.secret or "", key_id=key.id)
+
+
+def make_plan(
+    site: Site,
+    locks: Mapping[str, LockCapabilities],
+    at: datetime,
+    tz: tzinfo,
+    *,
+    occupied: Mapping[str, Collection[int]] | None = None,
+) -> Plan:
+    """
+    Compute the desired credentials of every lock at ``at``.
+
+    ``occupied`` lists, per lock, slots that hold codes Keyholder did not write;
+    they are never chosen. MUTATES ``site.slots`` (see the module docstring).
+    """
+    statuses: dict[str, Status] = {}
+    by_lock: dict[str, list[Key]] = {lock_id: [] for lock_id in locks}
+    for key in site.keys.values():
+        holder = site.keyholders.get(key.keyholder_id)
+        if holder is None:
+            continue
+        statuses[key.id] = key_status(key, holder, at, tz)
+        if key.kind is KeyKind.APP:
+            continue
+        for lock_id in key.lock_ids:
+            lock_keys = by_lock.get(lock_id)
+            if lock_keys is not None:
+                lock_keys.append(key)
+
+    desired: dict[str, dict[int, Credential]] = {}
+    unplaced: list[Unplaced] = []
+    for lock_id, caps in locks.items():
+        foreign = frozenset(occupied.get(lock_id, ())) if occupied else frozenset()
+        desired[lock_id] = _plan_lock(
+            site,
+            lock_id,
+            caps=caps,
+            lock_keys=by_lock[lock_id],
+            statuses=statuses,
+            foreign=foreign,
+            unplaced=unplaced,
+        )
+    unplaced.sort(key=lambda item: (item.lock_id, item.key_id))
+    return Plan(desired=desired, unplaced=tuple(unplaced), statuses=statuses)
+
+
+def _plan_lock(
+    site: Site,
+    lock_id: str,
+    *,
+    caps: LockCapabilities,
+    lock_keys: list[Key],
+    statuses: Mapping[str, Status],
+    foreign: frozenset[int],
+    unplaced: list[Unplaced],
+) -> dict[int, Credential]:
+    """Plan one lock: keep, free and allocate its slots; return slot -> credential."""
+    wanted: list[Key] = []
+    keepers: set[str] = set()
+    for key in lock_keys:
+        status = statuses[key.id]
+        reason = _unfit(key, caps)
+        if reason is None:
+            if status not in TERMINAL_STATUSES:
+                keepers.add(key.id)
+            if status is Status.ACTIVE:
+                wanted.append(key)
+        elif status is Status.ACTIVE:
+            unplaced.append(Unplaced(key.id, lock_id, reason))
+
+    held = site.slots.get(lock_id, {})
+    kept: dict[str, int] = {}
+    kept_slots: set[int] = set()
+    for key_id, slot in sorted(held.items()):
+        if (
+            key_id in keepers
+            and slot_usable(caps, slot)
+            and slot not in foreign
+            and slot not in kept_slots
+        ):
+            kept[key_id] = slot
+            kept_slots.add(slot)
+
+    result: dict[int, Credential] = {}
+    pending: list[Key] = []
+    for key in wanted:
+        kept_slot = kept.get(key.id)
+        if kept_slot is None:
+            pending.append(key)
+        else:
+            result[kept_slot] = _credential(key, kept_slot)
+
+    if pending:
+        pool = SlotPool(caps, kept_slots | foreign)
+        wanted_ids = {key.id for key in wanted}
+        idle = iter(
+            sorted(
+                (slot, key_id)
+                for key_id, slot in kept.items()
+                if key_id not in wanted_ids
+            )
+        )
+        for key in sorted(pending, key=lambda key: key.id):
+            new_slot = pool.take()
+            if new_slot is None:
+                taken_over = next(idle, None)
+                if taken_over is None:
+                    unplaced.append(
+                        Unplaced(key.id, lock_id, UnplacedReason.NO_FREE_SLOT)
+                    )
+                    continue
+                new_slot = taken_over[0]
+                del kept[taken_over[1]]
+            kept[key.id] = new_slot
+            result[new_slot] = _credential(key, new_slot)
+
+    if kept:
+        site.slots[lock_id] = kept
+    else:
+        site.slots.pop(lock_id, None)
+    return result
+
+
+def desired_state(
+    site: Site,
+    locks: Mapping[str, LockCapabilities],
+    at: datetime,
+    tz: tzinfo,
+    *,
+    occupied: Mapping[str, Collection[int]] | None = None,
+) -> dict[str, dict[int, Credential]]:
+    """
+    Return lock id -> slot -> credential for every key effective at ``at``.
+
+    Shortcut for ``make_plan(...).desired``; use :func:`make_plan` to also learn
+    which effective keys could not be placed. MUTATES ``site.slots``.
+    """
+    return make_plan(site, locks, at, tz, occupied=occupied).desired
+
+
+def diff(
+    lock_id: str,
+    desired: Mapping[int, Credential],
+    actual: Mapping[int, str | None],
+    *,
+    managed: Collection[int],
+    can_read_back: bool,
+) -> list[Operation]:
+    """
+    Return the operations that turn ``actual`` into ``desired`` on one lock.
+
+    ``actual`` maps slot -> secret as the lock reports it; a missing slot is
+    empty. A present ``None`` means:
+
+    * ``can_read_back=True``: the lock reports the slot empty;
+    * ``can_read_back=False``: the slot is occupied but masked. For such locks
+      the caller passes its own record of what Keyholder wrote as ``actual`` (so
+      a changed secret shows up as a difference); a managed slot that is still
+      masked counts as holding the value we last wrote and is not rewritten.
+
+    Only ``managed`` slots (written by Keyholder) are ever cleared, and a slot
+    holding something Keyholder did not write is never overwritten. CLEARs come
+    first (removed codes stop working first), then SETs, each sorted by slot.
+    """
+    clears: list[Operation] = []
+    sets: list[Operation] = []
+    for slot in sorted(managed):
+        if slot in desired or slot not in actual:
+            continue
+        if actual[slot] is not None or not can_read_back:
+            clears.append(Operation(OpKind.CLEAR, lock_id, slot, None))
+    for slot in sorted(desired):
+        credential = desired[slot]
+        if slot not in actual:
+            sets.append(Operation(OpKind.SET, lock_id, slot, credential))
+            continue
+        current = actual[slot]
+        if current is None:
+            if can_read_back:
+                sets.append(Operation(OpKind.SET, lock_id, slot, credential))
+            continue
+        if slot not in managed:
+            continue  # someone else's code: never overwrite it
+        if current != credential.secret:
+            sets.append(Operation(OpKind.SET, lock_id, slot, credential))
+    return clears + sets
+
+
+def record_use(site: Site, key_id: str) -> Key:
+    """
+    Count one use of a key; replace it in ``site.keys`` and return it.
+
+    Raises KeyError for an unknown key.
+    """
+    key = replace(site.keys[key_id], uses=site.keys[key_id].uses + 1)
+    site.keys[key_id] = key
+    return key

@@ -1,0 +1,189 @@
+"""
+JSON-compatible (de)serialisation of a site, with versioned migrations.
+
+Datetimes are stored as ISO 8601 strings in UTC, dates and times as ISO strings,
+frozensets as sorted lists. The stored document carries ``"version"``; older
+documents are upgraded one step at a time through :data:`MIGRATIONS` before
+loading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from .model import Key, Keyholder, KeyKind, Role, Schedule, Site, Window
+
+STORAGE_VERSION = 1
+"""The version :func:`site_to_dict` writes."""
+
+type MigrationStep = Callable[[dict[str, Any]], dict[str, Any]]
+
+MIGRATIONS: dict[int, MigrationStep] = {}
+"""Step functions: ``MIGRATIONS[n]`` turns a version-n document into version n+1."""
+
+
+def _dt_out(value: datetime | None) -> str | None:
+    """Serialise an aware datetime as an ISO string in UTC."""
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def _dt_in(value: str | None) -> datetime | None:
+    """Parse an ISO datetime string (assumed UTC when it has no offset)."""
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _window_to_dict(window: Window) -> dict[str, Any]:
+    """Serialise a window."""
+    return {
+        "days": sorted(window.days),
+        "start": window.start.isoformat(),
+        "end": window.end.isoformat(),
+    }
+
+
+def _window_from_dict(data: dict[str, Any]) -> Window:
+    """Deserialise a window."""
+    return Window(
+        days=frozenset(int(day) for day in data["days"]),
+        start=time.fromisoformat(data["start"]),
+        end=time.fromisoformat(data["end"]),
+    )
+
+
+def _schedule_to_dict(schedule: Schedule) -> dict[str, Any]:
+    """Serialise a schedule."""
+    return {
+        "windows": [_window_to_dict(window) for window in schedule.windows],
+        "valid_from": _dt_out(schedule.valid_from),
+        "valid_until": _dt_out(schedule.valid_until),
+    }
+
+
+def _schedule_from_dict(data: dict[str, Any]) -> Schedule:
+    """Deserialise a schedule."""
+    return Schedule(
+        windows=tuple(_window_from_dict(window) for window in data.get("windows", ())),
+        valid_from=_dt_in(data.get("valid_from")),
+        valid_until=_dt_in(data.get("valid_until")),
+    )
+
+
+def keyholder_to_dict(keyholder: Keyholder) -> dict[str, Any]:
+    """Serialise a keyholder."""
+    return {
+        "id": keyholder.id,
+        "given_name": keyholder.given_name,
+        "family_name": keyholder.family_name,
+        "email": keyholder.email,
+        "role": keyholder.role.value,
+        "active_from": _dt_out(keyholder.active_from),
+        "expires_on": (
+            None if keyholder.expires_on is None else keyholder.expires_on.isoformat()
+        ),
+        "blocked": keyholder.blocked,
+    }
+
+
+def keyholder_from_dict(data: dict[str, Any]) -> Keyholder:
+    """Deserialise a keyholder."""
+    expires_on = data.get("expires_on")
+    return Keyholder(
+        id=data["id"],
+        given_name=data["given_name"],
+        family_name=data.get("family_name", ""),
+        email=data.get("email"),
+        role=Role(data.get("role", Role.KEYHOLDER)),
+        active_from=_dt_in(data.get("active_from")),
+        expires_on=None if expires_on is None else date.fromisoformat(expires_on),
+        blocked=bool(data.get("blocked", False)),
+    )
+
+
+def key_to_dict(key: Key) -> dict[str, Any]:
+    """Serialise a key (including its secret: store it privately)."""
+    return {
+        "id": key.id,
+        "keyholder_id": key.keyholder_id,
+        "kind": key.kind.value,
+        "lock_ids": sorted(key.lock_ids),
+        "schedule": _schedule_to_dict(key.schedule),
+        "secret": key.secret,
+        "max_uses": key.max_uses,
+        "uses": key.uses,
+        "cancelled": key.cancelled,
+        "name": key.name,
+    }
+
+
+def key_from_dict(data: dict[str, Any]) -> Key:
+    """Deserialise a key."""
+    return Key(
+        id=data["id"],
+        keyholder_id=data["keyholder_id"],
+        kind=KeyKind(data["kind"]),
+        lock_ids=frozenset(data.get("lock_ids", ())),
+        schedule=_schedule_from_dict(data.get("schedule", {})),
+        secret=data.get("secret"),
+        max_uses=data.get("max_uses"),
+        uses=int(data.get("uses", 0)),
+        cancelled=bool(data.get("cancelled", False)),
+        name=data.get("name", ""),
+    )
+
+
+def site_to_dict(site: Site) -> dict[str, Any]:
+    """Serialise a site into a JSON-compatible dict (with ``version``)."""
+    return {
+        "version": STORAGE_VERSION,
+        "keyholders": [
+            keyholder_to_dict(holder) for _, holder in sorted(site.keyholders.items())
+        ],
+        "keys": [key_to_dict(key) for _, key in sorted(site.keys.items())],
+        "slots": {
+            lock_id: dict(sorted(lock_slots.items()))
+            for lock_id, lock_slots in sorted(site.slots.items())
+        },
+    }
+
+
+def migrate(data: dict[str, Any], from_version: int) -> dict[str, Any]:
+    """
+    Upgrade a stored document from ``from_version`` to :data:`STORAGE_VERSION`.
+
+    Raises ValueError for a version newer than this code or without a step.
+    """
+    if from_version > STORAGE_VERSION:
+        raise ValueError(f"stored version {from_version} is newer than supported")
+    version = from_version
+    while version < STORAGE_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise ValueError(f"no migration from storage version {version}")
+        data = step(data)
+        version += 1
+    data["version"] = STORAGE_VERSION
+    return data
+
+
+def site_from_dict(data: dict[str, Any]) -> Site:
+    """Deserialise a site, migrating older documents first."""
+    version = int(data.get("version", STORAGE_VERSION))
+    if version != STORAGE_VERSION:
+        data = migrate(dict(data), version)
+    keyholders = [keyholder_from_dict(item) for item in data.get("keyholders", ())]
+    keys = [key_from_dict(item) for item in data.get("keys", ())]
+    return Site(
+        keyholders={holder.id: holder for holder in keyholders},
+        keys={key.id: key for key in keys},
+        slots={
+            lock_id: {key_id: int(slot) for key_id, slot in lock_slots.items()}
+            for lock_id, lock_slots in data.get("slots", {}).items()
+        },
+    )

@@ -1,0 +1,50 @@
+"""Base entity of Keyholder: one device per lock and one per keyholder."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity
+
+from .const import DOMAIN
+from .runtime import KeyholderRuntime
+
+
+class KeyholderEntity(Entity):
+    """An entity that follows the site's runtime (pushed, never polled)."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+
+    def __init__(self, runtime: KeyholderRuntime, device_id: str, key: str) -> None:
+        """Attach the entity to a lock's or keyholder's device."""
+        self.runtime = runtime
+        self._attr_unique_id = f"{device_id}_{key}"
+        self._attr_translation_key = key
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, device_id)})
+
+    async def async_added_to_hass(self) -> None:
+        """Write a new state whenever the runtime reports a change."""
+        self.async_on_remove(self.runtime.async_add_listener(self._handle_update))
+
+    def _handle_update(self) -> None:
+        self.async_write_ha_state()
+
+
+def lock_device(runtime: KeyholderRuntime, lock_id: str) -> DeviceInfo:
+    """Return the device of a lock."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, lock_id)},
+        name=runtime.locks[lock_id].name,
+        manufacturer="Keyholder",
+        model="Virtual keypad lock",
+    )
+
+
+def keyholder_device(runtime: KeyholderRuntime, keyholder_id: str) -> DeviceInfo:
+    """Return the device of a keyholder."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, keyholder_id)},
+        name=runtime.keyholder(keyholder_id).name,
+        manufacturer="Keyholder",
+        model="Keyholder",
+    )

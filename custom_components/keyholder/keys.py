@@ -1,0 +1,170 @@
+"""
+Changes to who may open what: issue, cancel, re-code keys; block people.
+
+Every function validates first and changes nothing on bad input
+(``ServiceValidationError`` with a translated message), then applies the change
+to the site, saves it and brings the locks in line before returning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+import uuid
+
+from homeassistant.exceptions import ServiceValidationError
+
+from .const import DOMAIN
+from .engine.model import Key, KeyKind, Role, Schedule
+from .engine.passcode import generate_passcode, taken_codes, validate_passcode
+from .runtime import KeyholderRuntime
+
+
+def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders or None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A new key and, once, its passcode."""
+
+    key: Key
+    passcode: str | None
+
+
+def _pin_range(runtime: KeyholderRuntime, lock_ids: frozenset[str]) -> tuple[int, int]:
+    """Return the passcode lengths every one of the locks accepts."""
+    caps = [runtime.locks[lock_id].provider.capabilities for lock_id in lock_ids]
+    return max(c.pin_min for c in caps), min(c.pin_max for c in caps)
+
+
+def _passcode_for(
+    runtime: KeyholderRuntime,
+    lock_ids: frozenset[str],
+    own: str | None,
+    length: int,
+    exclude_key_id: str | None = None,
+) -> str:
+    """Validate an own passcode or generate one that fits every lock."""
+    pin_min, pin_max = _pin_range(runtime, lock_ids)
+    if pin_min > pin_max:
+        raise _invalid("no_common_pin_length")
+    taken = taken_codes(runtime.site, lock_ids, exclude_key_id=exclude_key_id)
+    if own is not None:
+        if problem := validate_passcode(
+            own, pin_min=pin_min, pin_max=pin_max, taken=taken
+        ):
+            raise _invalid(
+                f"passcode_{problem.value}", pin_min=str(pin_min), pin_max=str(pin_max)
+            )
+        return own
+    return generate_passcode(min(max(length, pin_min), pin_max), taken=taken)
+
+
+async def async_issue_key(
+    runtime: KeyholderRuntime,
+    *,
+    keyholder_id: str,
+    lock_ids: frozenset[str],
+    kind: KeyKind,
+    schedule: Schedule,
+    max_uses: int | None,
+    passcode: str | None,
+    tag: str | None,
+    passcode_length: int,
+    name: str = "",
+) -> IssuedKey:
+    """Give a keyholder a new key on some locks."""
+    if keyholder_id not in runtime.site.keyholders:
+        raise _invalid("unknown_keyholder", keyholder=keyholder_id)
+    if not lock_ids:
+        raise _invalid("no_locks")
+    if unknown := sorted(lock_ids - runtime.locks.keys()):
+        raise _invalid("unknown_lock", lock=", ".join(unknown))
+    unsupported = [
+        runtime.locks[lock_id].name
+        for lock_id in sorted(lock_ids)
+        if kind not in runtime.locks[lock_id].provider.capabilities.credential_kinds
+    ]
+    if unsupported:
+        raise _invalid(
+            "kind_not_supported", kind=kind.value, lock=", ".join(unsupported)
+        )
+    secret: str | None = None
+    if kind is KeyKind.PASSCODE:
+        secret = _passcode_for(runtime, lock_ids, passcode, passcode_length)
+    elif kind is KeyKind.TAG:
+        secret = (tag or "").strip().upper()
+        if not secret:
+            raise _invalid("tag_required")
+    key = Key(
+        id=uuid.uuid4().hex,
+        keyholder_id=keyholder_id,
+        kind=kind,
+        lock_ids=lock_ids,
+        schedule=schedule,
+        secret=secret,
+        max_uses=max_uses,
+        name=name,
+    )
+    runtime.site.put_key(key)
+    await runtime.async_apply_changes(set(lock_ids))
+    return IssuedKey(key, secret if kind is KeyKind.PASSCODE else None)
+
+
+def _get_key(runtime: KeyholderRuntime, key_id: str) -> Key:
+    key = runtime.site.keys.get(key_id)
+    if key is None:
+        raise _invalid("unknown_key", key_id=key_id)
+    return key
+
+
+async def async_cancel_key(runtime: KeyholderRuntime, key_id: str) -> Key:
+    """Cancel a key: it stops working on every lock at once."""
+    key = replace(_get_key(runtime, key_id), cancelled=True)
+    runtime.site.put_key(key)
+    await runtime.async_apply_changes(set(key.lock_ids))
+    return key
+
+
+async def async_new_passcode(
+    runtime: KeyholderRuntime, key_id: str, passcode: str | None, length: int
+) -> str:
+    """Replace a passcode key's code; the old code stops working everywhere."""
+    key = _get_key(runtime, key_id)
+    if key.kind is not KeyKind.PASSCODE:
+        raise _invalid("not_a_passcode", key_id=key_id)
+    if key.cancelled:
+        raise _invalid("key_cancelled", key_id=key_id)
+    code = _passcode_for(runtime, key.lock_ids, passcode, length, exclude_key_id=key.id)
+    runtime.site.put_key(replace(key, secret=code))
+    await runtime.async_apply_changes(set(key.lock_ids))
+    return code
+
+
+async def async_set_blocked(
+    runtime: KeyholderRuntime, keyholder_id: str, *, blocked: bool
+) -> None:
+    """Block or unblock a keyholder (the last active manager cannot be blocked)."""
+    site = runtime.site
+    holder = site.keyholders.get(keyholder_id)
+    if holder is None:
+        raise _invalid("unknown_keyholder", keyholder=keyholder_id)
+    if blocked and holder.role is Role.MANAGER:
+        managers = [
+            h
+            for h in site.keyholders.values()
+            if h.role is Role.MANAGER and not h.blocked
+        ]
+        if managers == [holder]:
+            raise _invalid("last_manager", keyholder=holder.name)
+    if holder.blocked == blocked:
+        return
+    site.put_keyholder(replace(holder, blocked=blocked))
+    lock_ids = {
+        lock_id for key in site.keys_of(keyholder_id) for lock_id in key.lock_ids
+    }
+    await runtime.async_apply_changes(lock_ids)

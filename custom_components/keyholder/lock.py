@@ -1,0 +1,103 @@
+"""Lock entities Keyholder owns: the virtual keypad locks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.lock import LockEntity
+from homeassistant.components.lock.const import LockEntityFeature
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import KeyholderConfigEntry
+from .const import DOMAIN
+from .entity import KeyholderEntity, lock_device
+from .providers.virtual import VirtualLock
+from .runtime import AccessResult, KeyholderRuntime
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: KeyholderConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a lock entity per virtual lock."""
+    runtime = entry.runtime_data
+    for lock_id, info in runtime.locks.items():
+        if isinstance(info.provider, VirtualLock):
+            async_add_entities(
+                [VirtualLockEntity(runtime, lock_id, info.provider)],
+                config_subentry_id=lock_id,
+            )
+
+
+class VirtualLockEntity(KeyholderEntity, LockEntity):
+    """A simulated keypad lock: opens only with a code it holds right now."""
+
+    _attr_name = None
+    # Locking needs no code; unlocking and opening need one the lock holds.
+    _attr_code_format = r"^(\d{4,10})?$"
+    _attr_supported_features = LockEntityFeature.OPEN
+    _attr_is_open = False
+
+    def __init__(
+        self, runtime: KeyholderRuntime, lock_id: str, lock: VirtualLock
+    ) -> None:
+        """Create the entity of one virtual lock."""
+        super().__init__(runtime, lock_id, "virtual_lock")
+        self._lock_id = lock_id
+        self._lock = lock
+        self._attr_device_info = lock_device(runtime, lock_id)
+
+    @property
+    def available(self) -> bool:
+        """Return False while the lock is switched offline."""
+        return self._lock.online
+
+    @property
+    def is_locked(self) -> bool:
+        """Return True while the bolt is thrown."""
+        return self._lock.locked
+
+    async def async_lock(self, **kwargs: Any) -> None:
+        """Lock (no code needed)."""
+        self._lock.locked = True
+        self._attr_is_open = False
+        self.async_write_ha_state()
+
+    async def async_unlock(self, **kwargs: Any) -> None:
+        """Unlock with a code held by the lock and active right now."""
+        await self._async_use_code(kwargs.get("code"))
+        self.async_write_ha_state()
+
+    async def async_open(self, **kwargs: Any) -> None:
+        """Open the door (same rules as unlocking)."""
+        await self._async_use_code(kwargs.get("code"))
+        self._attr_is_open = True
+        self.async_write_ha_state()
+
+    async def _async_use_code(self, code: str | None) -> None:
+        """
+        Let the keypad check a code; raise when it does not open the lock.
+
+        Home Assistant already refused a missing or malformed code (code_format).
+        """
+        if not self._lock.online:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="lock_offline",
+                translation_placeholders={
+                    "lock": self.runtime.locks[self._lock_id].name
+                },
+            )
+        event = await self.runtime.async_keypad_code(
+            self._lock_id, self._lock.slot_for_code(code or "")
+        )
+        if event.result is not AccessResult.UNLOCKED:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="wrong_code"
+            )
+        self._lock.locked = False

@@ -1,0 +1,84 @@
+"""
+The built-in virtual keypad lock, for demos and tests.
+
+It behaves like a simple keypad lock with numbered code slots: it stores what
+Keyholder writes, reports it back, opens when a code held in a slot is typed,
+and can be switched offline to show retries and repair issues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..engine.model import KeyKind, LockCapabilities
+from . import ProviderError
+
+PROVIDER_VIRTUAL = "virtual"
+
+
+class VirtualLock:
+    """A simulated keypad lock whose slots live in Keyholder's store."""
+
+    def __init__(
+        self,
+        *,
+        slots: int,
+        pin_min: int,
+        pin_max: int,
+        codes: dict[int, str],
+    ) -> None:
+        """Create the lock around ``codes`` (slot -> code), persisted by the caller."""
+        self._capabilities = LockCapabilities(
+            credential_kinds=frozenset({KeyKind.PASSCODE}),
+            slot_min=1,
+            slot_max=slots,
+            pin_min=pin_min,
+            pin_max=pin_max,
+            can_read_back=True,
+            reports_slot=True,
+            native_schedule=False,
+        )
+        self.codes = codes
+        self.online = True
+        self.locked = True
+
+    @property
+    def capabilities(self) -> LockCapabilities:
+        """Return the lock's capabilities."""
+        return self._capabilities
+
+    @property
+    def available(self) -> bool:
+        """Return True while the lock is online."""
+        return self.online
+
+    def _ensure_online(self) -> None:
+        if not self.online:
+            raise ProviderError("lock_offline", "The virtual lock is offline")
+
+    async def async_read_slots(self) -> Mapping[int, str | None]:
+        """Return the codes the lock holds."""
+        self._ensure_online()
+        return dict(self.codes)
+
+    async def async_set_code(self, slot: int, code: str) -> None:
+        """Store a code in a slot."""
+        self._ensure_online()
+        caps = self._capabilities
+        if not caps.slot_min <= slot <= caps.slot_max:
+            raise ProviderError("slot_out_of_range", f"Slot {slot} does not exist")
+        if not caps.pin_min <= len(code) <= caps.pin_max:
+            raise ProviderError("code_rejected", "The lock rejected the code length")
+        self.codes[slot] = code
+
+    async def async_clear_code(self, slot: int) -> None:
+        """Empty a slot."""
+        self._ensure_online()
+        self.codes.pop(slot, None)
+
+    def slot_for_code(self, code: str) -> int | None:
+        """Return the slot holding ``code`` (what the keypad matches against)."""
+        for slot, held in self.codes.items():
+            if held == code:
+                return slot
+        return None

@@ -1,0 +1,47 @@
+"""Repair flow: a lock that keeps failing can be retried from the repair issue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
+from homeassistant.core import HomeAssistant
+import probatio as vol
+
+
+class RetryLockFlow(RepairsFlow):
+    """Retry a lock now; the issue goes away once the lock is in sync."""
+
+    def __init__(self, entry_id: str, lock_id: str) -> None:
+        """Remember which lock to retry."""
+        self._entry_id = entry_id
+        self._lock_id = lock_id
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """Ask for confirmation."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """Retry the lock and report whether it worked."""
+        if user_input is not None:
+            entry = self.hass.config_entries.async_get_entry(self._entry_id)
+            if entry is None or self._lock_id not in entry.runtime_data.locks:
+                return self.async_create_entry(data={})
+            runtime = entry.runtime_data
+            await runtime.async_retry_now(self._lock_id)
+            if runtime.lock_status[self._lock_id].failures:
+                return self.async_abort(reason="still_failing")
+            return self.async_create_entry(data={})
+        return self.async_show_form(step_id="confirm", data_schema=vol.Schema({}))
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
+) -> RepairsFlow:
+    """Create the fix flow of a lock_unreachable issue."""
+    assert data is not None
+    return RetryLockFlow(str(data["entry_id"]), str(data["lock_id"]))

@@ -1,0 +1,397 @@
+"""
+The reconciler: keeps every lock of a site in line with what should be true now.
+
+A change (action, flow, keypad use) or a schedule edge leads to one pass:
+plan (engine) -> diff against what each lock holds -> operations, serialised per
+lock and run in parallel across locks. Exactly one timer is armed, for the
+site's next transition; failed locks are retried with bounded exponential
+backoff and raise a repair issue after repeated failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    ATTR_KEY_ID,
+    ATTR_KEYHOLDER,
+    ATTR_KEYHOLDER_ID,
+    ATTR_LOCK,
+    ATTR_LOCK_ID,
+    ATTR_METHOD,
+    ATTR_RESULT,
+    DOMAIN,
+    EVENT_ACCESS,
+    LOGGER,
+    REPAIR_AFTER_FAILURES,
+    RETRY_FIRST,
+    RETRY_MAX,
+)
+from .engine.model import Key, Keyholder, LockCapabilities, Site
+from .engine.plan import Credential, diff, make_plan, record_use
+from .engine.status import Status, key_status, next_site_change
+from .providers import LockProvider, ProviderError
+from .store import KeyholderStore, SiteData
+
+
+class SyncState(StrEnum):
+    """How far a lock is from what it should hold."""
+
+    IN_SYNC = "in_sync"
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+class AccessResult(StrEnum):
+    """What happened at a lock."""
+
+    UNLOCKED = "unlocked"
+    DENIED = "denied"
+
+
+@dataclass(slots=True)
+class LockStatus:
+    """The sync status of one lock, shown by its sync sensor."""
+
+    desired: int = 0
+    confirmed: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    next_retry: datetime | None = None
+    unmanaged_slots: tuple[int, ...] = ()
+
+    @property
+    def state(self) -> SyncState:
+        """Return in sync, pending or failed."""
+        if self.failures:
+            return SyncState.FAILED
+        if self.confirmed != self.desired:
+            return SyncState.PENDING
+        return SyncState.IN_SYNC
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEvent:
+    """One attempt at a lock, as shown by the event entity and the logbook."""
+
+    lock_id: str
+    result: AccessResult
+    keyholder_id: str | None = None
+    key_id: str | None = None
+    method: str = "passcode"
+
+
+@dataclass(frozen=True, slots=True)
+class LockInfo:
+    """A lock of the site: its name and the provider that drives it."""
+
+    lock_id: str
+    name: str
+    provider: LockProvider
+
+
+class KeyholderRuntime:
+    """The live state of one site."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        store: KeyholderStore,
+        data: SiteData,
+        locks: dict[str, LockInfo],
+    ) -> None:
+        """Create the runtime around loaded data and the site's locks."""
+        self.hass = hass
+        self.entry_id = entry_id
+        self._store = store
+        self.data = data
+        self.locks = locks
+        self.lock_status: dict[str, LockStatus] = {lid: LockStatus() for lid in locks}
+        self._lock_guards = {lock_id: asyncio.Lock() for lock_id in locks}
+        self._retry_unsubs: dict[str, CALLBACK_TYPE] = {}
+        self._timer_unsub: CALLBACK_TYPE | None = None
+        self.next_transition: datetime | None = None
+        self._listeners: list[Callable[[], None]] = []
+        self._access_listeners: list[Callable[[AccessEvent], None]] = []
+        self._closed = False
+
+    # -- model ---------------------------------------------------------------
+
+    @property
+    def site(self) -> Site:
+        """Return the site model."""
+        return self.data.site
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Return the time zone schedules are evaluated in."""
+        return ZoneInfo(self.hass.config.time_zone)
+
+    def keyholder_name(self, keyholder_id: str | None) -> str | None:
+        """Return a keyholder's full name."""
+        holder = self.site.keyholders.get(keyholder_id or "")
+        return holder.name if holder else None
+
+    def key_status(self, key: Key, at: datetime | None = None) -> Status:
+        """Return the status of a key now (or at ``at``)."""
+        holder = self.site.keyholders[key.keyholder_id]
+        return key_status(key, holder, at or dt_util.utcnow(), self.tz)
+
+    def capabilities(self) -> dict[str, LockCapabilities]:
+        """Return every lock's capabilities."""
+        return {lid: info.provider.capabilities for lid, info in self.locks.items()}
+
+    # -- listeners -----------------------------------------------------------
+
+    @callback
+    def async_add_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call ``update`` whenever statuses or sync states may have changed."""
+        self._listeners.append(update)
+        return lambda: self._listeners.remove(update)
+
+    @callback
+    def async_add_access_listener(
+        self, listener: Callable[[AccessEvent], None]
+    ) -> CALLBACK_TYPE:
+        """Call ``listener`` for every access attempt at a lock."""
+        self._access_listeners.append(listener)
+        return lambda: self._access_listeners.remove(listener)
+
+    @callback
+    def _notify(self) -> None:
+        for update in list(self._listeners):
+            update()
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Bring every lock in line at once (expired keys go first)."""
+        await self.async_apply_changes()
+
+    async def async_stop(self) -> None:
+        """Cancel timers; the store was saved by every change."""
+        self._closed = True
+        if self._timer_unsub:
+            self._timer_unsub()
+            self._timer_unsub = None
+        for unsub in self._retry_unsubs.values():
+            unsub()
+        self._retry_unsubs.clear()
+
+    async def async_save(self) -> None:
+        """Persist the site now."""
+        await self._store.async_save(self.data)
+
+    async def async_apply_changes(self, lock_ids: set[str] | None = None) -> None:
+        """Save, then sync the given locks (all by default) and re-arm the timer."""
+        await self.async_save()
+        targets = (
+            self.locks.keys() if lock_ids is None else lock_ids & self.locks.keys()
+        )
+        await asyncio.gather(*(self._async_sync_lock(lock_id) for lock_id in targets))
+        await self.async_save()
+        self._arm_timer()
+        self._notify()
+
+    # -- timer ---------------------------------------------------------------
+
+    @callback
+    def _arm_timer(self) -> None:
+        """Arm the single timer for the site's next transition."""
+        if self._timer_unsub:
+            self._timer_unsub()
+            self._timer_unsub = None
+        if self._closed:
+            return
+        self.next_transition = next_site_change(self.site, dt_util.utcnow(), self.tz)
+        if self.next_transition is None:
+            return
+        LOGGER.debug("Next transition at %s", self.next_transition.isoformat())
+        self._timer_unsub = async_track_point_in_utc_time(
+            self.hass, self._async_on_transition, self.next_transition
+        )
+
+    async def _async_on_transition(self, _now: datetime) -> None:
+        self._timer_unsub = None
+        await self.async_apply_changes()
+
+    # -- per-lock sync -------------------------------------------------------
+
+    async def _async_sync_lock(self, lock_id: str) -> None:
+        """Make one lock hold exactly what it should now (serialised per lock)."""
+        async with self._lock_guards[lock_id]:
+            status = self.lock_status[lock_id]
+            try:
+                await self._async_sync_lock_unguarded(lock_id, status)
+            except ProviderError as err:
+                self._record_failure(lock_id, status, err)
+            else:
+                self._record_success(lock_id, status)
+
+    async def _async_sync_lock_unguarded(
+        self, lock_id: str, status: LockStatus
+    ) -> None:
+        provider = self.locks[lock_id].provider
+        caps = provider.capabilities
+        written = self.data.written.setdefault(lock_id, {})
+        if caps.can_read_back:
+            actual: dict[int, str | None] = dict(await provider.async_read_slots())
+            # A managed slot emptied behind our back is no longer ours to track.
+            for slot in [s for s in written if s not in actual]:
+                del written[slot]
+        else:
+            actual = dict(written)
+        unmanaged = tuple(sorted(slot for slot in actual if slot not in written))
+        status.unmanaged_slots = unmanaged
+        plan = make_plan(
+            self.site,
+            {lock_id: caps},
+            dt_util.utcnow(),
+            self.tz,
+            occupied={lock_id: unmanaged},
+        )
+        desired = plan.desired[lock_id]
+        status.desired = len(desired)
+        status.confirmed = self._confirmed(desired, written)
+        ops = diff(
+            lock_id,
+            desired,
+            actual,
+            managed=written.keys(),
+            can_read_back=caps.can_read_back,
+        )
+        for op in ops:
+            slot, credential = op.slot, op.credential
+            if credential is None:
+                LOGGER.debug("Clearing slot %s on %s", slot, self.locks[lock_id].name)
+                await provider.async_clear_code(slot)
+                written.pop(slot, None)
+            else:
+                LOGGER.debug("Setting slot %s on %s", slot, self.locks[lock_id].name)
+                await provider.async_set_code(slot, credential.secret)
+                written[slot] = credential.secret
+            status.confirmed = self._confirmed(desired, written)
+
+    @staticmethod
+    def _confirmed(desired: dict[int, Credential], written: dict[int, str]) -> int:
+        return sum(
+            1 for slot, cred in desired.items() if written.get(slot) == cred.secret
+        )
+
+    def _record_failure(
+        self, lock_id: str, status: LockStatus, err: ProviderError
+    ) -> None:
+        status.failures += 1
+        status.last_error = err.reason
+        delay = min(RETRY_FIRST * 2 ** (status.failures - 1), RETRY_MAX)
+        status.next_retry = dt_util.utcnow() + timedelta(seconds=delay)
+        name = self.locks[lock_id].name
+        LOGGER.warning(
+            "%s could not be updated (%s); retry %d in %d s",
+            name,
+            err,
+            status.failures,
+            delay,
+        )
+        if unsub := self._retry_unsubs.pop(lock_id, None):
+            unsub()
+        if not self._closed:
+            self._retry_unsubs[lock_id] = async_call_later(
+                self.hass, delay, self._retry_callback(lock_id)
+            )
+        if status.failures >= REPAIR_AFTER_FAILURES:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                _issue_id(lock_id),
+                is_fixable=True,
+                is_persistent=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="lock_unreachable",
+                translation_placeholders={"lock": name, "error": err.reason},
+                data={"entry_id": self.entry_id, "lock_id": lock_id},
+            )
+
+    def _record_success(self, lock_id: str, status: LockStatus) -> None:
+        if status.failures:
+            LOGGER.info("%s is in sync again", self.locks[lock_id].name)
+        status.failures = 0
+        status.last_error = None
+        status.next_retry = None
+        if unsub := self._retry_unsubs.pop(lock_id, None):
+            unsub()
+        ir.async_delete_issue(self.hass, DOMAIN, _issue_id(lock_id))
+
+    def _retry_callback(self, lock_id: str) -> Callable[[datetime], Any]:
+        async def _retry(_now: datetime) -> None:
+            self._retry_unsubs.pop(lock_id, None)
+            await self.async_apply_changes({lock_id})
+
+        return _retry
+
+    async def async_retry_now(self, lock_id: str) -> None:
+        """Retry a failed lock at once (repair flow)."""
+        await self.async_apply_changes({lock_id})
+
+    # -- access at a lock ------------------------------------------------------
+
+    async def async_keypad_code(self, lock_id: str, slot: int | None) -> AccessEvent:
+        """
+        Record a code typed at a lock that matched ``slot`` (None: no match).
+
+        The lock decided by the codes it holds; the engine double-checks that the
+        slot's key is active right now before the attempt counts as an unlock.
+        """
+        key_id = self.site.slot_owner(lock_id, slot) if slot is not None else None
+        key = self.site.keys.get(key_id or "")
+        if key is None or self.key_status(key) is not Status.ACTIVE:
+            event = AccessEvent(lock_id, AccessResult.DENIED)
+        else:
+            key = record_use(self.site, key.id)
+            event = AccessEvent(
+                lock_id, AccessResult.UNLOCKED, key.keyholder_id, key.id
+            )
+        self._fire_access(event)
+        if event.result is AccessResult.UNLOCKED:
+            # A used-up key leaves its locks; uses are saved either way.
+            await self.async_apply_changes(set(key.lock_ids) if key else None)
+        return event
+
+    @callback
+    def _fire_access(self, event: AccessEvent) -> None:
+        self.hass.bus.async_fire(
+            EVENT_ACCESS,
+            {
+                ATTR_LOCK_ID: event.lock_id,
+                ATTR_LOCK: self.locks[event.lock_id].name,
+                ATTR_RESULT: event.result.value,
+                ATTR_METHOD: event.method,
+                ATTR_KEYHOLDER_ID: event.keyholder_id,
+                ATTR_KEYHOLDER: self.keyholder_name(event.keyholder_id),
+                ATTR_KEY_ID: event.key_id,
+            },
+        )
+        for listener in list(self._access_listeners):
+            listener(event)
+
+    # -- keyholders ------------------------------------------------------------
+
+    def keyholder(self, keyholder_id: str) -> Keyholder:
+        """Return a keyholder (KeyError if unknown)."""
+        return self.site.keyholders[keyholder_id]
+
+
+def _issue_id(lock_id: str) -> str:
+    return f"lock_unreachable_{lock_id}"

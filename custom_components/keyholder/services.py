@@ -1,0 +1,373 @@
+"""Keyholder's actions: admin-only, validated, answering with what callers need."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from types import MappingProxyType
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers.service import async_register_admin_service
+from homeassistant.util import dt as dt_util
+import probatio as vol
+
+from .const import (
+    CONF_ACTIVE_FROM,
+    CONF_EMAIL,
+    CONF_EXPIRES_ON,
+    CONF_FAMILY_NAME,
+    CONF_GIVEN_NAME,
+    CONF_PASSCODE_LENGTH,
+    CONF_ROLE,
+    DEFAULT_PASSCODE_LENGTH,
+    DOMAIN,
+    SUBENTRY_KEYHOLDER,
+)
+from .engine.model import KeyKind, Role, Schedule, Window
+from .engine.status import key_status
+from .keys import (
+    async_cancel_key,
+    async_issue_key,
+    async_new_passcode,
+    async_set_blocked,
+)
+from .providers.virtual import VirtualLock
+from .runtime import KeyholderRuntime
+from .subentry_flows import clean_keyholder, keyholder_problems, keyholder_title
+
+ATTR_SITE = "config_entry_id"
+ATTR_KEYHOLDER = "keyholder"
+ATTR_LOCKS = "locks"
+ATTR_KIND = "kind"
+ATTR_WEEKDAYS = "weekdays"
+ATTR_START_TIME = "start_time"
+ATTR_END_TIME = "end_time"
+ATTR_VALID_FROM = "valid_from"
+ATTR_VALID_UNTIL = "valid_until"
+ATTR_USES = "uses"
+ATTR_PASSCODE = "passcode"
+ATTR_TAG = "tag"
+ATTR_NAME = "name"
+ATTR_KEY_ID = "key_id"
+ATTR_ONLINE = "online"
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+_SITE: dict[Any, Any] = {vol.Optional(ATTR_SITE): cv.string}
+_KEYHOLDER = {**_SITE, vol.Required(ATTR_KEYHOLDER): cv.string}
+
+ISSUE_KEY_SCHEMA = vol.Schema(
+    {
+        **_KEYHOLDER,
+        vol.Required(ATTR_LOCKS): vol.All(
+            cv.ensure_list, [cv.string], vol.Length(min=1)
+        ),
+        vol.Optional(ATTR_KIND, default=KeyKind.PASSCODE.value): vol.In(
+            [KeyKind.PASSCODE.value, KeyKind.TAG.value]
+        ),
+        vol.Optional(ATTR_WEEKDAYS): vol.All(cv.ensure_list, [vol.In(WEEKDAYS)]),
+        vol.Optional(ATTR_START_TIME): cv.time,
+        vol.Optional(ATTR_END_TIME): cv.time,
+        vol.Optional(ATTR_VALID_FROM): cv.datetime,
+        vol.Optional(ATTR_VALID_UNTIL): cv.datetime,
+        vol.Optional(ATTR_USES): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        vol.Optional(ATTR_PASSCODE): cv.string,
+        vol.Optional(ATTR_TAG): cv.string,
+        vol.Optional(ATTR_NAME, default=""): cv.string,
+    }
+)
+KEY_SCHEMA = vol.Schema({**_SITE, vol.Required(ATTR_KEY_ID): cv.string})
+GENERATE_SCHEMA = KEY_SCHEMA.extend({vol.Optional(ATTR_PASSCODE): cv.string})
+KEYHOLDER_SCHEMA = vol.Schema(_KEYHOLDER)
+LIST_SCHEMA = vol.Schema({**_SITE, vol.Optional(ATTR_KEYHOLDER): cv.string})
+ADD_KEYHOLDER_SCHEMA = vol.Schema(
+    {
+        **_SITE,
+        vol.Required(CONF_GIVEN_NAME): cv.string,
+        vol.Optional(CONF_FAMILY_NAME, default=""): cv.string,
+        vol.Optional(CONF_EMAIL): cv.string,
+        vol.Optional(CONF_ROLE, default=Role.KEYHOLDER.value): vol.In(
+            [role.value for role in Role]
+        ),
+        vol.Optional(CONF_ACTIVE_FROM): cv.datetime,
+        vol.Optional(CONF_EXPIRES_ON): cv.date,
+    }
+)
+ONLINE_SCHEMA = vol.Schema(
+    {vol.Required(ATTR_ENTITY_ID): cv.entity_id, vol.Required(ATTR_ONLINE): cv.boolean}
+)
+
+
+def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders=placeholders or None,
+    )
+
+
+def _entry(hass: HomeAssistant, call: ServiceCall) -> Any:
+    """Return the site the call is for (the only one when not given)."""
+    entries = [
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+    ]
+    wanted = call.data.get(ATTR_SITE)
+    if wanted is not None:
+        entries = [e for e in entries if wanted in (e.entry_id, e.title)]
+        if not entries:
+            raise _invalid("unknown_site", site=wanted)
+    if len(entries) != 1:
+        raise _invalid("site_required")
+    return entries[0]
+
+
+def _runtime(hass: HomeAssistant, call: ServiceCall) -> KeyholderRuntime:
+    runtime: KeyholderRuntime = _entry(hass, call).runtime_data
+    return runtime
+
+
+def _keyholder_id(runtime: KeyholderRuntime, ref: str) -> str:
+    """Resolve a keyholder by id or full name (case-insensitive)."""
+    holders = runtime.site.keyholders
+    if ref in holders:
+        return ref
+    matches = [
+        h.id for h in holders.values() if h.name.casefold() == ref.strip().casefold()
+    ]
+    if len(matches) != 1:
+        raise _invalid("unknown_keyholder", keyholder=ref)
+    return matches[0]
+
+
+def _lock_ids(
+    hass: HomeAssistant, runtime: KeyholderRuntime, refs: list[str]
+) -> frozenset[str]:
+    """Resolve locks by lock entity id, lock name or lock id."""
+    registry = er.async_get(hass)
+    by_name = {info.name.casefold(): lock_id for lock_id, info in runtime.locks.items()}
+    result: set[str] = set()
+    for ref in refs:
+        if ref in runtime.locks:
+            result.add(ref)
+        elif (
+            entity := registry.async_get(ref)
+        ) and entity.config_subentry_id in runtime.locks:
+            result.add(entity.config_subentry_id)
+        elif (lock_id := by_name.get(ref.strip().casefold())) is not None:
+            result.add(lock_id)
+        else:
+            raise _invalid("unknown_lock", lock=ref)
+    return frozenset(result)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt_util.get_default_time_zone())
+    return dt_util.as_utc(value)
+
+
+def _schedule(data: dict[str, Any]) -> Schedule:
+    """Build a schedule from an action's fields (always, or weekly windows)."""
+    days = data.get(ATTR_WEEKDAYS)
+    start: time | None = data.get(ATTR_START_TIME)
+    end: time | None = data.get(ATTR_END_TIME)
+    windows: tuple[Window, ...] = ()
+    if days or start is not None or end is not None:
+        if start is None or end is None:
+            raise _invalid("window_needs_times")
+        day_numbers = frozenset(WEEKDAYS.index(day) for day in days or WEEKDAYS)
+        windows = (Window(days=day_numbers, start=start, end=end),)
+    valid_from = _utc(data.get(ATTR_VALID_FROM))
+    valid_until = _utc(data.get(ATTR_VALID_UNTIL))
+    if valid_from and valid_until and valid_until <= valid_from:
+        raise _invalid("until_before_from")
+    return Schedule(windows=windows, valid_from=valid_from, valid_until=valid_until)
+
+
+def _passcode_length(hass: HomeAssistant, call: ServiceCall) -> int:
+    return int(
+        _entry(hass, call).data.get(CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH)
+    )
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register Keyholder's actions (admin only)."""
+
+    async def issue_key(call: ServiceCall) -> ServiceResponse:
+        runtime = _runtime(hass, call)
+        data = call.data
+        kind = KeyKind(data[ATTR_KIND])
+        max_uses: int | None = data.get(ATTR_USES)
+        issued = await async_issue_key(
+            runtime,
+            keyholder_id=_keyholder_id(runtime, data[ATTR_KEYHOLDER]),
+            lock_ids=_lock_ids(hass, runtime, data[ATTR_LOCKS]),
+            kind=kind,
+            schedule=_schedule(dict(data)),
+            max_uses=max_uses,
+            passcode=data.get(ATTR_PASSCODE),
+            tag=data.get(ATTR_TAG),
+            passcode_length=_passcode_length(hass, call),
+            name=data[ATTR_NAME],
+        )
+        response: dict[str, Any] = {
+            ATTR_KEY_ID: issued.key.id,
+            "status": runtime.key_status(issued.key).value,
+        }
+        if issued.passcode is not None:
+            response[ATTR_PASSCODE] = issued.passcode
+        return response
+
+    async def cancel_key(call: ServiceCall) -> None:
+        await async_cancel_key(_runtime(hass, call), call.data[ATTR_KEY_ID])
+
+    async def generate_passcode(call: ServiceCall) -> ServiceResponse:
+        runtime = _runtime(hass, call)
+        code = await async_new_passcode(
+            runtime,
+            call.data[ATTR_KEY_ID],
+            call.data.get(ATTR_PASSCODE),
+            _passcode_length(hass, call),
+        )
+        return {ATTR_KEY_ID: call.data[ATTR_KEY_ID], ATTR_PASSCODE: code}
+
+    async def block_user(call: ServiceCall) -> None:
+        runtime = _runtime(hass, call)
+        await async_set_blocked(
+            runtime, _keyholder_id(runtime, call.data[ATTR_KEYHOLDER]), blocked=True
+        )
+
+    async def unblock_user(call: ServiceCall) -> None:
+        runtime = _runtime(hass, call)
+        await async_set_blocked(
+            runtime, _keyholder_id(runtime, call.data[ATTR_KEYHOLDER]), blocked=False
+        )
+
+    async def list_keys(call: ServiceCall) -> ServiceResponse:
+        runtime = _runtime(hass, call)
+        site = runtime.site
+        only = call.data.get(ATTR_KEYHOLDER)
+        holder_id = _keyholder_id(runtime, only) if only else None
+        now = dt_util.utcnow()
+        keys: list[Any] = []
+        for key in sorted(site.keys.values(), key=lambda k: k.id):
+            holder = site.keyholders.get(key.keyholder_id)
+            if holder is None or (holder_id and key.keyholder_id != holder_id):
+                continue
+            keys.append(
+                {
+                    ATTR_KEY_ID: key.id,
+                    "name": key.name,
+                    ATTR_KEYHOLDER: holder.name,
+                    ATTR_KIND: key.kind.value,
+                    ATTR_LOCKS: sorted(
+                        runtime.locks[i].name
+                        for i in key.lock_ids
+                        if i in runtime.locks
+                    ),
+                    "status": key_status(key, holder, now, runtime.tz).value,
+                    ATTR_USES: key.uses,
+                    "max_uses": key.max_uses,
+                    ATTR_VALID_FROM: _iso(key.schedule.valid_from),
+                    ATTR_VALID_UNTIL: _iso(key.schedule.valid_until),
+                    ATTR_WEEKDAYS: [
+                        {
+                            "days": [WEEKDAYS[d] for d in sorted(w.days)],
+                            ATTR_START_TIME: w.start.isoformat(),
+                            ATTR_END_TIME: w.end.isoformat(),
+                        }
+                        for w in key.schedule.windows
+                    ],
+                }
+            )
+        return {"keys": keys}
+
+    async def add_keyholder(call: ServiceCall) -> ServiceResponse:
+        entry = _entry(hass, call)
+        user_input = {
+            k: v.isoformat() if isinstance(v, (datetime,)) else v
+            for k, v in call.data.items()
+            if k != ATTR_SITE
+        }
+        if isinstance(active := call.data.get(CONF_ACTIVE_FROM), datetime):
+            user_input[CONF_ACTIVE_FROM] = _utc(active).isoformat()  # type: ignore[union-attr]
+        if expires := call.data.get(CONF_EXPIRES_ON):
+            user_input[CONF_EXPIRES_ON] = expires.isoformat()
+        others = [
+            dict(sub.data)
+            for sub in entry.subentries.values()
+            if sub.subentry_type == SUBENTRY_KEYHOLDER
+        ]
+        if errors := keyholder_problems(user_input, others):
+            field, error = next(iter(errors.items()))
+            raise _invalid(f"keyholder_{error}", field=field)
+        data = clean_keyholder(user_input)
+        subentry = ConfigSubentry(
+            data=MappingProxyType(data),
+            subentry_type=SUBENTRY_KEYHOLDER,
+            title=keyholder_title(data),
+            unique_id=None,
+        )
+        hass.config_entries.async_add_subentry(entry, subentry)
+        return {"keyholder_id": subentry.subentry_id}
+
+    async def remove_keyholder(call: ServiceCall) -> None:
+        entry = _entry(hass, call)
+        keyholder_id = _keyholder_id(entry.runtime_data, call.data[ATTR_KEYHOLDER])
+        hass.config_entries.async_remove_subentry(entry, keyholder_id)
+
+    async def set_lock_online(call: ServiceCall) -> None:
+        entity = er.async_get(hass).async_get(call.data[ATTR_ENTITY_ID])
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+            runtime: KeyholderRuntime = entry.runtime_data
+            if entity is None or entity.config_subentry_id not in runtime.locks:
+                continue
+            provider = runtime.locks[entity.config_subentry_id].provider
+            if isinstance(provider, VirtualLock):
+                provider.online = call.data[ATTR_ONLINE]
+                await runtime.async_apply_changes({entity.config_subentry_id})
+                return
+        raise _invalid("not_a_virtual_lock", entity_id=call.data[ATTR_ENTITY_ID])
+
+    register = [
+        ("issue_key", issue_key, ISSUE_KEY_SCHEMA, SupportsResponse.OPTIONAL),
+        ("cancel_key", cancel_key, KEY_SCHEMA, SupportsResponse.NONE),
+        (
+            "generate_passcode",
+            generate_passcode,
+            GENERATE_SCHEMA,
+            SupportsResponse.OPTIONAL,
+        ),
+        ("block_user", block_user, KEYHOLDER_SCHEMA, SupportsResponse.NONE),
+        ("unblock_user", unblock_user, KEYHOLDER_SCHEMA, SupportsResponse.NONE),
+        ("list_keys", list_keys, LIST_SCHEMA, SupportsResponse.ONLY),
+        (
+            "add_keyholder",
+            add_keyholder,
+            ADD_KEYHOLDER_SCHEMA,
+            SupportsResponse.OPTIONAL,
+        ),
+        ("remove_keyholder", remove_keyholder, KEYHOLDER_SCHEMA, SupportsResponse.NONE),
+        ("set_lock_online", set_lock_online, ONLINE_SCHEMA, SupportsResponse.NONE),
+    ]
+    for name, func, schema, supports in register:
+        async_register_admin_service(
+            hass, DOMAIN, name, func, schema=schema, supports_response=supports
+        )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

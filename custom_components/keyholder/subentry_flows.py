@@ -1,0 +1,257 @@
+"""Subentry flows of a site: its locks and its keyholders (each reconfigurable)."""
+
+from __future__ import annotations
+
+from datetime import date
+import re
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.const import CONF_NAME
+from homeassistant.helpers.selector import (
+    DateSelector,
+    DateTimeSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+from homeassistant.util import dt as dt_util
+import probatio as vol
+
+from .const import (
+    CONF_ACTIVE_FROM,
+    CONF_EMAIL,
+    CONF_EXPIRES_ON,
+    CONF_FAMILY_NAME,
+    CONF_GIVEN_NAME,
+    CONF_PIN_MAX,
+    CONF_PIN_MIN,
+    CONF_PROVIDER,
+    CONF_ROLE,
+    CONF_SLOTS,
+    MAX_PASSCODE_LENGTH,
+    MIN_PASSCODE_LENGTH,
+    SUBENTRY_KEYHOLDER,
+    SUBENTRY_LOCK,
+)
+from .engine.model import Role
+from .providers.virtual import PROVIDER_VIRTUAL
+
+PROVIDERS = [PROVIDER_VIRTUAL]
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _box(minimum: int, maximum: int) -> vol.All[Any]:
+    return vol.All(
+        NumberSelector(
+            NumberSelectorConfig(min=minimum, max=maximum, mode=NumberSelectorMode.BOX)
+        ),
+        vol.Coerce(int),
+    )
+
+
+class _SiteSubentryFlow(ConfigSubentryFlow):
+    """Shared helpers of the lock and keyholder flows."""
+
+    def _others(self, subentry_type: str) -> list[dict[str, Any]]:
+        """Return the data of the site's other subentries of a type."""
+        current = (
+            self._reconfigure_subentry_id if self.source == "reconfigure" else None
+        )
+        return [
+            {**sub.data, "_title": sub.title}
+            for sid, sub in self._get_entry().subentries.items()
+            if sub.subentry_type == subentry_type and sid != current
+        ]
+
+    def _defaults(self) -> dict[str, Any]:
+        return (
+            dict(self._get_reconfigure_subentry().data)
+            if self.source == "reconfigure"
+            else {}
+        )
+
+    def _finish(self, title: str, data: dict[str, Any]) -> SubentryFlowResult:
+        if self.source == "reconfigure":
+            return self.async_update_and_abort(
+                self._get_entry(),
+                self._get_reconfigure_subentry(),
+                title=title,
+                data=data,
+            )
+        return self.async_create_entry(title=title, data=data)
+
+
+class LockSubentryFlow(_SiteSubentryFlow):
+    """Add or change a lock of the site."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pick the lock family."""
+        if user_input is not None:
+            return await self.async_step_virtual()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_PROVIDER, default=PROVIDER_VIRTUAL
+                    ): SelectSelector(
+                        SelectSelectorConfig(
+                            options=PROVIDERS,
+                            translation_key=CONF_PROVIDER,
+                            mode=SelectSelectorMode.LIST,
+                        )
+                    )
+                }
+            ),
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a lock."""
+        return await self.async_step_virtual(user_input)
+
+    async def async_step_virtual(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Describe a virtual keypad lock."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            taken = {o["_title"].casefold() for o in self._others(SUBENTRY_LOCK)}
+            if not name:
+                errors[CONF_NAME] = "name_required"
+            elif name.casefold() in taken:
+                errors[CONF_NAME] = "lock_exists"
+            elif user_input[CONF_PIN_MIN] > user_input[CONF_PIN_MAX]:
+                errors[CONF_PIN_MAX] = "pin_range"
+            else:
+                return self._finish(
+                    name,
+                    {**user_input, CONF_NAME: name, CONF_PROVIDER: PROVIDER_VIRTUAL},
+                )
+        defaults = user_input or self._defaults()
+        return self.async_show_form(
+            step_id="virtual",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_NAME, default=defaults.get(CONF_NAME, "")
+                    ): TextSelector(),
+                    vol.Required(
+                        CONF_SLOTS, default=defaults.get(CONF_SLOTS, 20)
+                    ): _box(1, 250),
+                    vol.Required(
+                        CONF_PIN_MIN, default=defaults.get(CONF_PIN_MIN, 4)
+                    ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
+                    vol.Required(
+                        CONF_PIN_MAX, default=defaults.get(CONF_PIN_MAX, 8)
+                    ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
+                }
+            ),
+            errors=errors,
+        )
+
+
+def keyholder_problems(
+    user_input: dict[str, Any], others: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Return field -> error key for keyholder details (empty when valid)."""
+    errors: dict[str, str] = {}
+    given = user_input[CONF_GIVEN_NAME].strip()
+    family = user_input.get(CONF_FAMILY_NAME, "").strip()
+    email = (user_input.get(CONF_EMAIL) or "").strip()
+    full = f"{given} {family}".strip().casefold()
+    if not given:
+        errors[CONF_GIVEN_NAME] = "name_required"
+    elif any(
+        f"{o[CONF_GIVEN_NAME]} {o.get(CONF_FAMILY_NAME, '')}".strip().casefold() == full
+        for o in others
+    ):
+        errors[CONF_GIVEN_NAME] = "keyholder_exists"
+    if email and not EMAIL_RE.match(email):
+        errors[CONF_EMAIL] = "invalid_email"
+    elif email and any(
+        (o.get(CONF_EMAIL) or "").casefold() == email.casefold() for o in others
+    ):
+        errors[CONF_EMAIL] = "email_exists"
+    active_from = user_input.get(CONF_ACTIVE_FROM)
+    expires_on = user_input.get(CONF_EXPIRES_ON)
+    if active_from and expires_on:
+        # Both were validated by their selectors (or the action's schema).
+        start = dt_util.parse_datetime(active_from, raise_on_error=True)
+        if date.fromisoformat(expires_on) < dt_util.as_local(start).date():
+            errors[CONF_EXPIRES_ON] = "expires_before_active"
+    return errors
+
+
+def clean_keyholder(user_input: dict[str, Any]) -> dict[str, Any]:
+    """Return keyholder details as stored in a subentry."""
+    data: dict[str, Any] = {
+        CONF_GIVEN_NAME: user_input[CONF_GIVEN_NAME].strip(),
+        CONF_FAMILY_NAME: user_input.get(CONF_FAMILY_NAME, "").strip(),
+        CONF_ROLE: user_input.get(CONF_ROLE, Role.KEYHOLDER),
+    }
+    if email := (user_input.get(CONF_EMAIL) or "").strip():
+        data[CONF_EMAIL] = email
+    if active_from := user_input.get(CONF_ACTIVE_FROM):
+        data[CONF_ACTIVE_FROM] = active_from
+    if expires_on := user_input.get(CONF_EXPIRES_ON):
+        data[CONF_EXPIRES_ON] = expires_on
+    return data
+
+
+def keyholder_title(data: dict[str, Any]) -> str:
+    """Return a keyholder's full name."""
+    return f"{data[CONF_GIVEN_NAME]} {data.get(CONF_FAMILY_NAME, '')}".strip()
+
+
+class KeyholderSubentryFlow(_SiteSubentryFlow):
+    """Add or change a keyholder (a person) of the site."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Enter a keyholder's details."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = keyholder_problems(user_input, self._others(SUBENTRY_KEYHOLDER))
+            if not errors:
+                data = clean_keyholder(user_input)
+                return self._finish(keyholder_title(data), data)
+        defaults = user_input or self._defaults()
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(
+                    {
+                        vol.Required(CONF_GIVEN_NAME): TextSelector(),
+                        vol.Optional(CONF_FAMILY_NAME): TextSelector(),
+                        vol.Optional(CONF_EMAIL): TextSelector(
+                            TextSelectorConfig(type=TextSelectorType.EMAIL)
+                        ),
+                        vol.Required(CONF_ROLE, default=Role.KEYHOLDER): SelectSelector(
+                            SelectSelectorConfig(
+                                options=[role.value for role in Role],
+                                translation_key=CONF_ROLE,
+                            )
+                        ),
+                        vol.Optional(CONF_ACTIVE_FROM): DateTimeSelector(),
+                        vol.Optional(CONF_EXPIRES_ON): DateSelector(),
+                    }
+                ),
+                defaults,
+            ),
+            errors=errors,
+        )
+
+    async_step_reconfigure = async_step_user

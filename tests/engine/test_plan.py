@@ -1,0 +1,386 @@
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import time
+
+from hypothesis import given, strategies as st
+import pytest
+
+from custom_components.keyholder.engine.model import (
+    Key,
+    Keyholder,
+    KeyKind,
+    LockCapabilities,
+    Schedule,
+    Site,
+    Window,
+)
+from custom_components.keyholder.engine.plan import (
+    Credential,
+    Operation,
+    OpKind,
+    Unplaced,
+    UnplacedReason,
+    desired_state,
+    diff,
+    make_plan,
+    record_use,
+)
+from custom_components.keyholder.engine.slots import slot_usable
+from custom_components.keyholder.engine.status import Status, key_status
+
+from .strategies import (
+    BERLIN,
+    LOCK_IDS,
+    PROPERTY_SETTINGS,
+    instants,
+    local,
+    sites,
+    zones,
+)
+
+THU = 3
+LOCKS = {"front": LockCapabilities()}
+NOON = local(BERLIN, 2026, 4, 2, 12)
+
+
+def make_site(*keys: Key) -> Site:
+    site = Site()
+    site.put_keyholder(Keyholder("h1", "Pat"))
+    for key in keys:
+        site.put_key(key)
+    return site
+
+
+def pin(key_id: str, secret: str, **changes: object) -> Key:
+    key = Key(key_id, "h1", KeyKind.PASSCODE, frozenset({"front"}), secret=secret)
+    return replace(key, **changes)  # type: ignore[arg-type]
+
+
+def apply(
+    ops: list[Operation], actual: dict[int, str | None], managed: set[int]
+) -> None:
+    for op in ops:
+        if op.kind is OpKind.SET:
+            assert op.credential is not None
+            actual[op.slot] = op.credential.secret
+            managed.add(op.slot)
+        else:
+            actual.pop(op.slot, None)
+
+
+# --- desired state ---------------------------------------------------------------------
+
+
+def test_plumber_code_appears_and_disappears() -> None:
+    plumber = pin(
+        "plumber",
+        "482913",
+        schedule=Schedule(
+            windows=(Window(frozenset({THU}), time(13), time(17)),),
+            valid_from=local(BERLIN, 2026, 4, 1),
+            valid_until=local(BERLIN, 2026, 4, 10),
+        ),
+    )
+    site = make_site(plumber)
+    assert desired_state(site, LOCKS, NOON, BERLIN) == {"front": {}}
+    assert site.slots == {}
+
+    at_one = local(BERLIN, 2026, 4, 2, 13)
+    desired = desired_state(site, LOCKS, at_one, BERLIN)
+    credential = Credential(1, KeyKind.PASSCODE, "482913", "plumber")
+    assert desired == {"front": {1: credential}}
+    assert site.slots == {"front": {"plumber": 1}}
+    actual: dict[int, str | None] = {}
+    managed: set[int] = set()
+    ops = diff("front", desired["front"], actual, managed=managed, can_read_back=True)
+    assert ops == [Operation(OpKind.SET, "front", 1, credential)]
+    apply(ops, actual, managed)
+
+    at_five = local(BERLIN, 2026, 4, 2, 17)
+    desired = desired_state(site, LOCKS, at_five, BERLIN)
+    assert desired == {"front": {}}
+    assert site.slots == {"front": {"plumber": 1}}  # kept for next Thursday
+    ops = diff("front", desired["front"], actual, managed=managed, can_read_back=True)
+    assert ops == [Operation(OpKind.CLEAR, "front", 1, None)]
+
+    # After the range ends the slot is released.
+    desired_state(site, LOCKS, local(BERLIN, 2026, 4, 10), BERLIN)
+    assert site.slots == {}
+
+
+def test_blocked_keyholder_leaves_and_returns_to_same_slot() -> None:
+    site = make_site(pin("a", "482913"), pin("b", "593024"))
+    assert desired_state(site, LOCKS, NOON, BERLIN)["front"].keys() == {1, 2}
+    site.put_keyholder(replace(site.keyholders["h1"], blocked=True))
+    assert desired_state(site, LOCKS, NOON, BERLIN) == {"front": {}}
+    assert site.slots == {"front": {"a": 1, "b": 2}}
+    site.put_key(pin("c", "604135"))  # would take slot 1 if it were free
+    site.put_keyholder(Keyholder("h2", "Other"))
+    site.put_key(replace(pin("c", "604135"), keyholder_id="h2"))
+    assert set(desired_state(site, LOCKS, NOON, BERLIN)["front"]) == {3}
+    site.put_keyholder(replace(site.keyholders["h1"], blocked=False))
+    desired = desired_state(site, LOCKS, NOON, BERLIN)["front"]
+    assert {slot: cred.key_id for slot, cred in desired.items()} == {
+        1: "a",
+        2: "b",
+        3: "c",
+    }
+
+
+def test_one_time_key_becomes_used_up_and_leaves_plan() -> None:
+    site = make_site(pin("once", "482913", max_uses=1))
+    assert set(desired_state(site, LOCKS, NOON, BERLIN)["front"]) == {1}
+    used = record_use(site, "once")
+    assert used.uses == 1
+    assert site.keys["once"] is used
+    assert key_status(used, site.keyholders["h1"], NOON, BERLIN) is Status.USED_UP
+    assert desired_state(site, LOCKS, NOON, BERLIN) == {"front": {}}
+    assert site.slots == {}
+    with pytest.raises(KeyError):
+        record_use(site, "missing")
+
+
+def test_slot_reuse_after_cancel() -> None:
+    site = make_site(pin("a", "482913"), pin("b", "593024"))
+    desired_state(site, LOCKS, NOON, BERLIN)
+    assert site.slots["front"] == {"a": 1, "b": 2}
+    site.put_key(replace(site.keys["a"], cancelled=True))
+    site.put_key(pin("c", "604135"))
+    desired = desired_state(site, LOCKS, NOON, BERLIN)["front"]
+    assert {slot: cred.key_id for slot, cred in desired.items()} == {1: "c", 2: "b"}
+
+
+def test_key_leaving_lock_frees_slot() -> None:
+    site = make_site(pin("a", "482913"))
+    desired_state(site, LOCKS, NOON, BERLIN)
+    site.put_key(replace(site.keys["a"], lock_ids=frozenset({"back"})))
+    assert desired_state(site, LOCKS, NOON, BERLIN) == {"front": {}}
+    assert site.slots == {}
+
+
+def test_reserved_and_occupied_slots_are_skipped() -> None:
+    caps = {"front": LockCapabilities(reserved_slots=frozenset({1, 2}))}
+    site = make_site(pin("a", "482913"), pin("b", "593024"))
+    desired = desired_state(site, caps, NOON, BERLIN, occupied={"front": [3]})
+    assert {slot: cred.key_id for slot, cred in desired["front"].items()} == {
+        4: "a",
+        5: "b",
+    }
+    # Someone wrote a code into slot 4 behind our back: "a" moves.
+    desired = desired_state(site, caps, NOON, BERLIN, occupied={"front": [3, 4]})
+    assert {slot: cred.key_id for slot, cred in desired["front"].items()} == {
+        5: "b",
+        6: "a",
+    }
+    # A slot that became reserved is given up too.
+    caps = {"front": LockCapabilities(reserved_slots=frozenset({1, 2, 5}))}
+    desired = desired_state(site, caps, NOON, BERLIN, occupied={"front": [3, 4]})
+    assert {slot: cred.key_id for slot, cred in desired["front"].items()} == {
+        6: "a",
+        7: "b",
+    }
+
+
+def test_unplaced_reasons_and_app_keys() -> None:
+    caps = {"front": LockCapabilities(pin_min=4, pin_max=6)}
+    site = make_site(
+        pin("long", "48291375"),
+        pin("letters", "48a913"),
+        pin("nosecret", ""),
+        replace(pin("tag", "04a1b2c3"), kind=KeyKind.TAG),
+        replace(pin("app", "x"), kind=KeyKind.APP, secret=None),
+        pin("cancelled", "482913", cancelled=True),
+    )
+    plan = make_plan(site, caps, NOON, BERLIN)
+    assert plan.desired == {"front": {}}
+    assert plan.unplaced == (
+        Unplaced("letters", "front", UnplacedReason.PASSCODE_REJECTED),
+        Unplaced("long", "front", UnplacedReason.PASSCODE_REJECTED),
+        Unplaced("nosecret", "front", UnplacedReason.NO_SECRET),
+        Unplaced("tag", "front", UnplacedReason.UNSUPPORTED_KIND),
+    )
+    assert plan.statuses["app"] is Status.ACTIVE
+    assert plan.statuses["cancelled"] is Status.CANCELLED
+
+
+def test_full_lock_takes_over_idle_slots_then_reports() -> None:
+    caps = {"front": LockCapabilities(slot_min=1, slot_max=2)}
+    weekly = Schedule(windows=(Window(frozenset({THU}), time(13), time(17)),))
+    site = make_site(pin("a", "482913", schedule=weekly), pin("b", "593024"))
+    desired_state(site, caps, local(BERLIN, 2026, 4, 2, 14), BERLIN)
+    assert site.slots["front"] == {"a": 1, "b": 2}
+    # Outside Thursday "a" is idle; a new key takes its slot over.
+    site.put_key(pin("c", "604135"))
+    site.put_key(pin("d", "715246"))
+    plan = make_plan(site, caps, NOON, BERLIN)
+    assert {slot: cred.key_id for slot, cred in plan.desired["front"].items()} == {
+        1: "c",
+        2: "b",
+    }
+    assert plan.unplaced == (Unplaced("d", "front", UnplacedReason.NO_FREE_SLOT),)
+
+
+def test_unknown_locks_and_orphan_keys() -> None:
+    site = make_site(pin("a", "482913", lock_ids=frozenset({"front", "ghost"})))
+    site.put_key(replace(pin("orphan", "593024"), keyholder_id="nobody"))
+    site.slots = {"ghost": {"a": 7}, "front": {"orphan": 1}}
+    desired = desired_state(site, LOCKS, NOON, BERLIN)
+    # The orphan's slot is freed and reused; the unknown lock is left alone.
+    assert desired == {"front": {1: Credential(1, KeyKind.PASSCODE, "482913", "a")}}
+    assert site.slots == {"ghost": {"a": 7}, "front": {"a": 1}}
+
+
+def test_duplicate_slot_records_are_repaired() -> None:
+    site = make_site(pin("a", "482913"), pin("b", "593024"))
+    site.slots = {"front": {"a": 1, "b": 1}}
+    desired = desired_state(site, LOCKS, NOON, BERLIN)
+    assert {slot: cred.key_id for slot, cred in desired["front"].items()} == {
+        1: "a",
+        2: "b",
+    }
+
+
+# --- diff ------------------------------------------------------------------------------
+
+
+def cred(slot: int, secret: str) -> Credential:
+    return Credential(slot, KeyKind.PASSCODE, secret, f"k{slot}")
+
+
+def test_unmanaged_slots_are_never_cleared_or_overwritten() -> None:
+    actual: dict[int, str | None] = {5: "999999", 6: None}
+    assert diff("front", {}, actual, managed=(), can_read_back=True) == []
+    assert (
+        diff("front", {5: cred(5, "482913")}, actual, managed=(), can_read_back=True)
+        == []
+    )
+    assert (
+        diff("front", {6: cred(6, "482913")}, actual, managed=(), can_read_back=False)
+        == []
+    )
+    # A read-back lock reporting None means empty: it may be written.
+    assert diff(
+        "front", {6: cred(6, "482913")}, actual, managed=(), can_read_back=True
+    ) == [Operation(OpKind.SET, "front", 6, cred(6, "482913"))]
+
+
+def test_diff_orders_clears_before_sets_by_slot() -> None:
+    desired = {1: cred(1, "482913"), 3: cred(3, "593024"), 4: cred(4, "604135")}
+    actual: dict[int, str | None] = {1: "111111", 2: "222", 5: "555", 4: "604135"}
+    ops = diff("front", desired, actual, managed={1, 2, 4, 5, 9}, can_read_back=True)
+    assert [(op.kind, op.slot) for op in ops] == [
+        (OpKind.CLEAR, 2),
+        (OpKind.CLEAR, 5),
+        (OpKind.SET, 1),
+        (OpKind.SET, 3),
+    ]
+
+
+def test_masked_slots_on_locks_without_read_back() -> None:
+    desired = {1: cred(1, "482913")}
+    # Still masked: counts as holding what we wrote.
+    assert diff("front", desired, {1: None}, managed={1}, can_read_back=False) == []
+    # Masked but no longer wanted: cleared.
+    assert diff("front", {}, {1: None}, managed={1}, can_read_back=False) == [
+        Operation(OpKind.CLEAR, "front", 1, None)
+    ]
+    # The caller's record shows an older secret: rewritten.
+    assert diff("front", desired, {1: "593024"}, managed={1}, can_read_back=False) == [
+        Operation(OpKind.SET, "front", 1, desired[1])
+    ]
+    # A read-back lock reporting a managed slot empty needs no clear.
+    assert diff("front", {}, {1: None}, managed={1}, can_read_back=True) == []
+
+
+secrets_or_none = st.none() | st.sampled_from(["111111", "482913", "593024"])
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.dictionaries(
+        st.integers(1, 8), st.sampled_from(["482913", "593024"]), max_size=6
+    ),
+    st.dictionaries(st.integers(1, 8), secrets_or_none, max_size=8),
+    st.sets(st.integers(1, 8)),
+    st.booleans(),
+)
+def test_diff_is_idempotent_and_safe(
+    wanted: dict[int, str],
+    actual: dict[int, str | None],
+    managed: set[int],
+    can_read_back: bool,
+) -> None:
+    desired = {slot: cred(slot, secret) for slot, secret in wanted.items()}
+    before = dict(actual)
+    ops = diff("front", desired, actual, managed=managed, can_read_back=can_read_back)
+    kinds = [op.kind for op in ops]
+    assert kinds == sorted(kinds, key=lambda kind: kind is OpKind.SET)
+    for op in ops:
+        assert op.lock_id == "front"
+        if op.kind is OpKind.CLEAR:
+            assert op.slot in managed
+            assert op.slot not in desired
+            assert op.credential is None
+        else:
+            assert op.credential == desired[op.slot]
+            occupied_by_others = (
+                op.slot in before
+                and op.slot not in managed
+                and (before[op.slot] is not None or not can_read_back)
+            )
+            assert not occupied_by_others
+    managed_after = set(managed)
+    apply(ops, actual, managed_after)
+    assert (
+        diff(
+            "front", desired, actual, managed=managed_after, can_read_back=can_read_back
+        )
+        == []
+    )
+
+
+@PROPERTY_SETTINGS
+@given(st.data())
+def test_plan_then_diff_is_idempotent(data: st.DataObject) -> None:
+    tz = data.draw(zones)
+    site = data.draw(sites(tz))
+    at = data.draw(instants(tz))
+    locks = {
+        lock_id: LockCapabilities(
+            credential_kinds=frozenset(
+                data.draw(st.sets(st.sampled_from(KeyKind), min_size=1))
+            ),
+            slot_min=1,
+            slot_max=data.draw(st.integers(1, 6)),
+            reserved_slots=frozenset(data.draw(st.sets(st.integers(1, 6), max_size=2))),
+            pin_min=4,
+            pin_max=data.draw(st.integers(4, 8)),
+        )
+        for lock_id in LOCK_IDS[:2]
+    }
+    foreign = {
+        lock_id: data.draw(st.sets(st.integers(1, 6), max_size=2)) for lock_id in locks
+    }
+    plan = make_plan(site, locks, at, tz, occupied=foreign)
+    for lock_id, desired in plan.desired.items():
+        caps = locks[lock_id]
+        for slot, credential in desired.items():
+            assert slot == credential.slot
+            assert slot_usable(caps, slot)
+            assert slot not in foreign[lock_id]
+            assert credential.kind in caps.credential_kinds
+            assert plan.statuses[credential.key_id] is Status.ACTIVE
+            assert site.slots[lock_id][credential.key_id] == slot
+        actual: dict[int, str | None] = dict.fromkeys(foreign[lock_id], "0000")
+        managed: set[int] = set()
+        ops = diff(
+            lock_id, desired, actual, managed=managed, can_read_back=caps.can_read_back
+        )
+        apply(ops, actual, managed)
+        assert diff(lock_id, desired, actual, managed=managed, can_read_back=True) == []
+    # Planning again at the same instant changes nothing.
+    slots_before = {lock: dict(held) for lock, held in site.slots.items()}
+    again = make_plan(site, locks, at, tz, occupied=foreign)
+    assert again.desired == plan.desired
+    assert site.slots == slots_before

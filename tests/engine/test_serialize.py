@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+import json
+from typing import Any
+
+from hypothesis import given, strategies as st
+import pytest
+
+from custom_components.keyholder.engine import serialize
+from custom_components.keyholder.engine.model import (
+    Key,
+    Keyholder,
+    KeyKind,
+    Role,
+    Schedule,
+    Site,
+    Window,
+)
+from custom_components.keyholder.engine.serialize import (
+    STORAGE_VERSION,
+    migrate,
+    site_from_dict,
+    site_to_dict,
+)
+
+from .strategies import BERLIN, PROPERTY_SETTINGS, sites, zones
+
+
+def sample_site() -> Site:
+    site = Site()
+    site.put_keyholder(
+        Keyholder(
+            "h1",
+            "Pat",
+            "Plumber",
+            email="pat@example.com",
+            role=Role.MANAGER,
+            active_from=datetime(2026, 4, 1, 8, tzinfo=timezone(timedelta(hours=2))),
+            expires_on=date(2026, 4, 30),
+            blocked=True,
+        )
+    )
+    site.put_key(
+        Key(
+            "k1",
+            "h1",
+            KeyKind.PASSCODE,
+            frozenset({"front", "back"}),
+            schedule=Schedule(
+                windows=(Window(frozenset({3, 1}), time(13), time(17, 30, 5)),),
+                valid_from=datetime(2026, 4, 1, tzinfo=BERLIN),
+                valid_until=datetime(2026, 4, 10, tzinfo=UTC),
+            ),
+            secret="482913",
+            max_uses=3,
+            uses=1,
+            name="Plumber code",
+        )
+    )
+    site.slots = {"front": {"k1": 4}}
+    return site
+
+
+def test_document_shape() -> None:
+    data = site_to_dict(sample_site())
+    assert data["version"] == STORAGE_VERSION
+    holder = data["keyholders"][0]
+    assert holder["active_from"] == "2026-04-01T06:00:00+00:00"
+    assert holder["expires_on"] == "2026-04-30"
+    assert holder["role"] == "manager"
+    key = data["keys"][0]
+    assert key["lock_ids"] == ["back", "front"]
+    assert key["schedule"]["windows"] == [
+        {"days": [1, 3], "start": "13:00:00", "end": "17:30:05"}
+    ]
+    assert key["schedule"]["valid_from"] == "2026-03-31T22:00:00+00:00"
+    assert data["slots"] == {"front": {"k1": 4}}
+    assert json.loads(json.dumps(data)) == data
+    restored = site_from_dict(data)
+    assert restored == sample_site()
+
+
+def test_defaults_and_naive_datetimes_are_utc() -> None:
+    data: dict[str, Any] = {
+        "keyholders": [
+            {"id": "h", "given_name": "Ann", "active_from": "2026-01-01T10:00:00"}
+        ],
+        "keys": [{"id": "k", "keyholder_id": "h", "kind": "tag"}],
+    }
+    site = site_from_dict(data)
+    holder = site.keyholders["h"]
+    assert holder.active_from == datetime(2026, 1, 1, 10, tzinfo=UTC)
+    assert holder.role is Role.KEYHOLDER
+    assert not holder.blocked
+    key = site.keys["k"]
+    assert key.schedule == Schedule()
+    assert key.lock_ids == frozenset()
+    assert site.slots == {}
+
+
+@PROPERTY_SETTINGS
+@given(st.data())
+def test_round_trip(data: st.DataObject) -> None:
+    tz = data.draw(zones)
+    site = data.draw(sites(tz))
+    site.slots = data.draw(
+        st.dictionaries(
+            st.sampled_from(["front", "back"]),
+            st.dictionaries(
+                st.sampled_from(sorted(site.keys) or ["x"]), st.integers(1, 250)
+            ),
+        )
+    )
+    document = site_to_dict(site)
+    encoded = json.dumps(document)
+    restored = site_from_dict(json.loads(encoded))
+    assert restored == site
+    assert site_to_dict(restored) == document
+
+
+def test_migration_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    def v0_to_v1(data: dict[str, Any]) -> dict[str, Any]:
+        # Version 0 called keyholders "people" and stored one name.
+        people = data.pop("people")
+        data["keyholders"] = [
+            {"id": person["id"], "given_name": person["name"]} for person in people
+        ]
+        return data
+
+    monkeypatch.setattr(serialize, "MIGRATIONS", {0: v0_to_v1})
+    old = {"version": 0, "people": [{"id": "h", "name": "Ann"}], "keys": []}
+    site = site_from_dict(old)
+    assert site.keyholders["h"].name == "Ann"
+    assert old["version"] == 0  # the caller's document is not modified in place
+    assert migrate({"version": 1, "keys": []}, 1) == {"version": 1, "keys": []}
+
+
+def test_migration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serialize, "MIGRATIONS", {})
+    with pytest.raises(ValueError, match="no migration"):
+        migrate({}, 0)
+    with pytest.raises(ValueError, match="newer"):
+        site_from_dict({"version": STORAGE_VERSION + 1})
