@@ -58,6 +58,7 @@ def site_entry() -> MockConfigEntry:
     """A site with two virtual locks, a manager and a plumber."""
     return MockConfigEntry(
         domain=DOMAIN,
+        entry_id="site_home",
         title="Home",
         data={"name": "Home", "passcode_length": 6, "booking_grace_minutes": 30},
         subentries_data=[

@@ -65,7 +65,7 @@ async def test_user_flow_requires_name(hass: HomeAssistant) -> None:
     assert result["errors"] == {CONF_NAME: "name_required"}
 
 
-async def test_reconfigure(hass: HomeAssistant) -> None:
+async def test_reconfigure_renames(hass: HomeAssistant) -> None:
     entry = MockConfigEntry(domain=DOMAIN, title="Home", data=SITE)
     entry.add_to_hass(hass)
     MockConfigEntry(domain=DOMAIN, title="Cabin", data=SITE).add_to_hass(hass)
@@ -75,21 +75,35 @@ async def test_reconfigure(hass: HomeAssistant) -> None:
     assert result["step_id"] == "reconfigure"
 
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {**SITE, CONF_NAME: "cabin"}
+        result["flow_id"], {CONF_NAME: "cabin"}
     )
     assert result["errors"] == {CONF_NAME: "name_exists"}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {**SITE, CONF_NAME: ""}
+        result["flow_id"], {CONF_NAME: ""}
     )
     assert result["errors"] == {CONF_NAME: "name_required"}
-
-    # Keeping its own name is fine.
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_NAME: "Home", CONF_PASSCODE_LENGTH: 8, CONF_GRACE_MINUTES: 15},
+        result["flow_id"], {CONF_NAME: " Town house "}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
-    assert entry.title == "Home"
-    assert entry.data[CONF_PASSCODE_LENGTH] == 8
-    assert entry.data[CONF_GRACE_MINUTES] == 15
+    assert entry.title == "Town house"
+    assert entry.data == {**SITE, CONF_NAME: "Town house"}
+
+
+async def test_options_change_defaults(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, title="Home", data=SITE)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_PASSCODE_LENGTH: 8, CONF_GRACE_MINUTES: 15}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {CONF_PASSCODE_LENGTH: 8, CONF_GRACE_MINUTES: 15}
+    assert entry.state is config_entries.ConfigEntryState.LOADED

@@ -290,3 +290,12 @@ async def test_virtual_lock_needs_right_code(
         "lock", "lock", {"entity_id": "lock.front_door"}, blocking=True
     )
     assert hass.states.get("lock.front_door").state == "locked"
+
+
+async def test_passcode_length_follows_site_options(
+    hass: HomeAssistant, loaded_site: MockConfigEntry
+) -> None:
+    hass.config_entries.async_update_entry(loaded_site, options={"passcode_length": 8})
+    await hass.async_block_till_done()
+    key = await issue(hass)
+    assert len(key["passcode"]) == 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -9,6 +10,7 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
+    OptionsFlow,
 )
 from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
@@ -34,48 +36,53 @@ from .const import (
 from .subentry_flows import KeyholderSubentryFlow, LockSubentryFlow
 
 
-def _site_schema(defaults: dict[str, Any]) -> vol.Schema:
-    """Return the schema of the site form, pre-filled with defaults."""
-    return vol.Schema(
-        {
-            vol.Required(
-                CONF_NAME, default=defaults.get(CONF_NAME, "")
-            ): TextSelector(),
-            vol.Required(
-                CONF_PASSCODE_LENGTH,
-                default=defaults.get(CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH),
-            ): vol.All(
-                NumberSelector(
-                    NumberSelectorConfig(
-                        min=MIN_PASSCODE_LENGTH,
-                        max=MAX_PASSCODE_LENGTH,
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Coerce(int),
+def _defaults_schema(defaults: Mapping[str, Any]) -> dict[Any, Any]:
+    """Return the fields of the site's defaults (passcode length, grace time)."""
+    return {
+        vol.Required(
+            CONF_PASSCODE_LENGTH,
+            default=defaults.get(CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH),
+        ): vol.All(
+            NumberSelector(
+                NumberSelectorConfig(
+                    min=MIN_PASSCODE_LENGTH,
+                    max=MAX_PASSCODE_LENGTH,
+                    mode=NumberSelectorMode.BOX,
+                )
             ),
-            vol.Required(
-                CONF_GRACE_MINUTES,
-                default=defaults.get(CONF_GRACE_MINUTES, DEFAULT_GRACE_MINUTES),
-            ): vol.All(
-                NumberSelector(
-                    NumberSelectorConfig(
-                        min=0,
-                        max=720,
-                        unit_of_measurement="min",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Coerce(int),
+            vol.Coerce(int),
+        ),
+        vol.Required(
+            CONF_GRACE_MINUTES,
+            default=defaults.get(CONF_GRACE_MINUTES, DEFAULT_GRACE_MINUTES),
+        ): vol.All(
+            NumberSelector(
+                NumberSelectorConfig(
+                    min=0,
+                    max=720,
+                    unit_of_measurement="min",
+                    mode=NumberSelectorMode.BOX,
+                )
             ),
-        }
-    )
+            vol.Coerce(int),
+        ),
+    }
+
+
+def _name_schema(name: str) -> dict[Any, Any]:
+    return {vol.Required(CONF_NAME, default=name): TextSelector()}
 
 
 class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create or reconfigure a Keyholder site."""
 
     VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> SiteOptionsFlow:
+        """Return the flow that changes the site's defaults."""
+        return SiteOptionsFlow()
 
     @classmethod
     @callback
@@ -114,14 +121,19 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id="user",
-            data_schema=_site_schema(user_input or {}),
+            data_schema=vol.Schema(
+                {
+                    **_name_schema((user_input or {}).get(CONF_NAME, "")),
+                    **_defaults_schema(user_input or {}),
+                }
+            ),
             errors=errors,
         )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Change the site's name and defaults."""
+        """Rename the site (its defaults are options)."""
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -132,10 +144,27 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors[CONF_NAME] = "name_exists"
             else:
                 return self.async_update_reload_and_abort(
-                    entry, title=name, data={**user_input, CONF_NAME: name}
+                    entry, title=name, data_updates={CONF_NAME: name}
                 )
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=_site_schema(user_input or dict(entry.data)),
+            data_schema=vol.Schema(
+                _name_schema((user_input or {}).get(CONF_NAME, entry.title))
+            ),
             errors=errors,
+        )
+
+
+class SiteOptionsFlow(OptionsFlow):
+    """Change the site's defaults: passcode length and booking grace time."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and save the defaults."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        current = {**self.config_entry.data, **self.config_entry.options}
+        return self.async_show_form(
+            step_id="init", data_schema=vol.Schema(_defaults_schema(current))
         )

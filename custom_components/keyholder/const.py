@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
 
 DOMAIN: Final = "keyholder"
 LOGGER = logging.getLogger(__package__)
@@ -44,3 +47,8 @@ ATTR_METHOD: Final = "method"
 ATTR_KEYHOLDER: Final = "keyholder"
 ATTR_KEYHOLDER_ID: Final = "keyholder_id"
 ATTR_KEY_ID: Final = "key_id"
+
+
+def site_setting(entry: ConfigEntry, key: str, default: int) -> int:
+    """Return a site default: its options win over what was set at creation."""
+    return int(entry.options.get(key, entry.data.get(key, default)))

@@ -31,6 +31,7 @@ from .const import (
     DEFAULT_PASSCODE_LENGTH,
     DOMAIN,
     SUBENTRY_KEYHOLDER,
+    site_setting,
 )
 from .engine.model import KeyKind, Role, Schedule, Window
 from .engine.status import key_status
@@ -198,8 +199,8 @@ def _schedule(data: dict[str, Any]) -> Schedule:
 
 
 def _passcode_length(hass: HomeAssistant, call: ServiceCall) -> int:
-    return int(
-        _entry(hass, call).data.get(CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH)
+    return site_setting(
+        _entry(hass, call), CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH
     )
 
 

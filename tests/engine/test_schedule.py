@@ -355,3 +355,20 @@ def test_is_active_matches_minute_of_week_in_utc(
                 expected = True
     schedule = Schedule(windows=tuple(chosen))
     assert is_active(schedule, at, ZoneInfo("UTC")) == expected
+
+
+def test_whole_week_cover_still_has_a_hole_on_gap_day() -> None:
+    # Every wall-clock minute is covered, but on the spring-forward day 02:30
+    # resolves to 03:30 while 03:15 stays 03:15: 03:15-03:30 CEST is uncovered.
+    schedule = Schedule(
+        windows=(
+            Window(ALL_DAYS, time(0), time(3, 15)),
+            Window(ALL_DAYS, time(2, 30), time(0)),
+        )
+    )
+    start = local(BERLIN, 2026, 3, 20)
+    hole_start = next_change(schedule, start, BERLIN)
+    assert hole_start == local(BERLIN, 2026, 3, 29, 3, 15)
+    assert next_change(schedule, hole_start, BERLIN) == local(
+        BERLIN, 2026, 3, 29, 3, 30
+    )

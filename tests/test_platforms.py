@@ -1,0 +1,218 @@
+"""Entities, calendar, logbook, diagnostics and the repair flow."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from unittest.mock import patch
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.repairs import RepairsFlowManager
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    snapshot_platform,
+)
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
+
+from custom_components.keyholder import PLATFORMS
+from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
+from custom_components.keyholder.logbook import async_describe_events
+
+from .conftest import LOCK_FRONT
+
+BERLIN = ZoneInfo("Europe/Berlin")
+WEDNESDAY = datetime(2026, 12, 2, 9, 0, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def platforms() -> list[str] | None:
+    """The platforms to set up (all by default)."""
+    return None
+
+
+@pytest.fixture
+async def plumber_site(
+    hass: HomeAssistant,
+    platforms: list[str] | None,
+    freezer: FrozenDateTimeFactory,
+    berlin: None,
+    enable_custom_integrations: None,
+    site_entry: MockConfigEntry,
+) -> MockConfigEntry:
+    """The site on a Wednesday, with the plumber's Thursday key."""
+    freezer.move_to(WEDNESDAY)
+    site_entry.add_to_hass(hass)
+    with patch("custom_components.keyholder.PLATFORMS", platforms or PLATFORMS):
+        assert await hass.config_entries.async_setup(site_entry.entry_id)
+        await hass.async_block_till_done()
+    with patch("custom_components.keyholder.keys.uuid.uuid4", return_value=UUID(int=7)):
+        await hass.services.async_call(
+            DOMAIN,
+            "issue_key",
+            {
+                "keyholder": "Plumber",
+                "locks": ["Front door"],
+                "weekdays": ["thu"],
+                "start_time": "13:00",
+                "end_time": "17:00",
+                "valid_until": "2026-12-11T00:00:00",
+                "passcode": "2468",
+            },
+            blocking=True,
+            return_response=True,
+        )
+    return site_entry
+
+
+@pytest.mark.parametrize("platforms", [[p] for p in PLATFORMS])
+async def test_entities(
+    hass: HomeAssistant,
+    plumber_site: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    await snapshot_platform(hass, entity_registry, snapshot, plumber_site.entry_id)
+
+
+async def test_at_most_three_entities_per_keyholder(
+    hass: HomeAssistant,
+    plumber_site: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    entries = er.async_entries_for_config_entry(entity_registry, plumber_site.entry_id)
+    per_keyholder = [e for e in entries if e.config_subentry_id == "kh_plumber"]
+    assert sorted(e.entity_id for e in per_keyholder) == [
+        "sensor.plumber_status",
+        "switch.plumber_access",
+    ]
+
+
+async def test_diagnostics(
+    hass: HomeAssistant,
+    plumber_site: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+    snapshot: SnapshotAssertion,
+) -> None:
+    result = await get_diagnostics_for_config_entry(hass, hass_client, plumber_site)
+    assert "2468" not in repr(result)
+    assert result == snapshot(exclude=props("created_at", "modified_at", "entry_id"))
+
+
+async def test_calendar_shows_windows(
+    hass: HomeAssistant, plumber_site: MockConfigEntry
+) -> None:
+    state = hass.states.get("calendar.home_access")
+    assert state.attributes["message"] == "Plumber — Front door"
+    assert state.attributes["start_time"] == "2026-12-03 13:00:00"
+    result = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {
+            "entity_id": "calendar.home_access",
+            "start_date_time": WEDNESDAY.isoformat(),
+            "end_date_time": (WEDNESDAY + timedelta(days=14)).isoformat(),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    events = result["calendar.home_access"]["events"]
+    # Two Thursdays before valid_until (11 December).
+    assert [(e["start"], e["end"]) for e in events] == [
+        ("2026-12-03T13:00:00+01:00", "2026-12-03T17:00:00+01:00"),
+        ("2026-12-10T13:00:00+01:00", "2026-12-10T17:00:00+01:00"),
+    ]
+    assert {e["summary"] for e in events} == {"Plumber — Front door"}
+    # Blocked people have no access windows.
+    await hass.services.async_call(
+        DOMAIN, "block_user", {"keyholder": "Plumber"}, blocking=True
+    )
+    assert hass.states.get("calendar.home_access").state == "off"
+    assert hass.states.get("calendar.home_access").attributes.get("message") is None
+
+
+async def test_logbook_lines(hass: HomeAssistant) -> None:
+    described = {}
+
+    def register(domain: str, event_type: str, describe) -> None:
+        described[(domain, event_type)] = describe
+
+    async_describe_events(hass, register)
+    describe = described[(DOMAIN, EVENT_ACCESS)]
+    unlocked = describe(
+        Event(
+            EVENT_ACCESS,
+            {
+                "lock": "Front door",
+                "result": "unlocked",
+                "method": "passcode",
+                "keyholder": "Plumber",
+            },
+        )
+    )
+    assert unlocked == {
+        "name": "Plumber",
+        "message": "unlocked Front door with a passcode",
+    }
+    denied = describe(
+        Event(
+            EVENT_ACCESS,
+            {"lock": "Front door", "result": "denied", "method": "passcode"},
+        )
+    )
+    assert denied == {
+        "name": "Front door",
+        "message": "refused a passcode that does not open it now",
+    }
+
+
+async def test_repair_flow(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    plumber_site: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+    await hass.services.async_call(
+        DOMAIN,
+        "set_lock_online",
+        {"entity_id": "lock.front_door", "online": False},
+        blocking=True,
+    )
+    status = plumber_site.runtime_data.lock_status[LOCK_FRONT]
+    while status.failures < 3:
+        freezer.move_to(status.next_retry)
+        async_fire_time_changed(hass, status.next_retry)
+        await hass.async_block_till_done()
+    issue_id = f"lock_unreachable_{LOCK_FRONT}"
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "lock": "Front door",
+        "error": "lock_offline",
+    }
+
+    flows: RepairsFlowManager = hass.data["repairs"]["flow_manager"]
+    result = await flows.async_init(DOMAIN, data={"issue_id": issue_id})
+    assert result["type"] is FlowResultType.FORM
+    result = await flows.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "still_failing"
+
+    plumber_site.runtime_data.locks[LOCK_FRONT].provider.online = True
+    result = await flows.async_init(DOMAIN, data={"issue_id": issue_id})
+    result = await flows.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert hass.states.get("sensor.front_door_sync").state == "in_sync"
