@@ -32,7 +32,7 @@ PROPERTY_SETTINGS = settings(
 )
 
 
-def local(  # noqa: PLR0917
+def local(
     tz: ZoneInfo,
     year: int,
     month: int,
