@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.auth.models import User
@@ -11,10 +12,12 @@ from homeassistant.exceptions import (
     ServiceValidationError,
     Unauthorized,
 )
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.engine.status import next_site_change
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
 
@@ -299,3 +302,30 @@ async def test_passcode_length_follows_site_options(
     await hass.async_block_till_done()
     key = await issue(hass)
     assert len(key["passcode"]) == 8
+
+
+async def test_timer_follows_every_change(
+    hass: HomeAssistant, loaded_site: MockConfigEntry
+) -> None:
+    """The one armed timer always points at the site's next status change."""
+    runtime = loaded_site.runtime_data
+
+    def expected() -> object:
+        return next_site_change(runtime.site, dt_util.utcnow(), runtime.tz)
+
+    assert runtime.next_transition is None
+    key = await issue(hass, weekdays=["thu"], start_time="13:00", end_time="17:00")
+    assert runtime.next_transition == expected()
+    assert runtime.next_transition is not None
+    soon = await issue(
+        hass, valid_until=(dt_util.utcnow() + timedelta(hours=1)).isoformat()
+    )
+    assert runtime.next_transition == expected()
+    await call(hass, "cancel_key", {"key_id": soon["key_id"]})
+    assert runtime.next_transition == expected()
+    await call(hass, "block_user", {"keyholder": "Plumber"})
+    assert runtime.next_transition == expected()
+    await call(hass, "unblock_user", {"keyholder": "Plumber"})
+    assert runtime.next_transition == expected()
+    await call(hass, "cancel_key", {"key_id": key["key_id"]})
+    assert runtime.next_transition == expected() is None

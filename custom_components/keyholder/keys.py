@@ -111,7 +111,7 @@ async def async_issue_key(
         name=name,
     )
     runtime.site.put_key(key)
-    await runtime.async_apply_changes(set(lock_ids))
+    await runtime.async_apply_changes(set(lock_ids), keys=[key.id])
     return IssuedKey(key, secret if kind is KeyKind.PASSCODE else None)
 
 
@@ -126,7 +126,7 @@ async def async_cancel_key(runtime: KeyholderRuntime, key_id: str) -> Key:
     """Cancel a key: it stops working on every lock at once."""
     key = replace(_get_key(runtime, key_id), cancelled=True)
     runtime.site.put_key(key)
-    await runtime.async_apply_changes(set(key.lock_ids))
+    await runtime.async_apply_changes(set(key.lock_ids), keys=[key.id])
     return key
 
 
@@ -167,4 +167,4 @@ async def async_set_blocked(
     lock_ids = {
         lock_id for key in site.keys_of(keyholder_id) for lock_id in key.lock_ids
     }
-    await runtime.async_apply_changes(lock_ids)
+    await runtime.async_apply_changes(lock_ids, keyholders=[keyholder_id])

@@ -11,7 +11,7 @@ backoff and raise a repair issue after repeated failures.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -40,7 +40,8 @@ from .const import (
 )
 from .engine.model import Key, Keyholder, LockCapabilities, Site
 from .engine.plan import Credential, diff, make_plan, record_use
-from .engine.status import Status, key_status, next_site_change
+from .engine.status import Status, key_status
+from .engine.transitions import TransitionIndex
 from .providers import LockProvider, ProviderError
 from .store import KeyholderStore, SiteData
 
@@ -123,6 +124,7 @@ class KeyholderRuntime:
         self._retry_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._timer_unsub: CALLBACK_TYPE | None = None
         self.next_transition: datetime | None = None
+        self._index = TransitionIndex(data.site, self.tz, dt_util.utcnow())
         self._listeners: list[Callable[[], None]] = []
         self._access_listeners: list[Callable[[AccessEvent], None]] = []
         self._closed = False
@@ -194,8 +196,23 @@ class KeyholderRuntime:
         """Persist the site now."""
         await self._store.async_save(self.data)
 
-    async def async_apply_changes(self, lock_ids: set[str] | None = None) -> None:
-        """Save, then sync the given locks (all by default) and re-arm the timer."""
+    async def async_apply_changes(
+        self,
+        lock_ids: set[str] | None = None,
+        *,
+        keys: Iterable[str] = (),
+        keyholders: Iterable[str] = (),
+    ) -> None:
+        """
+        Save, then sync the given locks (all by default) and re-arm the timer.
+
+        ``keys`` and ``keyholders`` name what changed, so that the index of the
+        next transition recomputes just those.
+        """
+        for key_id in keys:
+            self._index.refresh_key(key_id)
+        for keyholder_id in keyholders:
+            self._index.refresh_keyholder(keyholder_id)
         await self.async_save()
         targets = (
             self.locks.keys() if lock_ids is None else lock_ids & self.locks.keys()
@@ -215,7 +232,7 @@ class KeyholderRuntime:
             self._timer_unsub = None
         if self._closed:
             return
-        self.next_transition = next_site_change(self.site, dt_util.utcnow(), self.tz)
+        self.next_transition = self._index.next_change(dt_util.utcnow())
         if self.next_transition is None:
             return
         LOGGER.debug("Next transition at %s", self.next_transition.isoformat())
@@ -358,15 +375,13 @@ class KeyholderRuntime:
         key = self.site.keys.get(key_id or "")
         if key is None or self.key_status(key) is not Status.ACTIVE:
             event = AccessEvent(lock_id, AccessResult.DENIED)
-        else:
-            key = record_use(self.site, key.id)
-            event = AccessEvent(
-                lock_id, AccessResult.UNLOCKED, key.keyholder_id, key.id
-            )
+            self._fire_access(event)
+            return event
+        key = record_use(self.site, key.id)
+        event = AccessEvent(lock_id, AccessResult.UNLOCKED, key.keyholder_id, key.id)
         self._fire_access(event)
-        if event.result is AccessResult.UNLOCKED:
-            # A used-up key leaves its locks; uses are saved either way.
-            await self.async_apply_changes(set(key.lock_ids) if key else None)
+        # Uses are saved; a used-up key leaves its locks.
+        await self.async_apply_changes(set(key.lock_ids), keys=[key.id])
         return event
 
     @callback
