@@ -87,6 +87,7 @@ async def test_reconfigure_renames(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
     assert entry.title == "Town house"
     assert entry.data == {**SITE, CONF_NAME: "Town house"}
 

@@ -17,16 +17,13 @@ from .const import (
     CONF_EXPIRES_ON,
     CONF_FAMILY_NAME,
     CONF_GIVEN_NAME,
-    CONF_PIN_MAX,
-    CONF_PIN_MIN,
     CONF_ROLE,
-    CONF_SLOTS,
     DOMAIN,
     SUBENTRY_KEYHOLDER,
     SUBENTRY_LOCK,
 )
 from .engine.model import Keyholder, Role
-from .providers.virtual import VirtualLock
+from .providers import create_provider
 from .runtime import KeyholderRuntime, LockInfo
 from .services import async_setup_services
 from .store import KeyholderStore, SiteData
@@ -94,30 +91,21 @@ def _sync_keyholders(entry: KeyholderConfigEntry, data: SiteData) -> None:
 
 
 def _build_locks(
-    hass: HomeAssistant,
-    entry: KeyholderConfigEntry,
-    data: SiteData,
-    store: KeyholderStore,
+    hass: HomeAssistant, entry: KeyholderConfigEntry, data: SiteData
 ) -> dict[str, LockInfo]:
-    """Create a provider for every lock subentry."""
-    locks: dict[str, LockInfo] = {}
-    lock_ids = set()
-    for sid, sub in entry.subentries.items():
-        if sub.subentry_type != SUBENTRY_LOCK:
-            continue
-        lock_ids.add(sid)
-        provider = VirtualLock(
-            slots=int(sub.data[CONF_SLOTS]),
-            pin_min=int(sub.data[CONF_PIN_MIN]),
-            pin_max=int(sub.data[CONF_PIN_MAX]),
-            codes=data.virtual.setdefault(sid, {}),
+    """Create a provider for every lock subentry; forget removed locks."""
+    locks = {
+        sid: LockInfo(
+            lock_id=sid,
+            name=sub.title,
+            provider=create_provider(hass, sub.data, data.virtual.setdefault(sid, {})),
         )
-        locks[sid] = LockInfo(lock_id=sid, name=sub.title, provider=provider)
-    # Forget the memory of locks that were removed.
-    for gone in set(data.virtual) - lock_ids:
-        del data.virtual[gone]
-    for gone in set(data.written) - lock_ids:
-        del data.written[gone]
+        for sid, sub in entry.subentries.items()
+        if sub.subentry_type == SUBENTRY_LOCK
+    }
+    for memory in (data.virtual, data.written):
+        for gone in set(memory) - set(locks):
+            del memory[gone]
     return locks
 
 
@@ -127,7 +115,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     data = await store.async_load()
     _sync_keyholders(entry, data)
     runtime = KeyholderRuntime(
-        hass, entry.entry_id, store, data, _build_locks(hass, entry, data, store)
+        hass, entry.entry_id, store, data, _build_locks(hass, entry, data)
     )
     entry.runtime_data = runtime
     await runtime.async_start()

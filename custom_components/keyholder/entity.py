@@ -36,7 +36,7 @@ def lock_device(runtime: KeyholderRuntime, lock_id: str) -> DeviceInfo:
         identifiers={(DOMAIN, lock_id)},
         name=runtime.locks[lock_id].name,
         manufacturer="Keyholder",
-        model="Virtual keypad lock",
+        model=runtime.locks[lock_id].provider.model,
     )
 
 

@@ -128,6 +128,7 @@ class KeyholderRuntime:
         self._listeners: list[Callable[[], None]] = []
         self._access_listeners: list[Callable[[AccessEvent], None]] = []
         self._closed = False
+        self._unsubs: list[Callable[[], None]] = []
 
     # -- model ---------------------------------------------------------------
 
@@ -179,12 +180,19 @@ class KeyholderRuntime:
     # -- lifecycle -----------------------------------------------------------
 
     async def async_start(self) -> None:
-        """Bring every lock in line at once (expired keys go first)."""
+        """Listen to the locks' keypads, then bring every lock in line at once."""
+        for lock_id, info in self.locks.items():
+            self._unsubs.append(
+                info.provider.async_listen_usage(self._usage_callback(lock_id))
+            )
         await self.async_apply_changes()
 
     async def async_stop(self) -> None:
         """Cancel timers; the store was saved by every change."""
         self._closed = True
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
         if self._timer_unsub:
             self._timer_unsub()
             self._timer_unsub = None
@@ -261,15 +269,15 @@ class KeyholderRuntime:
         self, lock_id: str, status: LockStatus
     ) -> None:
         provider = self.locks[lock_id].provider
-        caps = provider.capabilities
         written = self.data.written.setdefault(lock_id, {})
-        if caps.can_read_back:
-            actual: dict[int, str | None] = dict(await provider.async_read_slots())
-            # A managed slot emptied behind our back is no longer ours to track.
-            for slot in [s for s in written if s not in actual]:
-                del written[slot]
-        else:
-            actual = dict(written)
+        reported = dict(await provider.async_read_slots())
+        # Read after reading: a first read can reveal that the lock masks codes.
+        caps = provider.capabilities
+        # A managed slot emptied behind our back is no longer ours to track.
+        for slot in [s for s in written if s not in reported]:
+            del written[slot]
+        # Where codes are masked, our record stands for what we wrote.
+        actual = reported if caps.can_read_back else {**reported, **written}
         unmanaged = tuple(sorted(slot for slot in actual if slot not in written))
         status.unmanaged_slots = unmanaged
         plan = make_plan(
@@ -366,10 +374,10 @@ class KeyholderRuntime:
 
     async def async_keypad_code(self, lock_id: str, slot: int | None) -> AccessEvent:
         """
-        Record a code typed at a lock that matched ``slot`` (None: no match).
+        Record a code typed at a keypad Keyholder checks (the virtual lock).
 
-        The lock decided by the codes it holds; the engine double-checks that the
-        slot's key is active right now before the attempt counts as an unlock.
+        ``slot`` is where the lock holds the typed code (None: nowhere). The
+        engine double-checks that the slot's key is active right now.
         """
         key_id = self.site.slot_owner(lock_id, slot) if slot is not None else None
         key = self.site.keys.get(key_id or "")
@@ -377,10 +385,32 @@ class KeyholderRuntime:
             event = AccessEvent(lock_id, AccessResult.DENIED)
             self._fire_access(event)
             return event
-        key = record_use(self.site, key.id)
+        return await self._async_unlocked(lock_id, key.id)
+
+    def _usage_callback(self, lock_id: str) -> Callable[[int], None]:
+        @callback
+        def _on_use(slot: int) -> None:
+            self.hass.async_create_task(self.async_lock_reported_use(lock_id, slot))
+
+        return _on_use
+
+    async def async_lock_reported_use(self, lock_id: str, slot: int) -> AccessEvent:
+        """Record that a lock opened with the code in ``slot`` (the lock decided)."""
+        return await self._async_unlocked(lock_id, self.site.slot_owner(lock_id, slot))
+
+    async def _async_unlocked(self, lock_id: str, key_id: str | None) -> AccessEvent:
+        """
+        Attribute an unlock, count the key's use and sync a used-up key away.
+
+        A slot Keyholder did not write is reported as unlocked by someone unknown.
+        """
+        if key_id is None or key_id not in self.site.keys:
+            event = AccessEvent(lock_id, AccessResult.UNLOCKED)
+            self._fire_access(event)
+            return event
+        key = record_use(self.site, key_id)
         event = AccessEvent(lock_id, AccessResult.UNLOCKED, key.keyholder_id, key.id)
         self._fire_access(event)
-        # Uses are saved; a used-up key leaves its locks.
         await self.async_apply_changes(set(key.lock_ids), keys=[key.id])
         return event
 

@@ -11,6 +11,8 @@ from homeassistant.const import CONF_NAME
 from homeassistant.helpers.selector import (
     DateSelector,
     DateTimeSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -30,6 +32,7 @@ from .const import (
     CONF_EXPIRES_ON,
     CONF_FAMILY_NAME,
     CONF_GIVEN_NAME,
+    CONF_LOCK_ENTITY,
     CONF_PIN_MAX,
     CONF_PIN_MIN,
     CONF_PROVIDER,
@@ -42,8 +45,9 @@ from .const import (
 )
 from .engine.model import Role
 from .providers.virtual import PROVIDER_VIRTUAL
+from .providers.zwave_js import PROVIDER_ZWAVE_JS
 
-PROVIDERS = [PROVIDER_VIRTUAL]
+PROVIDERS = [PROVIDER_VIRTUAL, PROVIDER_ZWAVE_JS]
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -96,6 +100,8 @@ class LockSubentryFlow(_SiteSubentryFlow):
     ) -> SubentryFlowResult:
         """Pick the lock family."""
         if user_input is not None:
+            if user_input[CONF_PROVIDER] == PROVIDER_ZWAVE_JS:
+                return await self.async_step_zwave_js()
             return await self.async_step_virtual()
         return self.async_show_form(
             step_id="user",
@@ -117,8 +123,57 @@ class LockSubentryFlow(_SiteSubentryFlow):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change a lock."""
+        """Change a lock (same form as when it was added)."""
+        if self._defaults().get(CONF_PROVIDER) == PROVIDER_ZWAVE_JS:
+            return await self.async_step_zwave_js(user_input)
         return await self.async_step_virtual(user_input)
+
+    def _name_error(self, name: str) -> dict[str, str]:
+        taken = {o["_title"].casefold() for o in self._others(SUBENTRY_LOCK)}
+        if not name:
+            return {CONF_NAME: "name_required"}
+        if name.casefold() in taken:
+            return {CONF_NAME: "lock_exists"}
+        return {}
+
+    async def async_step_zwave_js(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Choose the Z-Wave lock entity that Keyholder should manage."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            entity_id = user_input[CONF_LOCK_ENTITY]
+            used = {o.get(CONF_LOCK_ENTITY) for o in self._others(SUBENTRY_LOCK)}
+            errors = self._name_error(name)
+            if not errors and entity_id in used:
+                errors = {CONF_LOCK_ENTITY: "entity_in_use"}
+            if not errors:
+                return self._finish(
+                    name,
+                    {
+                        CONF_NAME: name,
+                        CONF_LOCK_ENTITY: entity_id,
+                        CONF_PROVIDER: PROVIDER_ZWAVE_JS,
+                    },
+                )
+        defaults = user_input or self._defaults()
+        return self.async_show_form(
+            step_id="zwave_js",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_NAME, default=defaults.get(CONF_NAME, "")
+                    ): TextSelector(),
+                    vol.Required(
+                        CONF_LOCK_ENTITY, default=defaults.get(CONF_LOCK_ENTITY)
+                    ): EntitySelector(
+                        EntitySelectorConfig(integration="zwave_js", domain="lock")
+                    ),
+                }
+            ),
+            errors=errors,
+        )
 
     async def async_step_virtual(
         self, user_input: dict[str, Any] | None = None
@@ -127,14 +182,10 @@ class LockSubentryFlow(_SiteSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
-            taken = {o["_title"].casefold() for o in self._others(SUBENTRY_LOCK)}
-            if not name:
-                errors[CONF_NAME] = "name_required"
-            elif name.casefold() in taken:
-                errors[CONF_NAME] = "lock_exists"
-            elif user_input[CONF_PIN_MIN] > user_input[CONF_PIN_MAX]:
-                errors[CONF_PIN_MAX] = "pin_range"
-            else:
+            errors = self._name_error(name)
+            if not errors and user_input[CONF_PIN_MIN] > user_input[CONF_PIN_MAX]:
+                errors = {CONF_PIN_MAX: "pin_range"}
+            if not errors:
                 return self._finish(
                     name,
                     {**user_input, CONF_NAME: name, CONF_PROVIDER: PROVIDER_VIRTUAL},

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
+from ..const import (
+    CONF_LOCK_ENTITY,
+    CONF_PIN_MAX,
+    CONF_PIN_MIN,
+    CONF_PROVIDER,
+    CONF_SLOTS,
+)
 from ..engine.model import LockCapabilities
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
 
 
 class ProviderError(Exception):
@@ -24,6 +34,9 @@ class ProviderError(Exception):
 class LockProvider(Protocol):
     """What Keyholder needs from one lock of a lock family."""
 
+    model: str
+    """How the lock's device describes the lock family."""
+
     @property
     def capabilities(self) -> LockCapabilities:
         """Return what the lock can hold and report."""
@@ -40,3 +53,23 @@ class LockProvider(Protocol):
 
     async def async_clear_code(self, slot: int) -> None:
         """Empty a slot (raise ProviderError on failure)."""
+
+    def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
+        """Call ``on_use(slot)`` whenever the lock reports a keypad unlock."""
+
+
+def create_provider(
+    hass: HomeAssistant, data: Mapping[str, Any], codes: dict[int, str]
+) -> LockProvider:
+    """Return the provider of a lock subentry (``codes``: virtual lock memory)."""
+    from .virtual import PROVIDER_VIRTUAL, VirtualLock  # noqa: PLC0415
+    from .zwave_js import ZwaveJSLock  # noqa: PLC0415
+
+    if data.get(CONF_PROVIDER, PROVIDER_VIRTUAL) == PROVIDER_VIRTUAL:
+        return VirtualLock(
+            slots=int(data[CONF_SLOTS]),
+            pin_min=int(data[CONF_PIN_MIN]),
+            pin_max=int(data[CONF_PIN_MAX]),
+            codes=codes,
+        )
+    return ZwaveJSLock(hass, data[CONF_LOCK_ENTITY])

@@ -8,7 +8,7 @@ and can be switched offline to show retries and repair issues.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ..engine.model import KeyKind, LockCapabilities
 from . import ProviderError
@@ -18,6 +18,8 @@ PROVIDER_VIRTUAL = "virtual"
 
 class VirtualLock:
     """A simulated keypad lock whose slots live in Keyholder's store."""
+
+    model = "Virtual keypad lock"
 
     def __init__(
         self,
@@ -82,3 +84,7 @@ class VirtualLock:
             if held == code:
                 return slot
         return None
+
+    def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
+        """Nothing to listen to: the lock entity reports its own keypad use."""
+        return lambda: None

@@ -1,0 +1,375 @@
+"""The Z-Wave JS provider against Home Assistant's zwave_js actions (faked).
+
+The real Z-Wave JS stack is exercised by tests/e2e; these tests cover the
+provider's own logic and error paths quickly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from homeassistant import config_entries
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
+
+from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
+from custom_components.keyholder.providers import ProviderError
+from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
+
+from .conftest import PLUMBER, _keyholder
+
+ZLOCK = "lock.z_front"
+LOCK_ID = "lock_zfront"
+
+
+@dataclass
+class FakeNode:
+    """What a Z-Wave lock node holds, as zwave_js's actions show it."""
+
+    slots: int = 20
+    codes: dict[int, str] = field(default_factory=dict)
+    masked: bool = False
+    lag: bool = False
+    fail: bool = False
+    pending: dict[int, str | None] = field(default_factory=dict)
+    writes: list[tuple[str, int]] = field(default_factory=list)
+
+    def flush(self) -> None:
+        for slot, code in self.pending.items():
+            if code is None:
+                self.codes.pop(slot, None)
+            else:
+                self.codes[slot] = code
+        self.pending.clear()
+
+    def _write(self, slot: int, code: str | None) -> None:
+        if self.fail:
+            raise HomeAssistantError("Node 5 is dead")
+        self.writes.append(("set" if code else "clear", slot))
+        self.pending[slot] = code
+        if not self.lag:
+            self.flush()
+
+
+@pytest.fixture
+def node(hass: HomeAssistant) -> FakeNode:
+    fake = FakeNode()
+
+    def get_codes(call: ServiceCall) -> ServiceResponse:
+        if fake.fail:
+            raise HomeAssistantError("Node 5 is dead")
+        return {
+            ZLOCK: {
+                str(slot): {
+                    "usercode": (
+                        "*" * len(fake.codes[slot]) if fake.masked else fake.codes[slot]
+                    )
+                    if slot in fake.codes
+                    else "",
+                    "in_use": slot in fake.codes,
+                }
+                for slot in range(1, fake.slots + 1)
+            }
+        }
+
+    def set_code(call: ServiceCall) -> None:
+        fake._write(call.data["code_slot"], call.data["usercode"])
+
+    def clear_code(call: ServiceCall) -> None:
+        fake._write(call.data["code_slot"], None)
+
+    hass.services.async_register(
+        "zwave_js",
+        "get_lock_usercode",
+        get_codes,
+        supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register("zwave_js", "set_lock_usercode", set_code)
+    hass.services.async_register("zwave_js", "clear_lock_usercode", clear_code)
+    return fake
+
+
+@pytest.fixture
+def zwave_device(
+    hass: HomeAssistant,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> str:
+    """A zwave_js lock entity on its device; returns the device id."""
+    zwave_entry = MockConfigEntry(domain="zwave_js", data={"url": "ws://127.0.0.1:1"})
+    zwave_entry.add_to_hass(hass)
+    device = device_registry.async_get_or_create(
+        config_entry_id=zwave_entry.entry_id, identifiers={("zwave_js", "123-5")}
+    )
+    entity_registry.async_get_or_create(
+        "lock",
+        "zwave_js",
+        "123.5-98-0-currentMode",
+        device_id=device.id,
+        config_entry=zwave_entry,
+        suggested_object_id="z_front",
+    )
+    hass.states.async_set(ZLOCK, "locked")
+    return device.id
+
+
+@pytest.fixture
+async def zwave_site(
+    hass: HomeAssistant,
+    enable_custom_integrations: None,
+    berlin: None,
+    node: FakeNode,
+    zwave_device: str,
+) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        entry_id="site_z",
+        title="Home",
+        data={"name": "Home", "passcode_length": 6, "booking_grace_minutes": 30},
+        subentries_data=[
+            ConfigSubentryData(
+                data={
+                    "name": "Front door",
+                    "provider": "zwave_js",
+                    "lock_entity": ZLOCK,
+                },
+                subentry_id=LOCK_ID,
+                subentry_type="lock",
+                title="Front door",
+                unique_id=None,
+            ),
+            _keyholder(PLUMBER, "Plumber"),
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def issue(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    result = await hass.services.async_call(
+        DOMAIN,
+        "issue_key",
+        {"keyholder": "Plumber", "locks": ["Front door"], **data},
+        blocking=True,
+        return_response=True,
+    )
+    assert isinstance(result, dict)
+    return result
+
+
+async def test_codes_set_and_cleared_leaving_foreign_slots(
+    hass: HomeAssistant,
+    node: FakeNode,
+    zwave_device: str,
+    enable_custom_integrations: None,
+    berlin: None,
+) -> None:
+    node.codes[1] = "9911"  # put there by someone else, before Keyholder
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        data={"name": "Home"},
+        subentries_data=[
+            ConfigSubentryData(
+                data={
+                    "name": "Front door",
+                    "provider": "zwave_js",
+                    "lock_entity": ZLOCK,
+                },
+                subentry_id=LOCK_ID,
+                subentry_type="lock",
+                title="Front door",
+                unique_id=None,
+            ),
+            _keyholder(PLUMBER, "Plumber"),
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    key = await issue(hass)
+    assert node.codes == {1: "9911", 2: key["passcode"]}
+    sync = hass.states.get("sensor.front_door_sync")
+    assert sync.state == "in_sync"
+    assert sync.attributes["unmanaged_slots"] == [1]
+    await hass.services.async_call(
+        DOMAIN, "cancel_key", {"key_id": key["key_id"]}, blocking=True
+    )
+    assert node.codes == {1: "9911"}
+    assert ("clear", 1) not in node.writes
+    assert entry.runtime_data.locks[LOCK_ID].provider.capabilities.slot_max == 20
+
+
+async def test_keypad_unlock_is_attributed(
+    hass: HomeAssistant, zwave_site: MockConfigEntry, node: FakeNode, zwave_device: str
+) -> None:
+    accesses = async_capture_events(hass, EVENT_ACCESS)
+    key = await issue(hass, uses=2)
+    slot = next(s for s, c in node.codes.items() if c == key["passcode"])
+
+    def notify(device_id: str, user_id: int, event: int = 6) -> None:
+        hass.bus.async_fire(
+            "zwave_js_notification",
+            {
+                "device_id": device_id,
+                "command_class": 113,
+                "type": 6,
+                "event": event,
+                "parameters": {"userId": user_id},
+            },
+        )
+
+    notify("another-device", slot)
+    notify(zwave_device, slot, event=5)  # keypad lock: not an unlock
+    await hass.async_block_till_done()
+    assert accesses == []
+    notify(zwave_device, slot)
+    await hass.async_block_till_done()
+    assert accesses[-1].data["keyholder"] == "Plumber"
+    assert accesses[-1].data["result"] == "unlocked"
+    assert (
+        hass.states.get("event.front_door_access").attributes["keyholder"] == "Plumber"
+    )
+    assert zwave_site.runtime_data.site.keys[key["key_id"]].uses == 1
+    notify(zwave_device, 17)  # a code Keyholder did not write
+    await hass.async_block_till_done()
+    assert accesses[-1].data["keyholder"] is None
+    # The second use of a two-use code takes it off the lock.
+    notify(zwave_device, slot)
+    await hass.async_block_till_done()
+    assert key["passcode"] not in node.codes.values()
+
+
+async def test_unavailable_and_failing_lock(
+    hass: HomeAssistant, zwave_site: MockConfigEntry, node: FakeNode
+) -> None:
+    hass.states.async_set(ZLOCK, "unavailable")
+    await issue(hass)
+    sync = hass.states.get("sensor.front_door_sync")
+    assert sync.state == "failed"
+    assert sync.attributes["last_error"] == "lock_offline"
+    assert node.codes == {}
+
+    hass.states.async_set(ZLOCK, "locked")
+    node.fail = True
+    await zwave_site.runtime_data.async_retry_now(LOCK_ID)
+    assert (
+        hass.states.get("sensor.front_door_sync").attributes["last_error"]
+        == "lock_error"
+    )
+
+    node.fail = False
+    await zwave_site.runtime_data.async_retry_now(LOCK_ID)
+    assert hass.states.get("sensor.front_door_sync").state == "in_sync"
+    assert len(node.codes) == 1
+
+
+async def test_masked_codes_are_not_rewritten(
+    hass: HomeAssistant, zwave_site: MockConfigEntry, node: FakeNode
+) -> None:
+    node.masked = True
+    key = await issue(hass)
+    assert list(node.codes.values()) == [key["passcode"]]
+    provider = zwave_site.runtime_data.locks[LOCK_ID].provider
+    await zwave_site.runtime_data.async_retry_now(LOCK_ID)
+    await zwave_site.runtime_data.async_retry_now(LOCK_ID)
+    assert provider.capabilities.can_read_back is False
+    assert node.writes == [("set", 1)]
+    assert hass.states.get("sensor.front_door_sync").state == "in_sync"
+    await hass.services.async_call(
+        DOMAIN, "cancel_key", {"key_id": key["key_id"]}, blocking=True
+    )
+    assert node.codes == {}
+
+
+async def test_lagging_driver_values_do_not_cause_rewrites(
+    hass: HomeAssistant, zwave_site: MockConfigEntry, node: FakeNode
+) -> None:
+    node.lag = True
+    key = await issue(hass)
+    runtime = zwave_site.runtime_data
+    # The driver has not reported the new code yet: no second write, not unmanaged.
+    await runtime.async_retry_now(LOCK_ID)
+    assert node.writes == [("set", 1)]
+    assert runtime.lock_status[LOCK_ID].unmanaged_slots == ()
+    node.flush()
+    await hass.services.async_call(
+        DOMAIN, "cancel_key", {"key_id": key["key_id"]}, blocking=True
+    )
+    # The clear is not reported yet: the stale code is neither rewritten nor adopted.
+    await runtime.async_retry_now(LOCK_ID)
+    assert node.writes == [("set", 1), ("clear", 1)]
+    assert runtime.lock_status[LOCK_ID].unmanaged_slots == ()
+    node.flush()
+    assert node.codes == {}
+
+
+async def test_provider_rejects_bad_writes(hass: HomeAssistant, node: FakeNode) -> None:
+    hass.states.async_set(ZLOCK, "locked")
+    provider = ZwaveJSLock(hass, ZLOCK)
+    with pytest.raises(ProviderError) as err:
+        await provider.async_set_code(31, "4826")
+    assert err.value.reason == "slot_out_of_range"
+    with pytest.raises(ProviderError) as err:
+        await provider.async_set_code(1, "48261357913")
+    assert err.value.reason == "code_rejected"
+    with pytest.raises(ProviderError) as err:
+        await ZwaveJSLock(hass, "lock.missing").async_read_slots()
+    assert err.value.reason == "lock_offline"
+    assert node.writes == []
+
+
+async def test_provider_without_zwave_js(hass: HomeAssistant) -> None:
+    hass.states.async_set(ZLOCK, "locked")
+    with pytest.raises(ProviderError) as err:
+        await ZwaveJSLock(hass, ZLOCK).async_read_slots()
+    assert err.value.reason == "integration_not_loaded"
+
+
+async def test_zwave_lock_subentry_flow(
+    hass: HomeAssistant, zwave_site: MockConfigEntry
+) -> None:
+    result = await hass.config_entries.subentries.async_init(
+        (zwave_site.entry_id, "lock"), context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"provider": "zwave_js"}
+    )
+    assert result["step_id"] == "zwave_js"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"name": "Back door", "lock_entity": ZLOCK}
+    )
+    assert result["errors"] == {"lock_entity": "entity_in_use"}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"name": "front door", "lock_entity": ZLOCK}
+    )
+    assert result["errors"] == {"name": "lock_exists"}
+
+    result = await zwave_site.start_subentry_reconfigure_flow(hass, LOCK_ID)
+    assert result["step_id"] == "zwave_js"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"name": "Main door", "lock_entity": ZLOCK}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert zwave_site.subentries[LOCK_ID].data == {
+        "name": "Main door",
+        "lock_entity": ZLOCK,
+        "provider": "zwave_js",
+    }
