@@ -18,7 +18,7 @@ from homeassistant.core import (
     SupportsResponse,
 )
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -373,3 +373,60 @@ async def test_zwave_lock_subentry_flow(
         "lock_entity": ZLOCK,
         "provider": "zwave_js",
     }
+
+
+async def test_adopt_unmanaged_code(
+    hass: HomeAssistant, zwave_site: MockConfigEntry, node: FakeNode
+) -> None:
+    node.codes[3] = "7351"
+    await zwave_site.runtime_data.async_retry_now(LOCK_ID)
+    assert zwave_site.runtime_data.lock_status[LOCK_ID].unmanaged_slots == (3,)
+
+    async def adopt(slot: int) -> Any:
+        return await hass.services.async_call(
+            DOMAIN,
+            "adopt_code",
+            {
+                "keyholder": "Plumber",
+                "lock": "Front door",
+                "slot": slot,
+                "name": "Old code",
+            },
+            blocking=True,
+            return_response=True,
+        )
+
+    with pytest.raises(ServiceValidationError) as err:
+        await adopt(4)
+    assert err.value.translation_key == "slot_empty"
+    result = await adopt(3)
+    runtime = zwave_site.runtime_data
+    key = runtime.site.keys[result["key_id"]]
+    assert key.secret == "7351"
+    assert runtime.lock_status[LOCK_ID].unmanaged_slots == ()
+    assert node.codes == {3: "7351"}
+    assert node.writes == []
+    with pytest.raises(ServiceValidationError) as err:
+        await adopt(3)
+    assert err.value.translation_key == "slot_managed"
+    # Adopted means managed: cancelling the key clears the slot.
+    await hass.services.async_call(
+        DOMAIN, "cancel_key", {"key_id": key.id}, blocking=True
+    )
+    assert node.codes == {}
+
+
+async def test_adopt_needs_a_readable_reachable_code(
+    hass: HomeAssistant, zwave_site: MockConfigEntry, node: FakeNode
+) -> None:
+    node.codes[3] = "7351"
+    node.masked = True
+    data = {"keyholder": "Plumber", "lock": "Front door", "slot": 3}
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(DOMAIN, "adopt_code", data, blocking=True)
+    assert err.value.translation_key == "code_masked"
+    node.fail = True
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(DOMAIN, "adopt_code", data, blocking=True)
+    assert err.value.translation_key == "lock_unreachable"
+    assert zwave_site.runtime_data.site.keys == {}

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 import uuid
 
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .const import DOMAIN
 from .engine.model import Key, KeyKind, Role, Schedule
 from .engine.passcode import generate_passcode, taken_codes, validate_passcode
+from .providers import ProviderError
 from .runtime import KeyholderRuntime
 
 
@@ -168,3 +169,45 @@ async def async_set_blocked(
         lock_id for key in site.keys_of(keyholder_id) for lock_id in key.lock_ids
     }
     await runtime.async_apply_changes(lock_ids, keyholders=[keyholder_id])
+
+
+async def async_adopt_code(
+    runtime: KeyholderRuntime, *, lock_id: str, slot: int, keyholder_id: str, name: str
+) -> Key:
+    """
+    Take over a code found on a lock: it becomes a key Keyholder manages.
+
+    The code stays in its slot; from then on Keyholder may change or clear it.
+    """
+    if keyholder_id not in runtime.site.keyholders:
+        raise _invalid("unknown_keyholder", keyholder=keyholder_id)
+    info = runtime.locks[lock_id]
+    written = runtime.data.written.setdefault(lock_id, {})
+    if slot in written:
+        raise _invalid("slot_managed", lock=info.name, slot=str(slot))
+    try:
+        reported = await info.provider.async_read_slots()
+    except ProviderError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="lock_unreachable",
+            translation_placeholders={"lock": info.name, "error": err.reason},
+        ) from err
+    if slot not in reported:
+        raise _invalid("slot_empty", lock=info.name, slot=str(slot))
+    code = reported[slot]
+    if code is None:
+        raise _invalid("code_masked", lock=info.name, slot=str(slot))
+    key = Key(
+        id=uuid.uuid4().hex,
+        keyholder_id=keyholder_id,
+        kind=KeyKind.PASSCODE,
+        lock_ids=frozenset({lock_id}),
+        secret=code,
+        name=name,
+    )
+    runtime.site.put_key(key)
+    runtime.site.slots.setdefault(lock_id, {})[key.id] = slot
+    written[slot] = code
+    await runtime.async_apply_changes({lock_id}, keys=[key.id])
+    return key

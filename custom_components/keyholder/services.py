@@ -36,6 +36,7 @@ from .const import (
 from .engine.model import KeyKind, Role, Schedule, Window
 from .engine.status import key_status
 from .keys import (
+    async_adopt_code,
     async_cancel_key,
     async_issue_key,
     async_new_passcode,
@@ -60,6 +61,8 @@ ATTR_TAG = "tag"
 ATTR_NAME = "name"
 ATTR_KEY_ID = "key_id"
 ATTR_ONLINE = "online"
+ATTR_LOCK = "lock"
+ATTR_SLOT = "slot"
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -101,6 +104,14 @@ ADD_KEYHOLDER_SCHEMA = vol.Schema(
         ),
         vol.Optional(CONF_ACTIVE_FROM): cv.datetime,
         vol.Optional(CONF_EXPIRES_ON): cv.date,
+    }
+)
+ADOPT_SCHEMA = vol.Schema(
+    {
+        **_KEYHOLDER,
+        vol.Required(ATTR_LOCK): cv.string,
+        vol.Required(ATTR_SLOT): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        vol.Optional(ATTR_NAME, default=""): cv.string,
     }
 )
 ONLINE_SCHEMA = vol.Schema(
@@ -330,6 +341,18 @@ def async_setup_services(hass: HomeAssistant) -> None:
         keyholder_id = _keyholder_id(entry.runtime_data, call.data[ATTR_KEYHOLDER])
         hass.config_entries.async_remove_subentry(entry, keyholder_id)
 
+    async def adopt_code(call: ServiceCall) -> ServiceResponse:
+        runtime = _runtime(hass, call)
+        (lock_id,) = _lock_ids(hass, runtime, [call.data[ATTR_LOCK]])
+        key = await async_adopt_code(
+            runtime,
+            lock_id=lock_id,
+            slot=call.data[ATTR_SLOT],
+            keyholder_id=_keyholder_id(runtime, call.data[ATTR_KEYHOLDER]),
+            name=call.data[ATTR_NAME],
+        )
+        return {ATTR_KEY_ID: key.id}
+
     async def set_lock_online(call: ServiceCall) -> None:
         entity = er.async_get(hass).async_get(call.data[ATTR_ENTITY_ID])
         for entry in hass.config_entries.async_loaded_entries(DOMAIN):
@@ -362,6 +385,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             SupportsResponse.OPTIONAL,
         ),
         ("remove_keyholder", remove_keyholder, KEYHOLDER_SCHEMA, SupportsResponse.NONE),
+        ("adopt_code", adopt_code, ADOPT_SCHEMA, SupportsResponse.OPTIONAL),
         ("set_lock_online", set_lock_online, ONLINE_SCHEMA, SupportsResponse.NONE),
     ]
     for name, func, schema, supports in register:
