@@ -121,6 +121,7 @@ class KeyholderRuntime:
         self.locks = locks
         self.lock_status: dict[str, LockStatus] = {lid: LockStatus() for lid in locks}
         self._lock_guards = {lock_id: asyncio.Lock() for lock_id in locks}
+        self._planned_at: dict[str, datetime] = {}
         self._retry_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._timer_unsub: CALLBACK_TYPE | None = None
         self.next_transition: datetime | None = None
@@ -240,7 +241,10 @@ class KeyholderRuntime:
             self._timer_unsub = None
         if self._closed:
             return
-        self.next_transition = self._index.next_change(dt_util.utcnow())
+        # Arm from the stalest lock's plan, not from now: an edge that passed
+        # while a slow lock was being written must still be applied (at once).
+        after = min(self._planned_at.values(), default=dt_util.utcnow())
+        self.next_transition = self._index.next_change(after)
         if self.next_transition is None:
             return
         LOGGER.debug("Next transition at %s", self.next_transition.isoformat())
@@ -258,15 +262,18 @@ class KeyholderRuntime:
         """Make one lock hold exactly what it should now (serialised per lock)."""
         async with self._lock_guards[lock_id]:
             status = self.lock_status[lock_id]
+            # The instant this lock is planned for, failed or not (a failed lock
+            # is retried by its own backoff timer, not by the transition timer).
+            now = self._planned_at[lock_id] = dt_util.utcnow()
             try:
-                await self._async_sync_lock_unguarded(lock_id, status)
+                await self._async_sync_lock_unguarded(lock_id, status, now)
             except ProviderError as err:
                 self._record_failure(lock_id, status, err)
             else:
                 self._record_success(lock_id, status)
 
     async def _async_sync_lock_unguarded(
-        self, lock_id: str, status: LockStatus
+        self, lock_id: str, status: LockStatus, now: datetime
     ) -> None:
         provider = self.locks[lock_id].provider
         written = self.data.written.setdefault(lock_id, {})
@@ -283,7 +290,7 @@ class KeyholderRuntime:
         plan = make_plan(
             self.site,
             {lock_id: caps},
-            dt_util.utcnow(),
+            now,
             self.tz,
             occupied={lock_id: unmanaged},
         )
