@@ -7,8 +7,10 @@ provider's own logic and error paths quickly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant import config_entries
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import (
@@ -24,6 +26,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
 )
 
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
@@ -161,6 +164,13 @@ async def zwave_site(
     return entry
 
 
+async def settle(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
+    """Let the lock's report catch up and Keyholder read its writes back."""
+    freezer.tick(timedelta(seconds=5))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+
 async def issue(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
     result = await hass.services.async_call(
         DOMAIN,
@@ -175,6 +185,7 @@ async def issue(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
 
 async def test_codes_set_and_cleared_leaving_foreign_slots(
     hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
     node: FakeNode,
     zwave_device: str,
     enable_custom_integrations: None,
@@ -205,6 +216,8 @@ async def test_codes_set_and_cleared_leaving_foreign_slots(
     await hass.async_block_till_done()
     key = await issue(hass)
     assert node.codes == {1: "9911", 2: key["passcode"]}
+    assert hass.states.get("sensor.front_door_sync").state == "pending"
+    await settle(hass, freezer)
     sync = hass.states.get("sensor.front_door_sync")
     assert sync.state == "in_sync"
     assert sync.attributes["unmanaged_slots"] == [1]
@@ -257,7 +270,10 @@ async def test_keypad_unlock_is_attributed(
 
 
 async def test_unavailable_and_failing_lock(
-    hass: HomeAssistant, zwave_site: MockConfigEntry, node: FakeNode
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    zwave_site: MockConfigEntry,
+    node: FakeNode,
 ) -> None:
     hass.states.async_set(ZLOCK, "unavailable")
     await issue(hass)
@@ -276,18 +292,22 @@ async def test_unavailable_and_failing_lock(
 
     node.fail = False
     await zwave_site.runtime_data.async_retry_now(LOCK_ID)
+    await settle(hass, freezer)
     assert hass.states.get("sensor.front_door_sync").state == "in_sync"
     assert len(node.codes) == 1
 
 
 async def test_masked_codes_are_not_rewritten(
-    hass: HomeAssistant, zwave_site: MockConfigEntry, node: FakeNode
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    zwave_site: MockConfigEntry,
+    node: FakeNode,
 ) -> None:
     node.masked = True
     key = await issue(hass)
     assert list(node.codes.values()) == [key["passcode"]]
     provider = zwave_site.runtime_data.locks[LOCK_ID].provider
-    await zwave_site.runtime_data.async_retry_now(LOCK_ID)
+    await settle(hass, freezer)
     await zwave_site.runtime_data.async_retry_now(LOCK_ID)
     assert provider.capabilities.can_read_back is False
     assert node.writes == [("set", 1)]
@@ -299,7 +319,10 @@ async def test_masked_codes_are_not_rewritten(
 
 
 async def test_lagging_driver_values_do_not_cause_rewrites(
-    hass: HomeAssistant, zwave_site: MockConfigEntry, node: FakeNode
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    zwave_site: MockConfigEntry,
+    node: FakeNode,
 ) -> None:
     node.lag = True
     key = await issue(hass)
@@ -308,7 +331,10 @@ async def test_lagging_driver_values_do_not_cause_rewrites(
     await runtime.async_retry_now(LOCK_ID)
     assert node.writes == [("set", 1)]
     assert runtime.lock_status[LOCK_ID].unmanaged_slots == ()
+    assert hass.states.get("sensor.front_door_sync").state == "pending"
     node.flush()
+    await settle(hass, freezer)
+    assert hass.states.get("sensor.front_door_sync").state == "in_sync"
     await hass.services.async_call(
         DOMAIN, "cancel_key", {"key_id": key["key_id"]}, blocking=True
     )
@@ -317,7 +343,34 @@ async def test_lagging_driver_values_do_not_cause_rewrites(
     assert node.writes == [("set", 1), ("clear", 1)]
     assert runtime.lock_status[LOCK_ID].unmanaged_slots == ()
     node.flush()
+    await settle(hass, freezer)
     assert node.codes == {}
+    assert hass.states.get("sensor.front_door_sync").state == "in_sync"
+
+
+async def test_code_the_lock_does_not_take_fails_and_retries(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    zwave_site: MockConfigEntry,
+    node: FakeNode,
+) -> None:
+    """A lock acknowledges a write but never reports the code: that is a failure."""
+    node.lag = True  # writes stay pending: the lock never takes them
+    await issue(hass)
+    await settle(hass, freezer)
+    sync = hass.states.get("sensor.front_door_sync")
+    assert sync.state == "failed"
+    assert sync.attributes["last_error"] == "write_not_confirmed"
+    status = zwave_site.runtime_data.lock_status[LOCK_ID]
+    # The retry writes again; once the lock takes it, everything converges.
+    node.lag = False
+    node.pending.clear()
+    freezer.move_to(status.next_retry)
+    async_fire_time_changed(hass, status.next_retry)
+    await hass.async_block_till_done()
+    await settle(hass, freezer)
+    assert hass.states.get("sensor.front_door_sync").state == "in_sync"
+    assert node.writes == [("set", 1), ("set", 1)]
 
 
 async def test_provider_rejects_bad_writes(hass: HomeAssistant, node: FakeNode) -> None:

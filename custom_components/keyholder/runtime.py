@@ -122,6 +122,9 @@ class KeyholderRuntime:
         self.lock_status: dict[str, LockStatus] = {lid: LockStatus() for lid in locks}
         self._lock_guards = {lock_id: asyncio.Lock() for lock_id in locks}
         self._planned_at: dict[str, datetime] = {}
+        # lock -> slot -> (value written, None if cleared; when) awaiting read-back
+        self._unconfirmed: dict[str, dict[int, tuple[str | None, datetime]]] = {}
+        self._verify_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._retry_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._timer_unsub: CALLBACK_TYPE | None = None
         self.next_transition: datetime | None = None
@@ -197,9 +200,10 @@ class KeyholderRuntime:
         if self._timer_unsub:
             self._timer_unsub()
             self._timer_unsub = None
-        for unsub in self._retry_unsubs.values():
-            unsub()
-        self._retry_unsubs.clear()
+        for unsubs in (self._retry_unsubs, self._verify_unsubs):
+            for unsub in unsubs.values():
+                unsub()
+            unsubs.clear()
 
     async def async_save(self) -> None:
         """Persist the site now."""
@@ -278,6 +282,7 @@ class KeyholderRuntime:
         provider = self.locks[lock_id].provider
         written = self.data.written.setdefault(lock_id, {})
         reported = dict(await provider.async_read_slots())
+        self._check_writes_landed(lock_id, reported, now)
         # Read after reading: a first read can reveal that the lock masks codes.
         caps = provider.capabilities
         # A managed slot emptied behind our back is no longer ours to track.
@@ -296,7 +301,8 @@ class KeyholderRuntime:
         )
         desired = plan.desired[lock_id]
         status.desired = len(desired)
-        status.confirmed = self._confirmed(desired, written)
+        unconfirmed = self._unconfirmed.setdefault(lock_id, {})
+        status.confirmed = self._confirmed(desired, written, unconfirmed)
         ops = diff(
             lock_id,
             desired,
@@ -314,13 +320,65 @@ class KeyholderRuntime:
                 LOGGER.debug("Setting slot %s on %s", slot, self.locks[lock_id].name)
                 await provider.async_set_code(slot, credential.secret)
                 written[slot] = credential.secret
-            status.confirmed = self._confirmed(desired, written)
+            if provider.settle_seconds:
+                unconfirmed[slot] = (credential.secret if credential else None, now)
+        status.confirmed = self._confirmed(desired, written, unconfirmed)
+        if ops and provider.settle_seconds and not self._closed:
+            # Read back once the lock has had time to report what it now holds.
+            self._schedule_verify(lock_id, provider.settle_seconds + 1)
+
+    def _check_writes_landed(
+        self, lock_id: str, reported: dict[int, str | None], now: datetime
+    ) -> None:
+        """
+        Fail a lock whose report, once settled, lacks what Keyholder wrote.
+
+        A lock can acknowledge a write and still not take it (rejected code,
+        unreachable node holding the write); only reading back tells.
+        """
+        unconfirmed = self._unconfirmed.get(lock_id)
+        if not unconfirmed:
+            return
+        settle = timedelta(seconds=self.locks[lock_id].provider.settle_seconds)
+        missing = []
+        for slot, (value, when) in list(unconfirmed.items()):
+            if now - when < settle:
+                continue
+            del unconfirmed[slot]
+            landed = (
+                slot not in reported
+                if value is None
+                else (slot in reported and reported[slot] in (value, None))
+            )
+            if not landed:
+                missing.append(slot)
+        if missing:
+            raise ProviderError(
+                "write_not_confirmed",
+                f"The lock did not confirm slots {sorted(missing)}",
+            )
 
     @staticmethod
-    def _confirmed(desired: dict[int, Credential], written: dict[int, str]) -> int:
+    def _confirmed(
+        desired: dict[int, Credential],
+        written: dict[int, str],
+        unconfirmed: dict[int, tuple[str | None, datetime]],
+    ) -> int:
         return sum(
-            1 for slot, cred in desired.items() if written.get(slot) == cred.secret
+            1
+            for slot, cred in desired.items()
+            if written.get(slot) == cred.secret and slot not in unconfirmed
         )
+
+    def _schedule_verify(self, lock_id: str, delay: float) -> None:
+        if unsub := self._verify_unsubs.pop(lock_id, None):
+            unsub()
+
+        async def _verify(_now: datetime) -> None:
+            self._verify_unsubs.pop(lock_id, None)
+            await self.async_apply_changes({lock_id})
+
+        self._verify_unsubs[lock_id] = async_call_later(self.hass, delay, _verify)
 
     def _record_failure(
         self, lock_id: str, status: LockStatus, err: ProviderError

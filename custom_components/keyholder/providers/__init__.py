@@ -37,6 +37,12 @@ class LockProvider(Protocol):
     model: str
     """How the lock's device describes the lock family."""
 
+    settle_seconds: float
+    """How long the lock's report may trail a write (0: reads are immediate).
+
+    Writes are read back after this time; one the lock did not take is a failure.
+    """
+
     @property
     def capabilities(self) -> LockCapabilities:
         """Return what the lock can hold and report."""

@@ -20,6 +20,7 @@ class VirtualLock:
     """A simulated keypad lock whose slots live in Keyholder's store."""
 
     model = "Virtual keypad lock"
+    settle_seconds = 0.0
 
     def __init__(
         self,

@@ -32,7 +32,6 @@ ACCESS_CONTROL = 6
 KEYPAD_UNLOCK = 6
 NOTIFICATION_CC = 113
 DEFAULT_SLOTS = 30
-WRITE_SETTLE_SECONDS = 15.0
 # User Code CC allows 4 to 10 digits.
 PIN_MIN = 4
 PIN_MAX = 10
@@ -47,6 +46,8 @@ class ZwaveJSLock:
     """A Z-Wave lock known to Home Assistant's zwave_js integration."""
 
     model = "Z-Wave lock"
+    # The driver reports a new code about 1.2 s after the write.
+    settle_seconds = 3.0
 
     def __init__(self, hass: HomeAssistant, entity_id: str) -> None:
         """Drive the zwave_js lock entity ``entity_id``."""
@@ -142,12 +143,12 @@ class ZwaveJSLock:
         if not PIN_MIN <= len(code) <= PIN_MAX:
             raise ProviderError("code_rejected", "Z-Wave codes have 4 to 10 digits")
         await self._call("set_lock_usercode", {"code_slot": slot, "usercode": code})
-        self._expect[slot] = (code, time.monotonic() + WRITE_SETTLE_SECONDS)
+        self._expect[slot] = (code, time.monotonic() + self.settle_seconds)
 
     async def async_clear_code(self, slot: int) -> None:
         """Empty a slot."""
         await self._call("clear_lock_usercode", {"code_slot": slot})
-        self._expect[slot] = (None, time.monotonic() + WRITE_SETTLE_SECONDS)
+        self._expect[slot] = (None, time.monotonic() + self.settle_seconds)
 
     @callback
     def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
