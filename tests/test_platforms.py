@@ -206,6 +206,10 @@ async def test_repair_flow(
     flows: RepairsFlowManager = hass.data["repairs"]["flow_manager"]
     result = await flows.async_init(DOMAIN, data={"issue_id": issue_id})
     assert result["type"] is FlowResultType.FORM
+    assert result["description_placeholders"] == {
+        "lock": "Front door",
+        "error": "lock_offline",
+    }
     result = await flows.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "still_failing"

@@ -282,19 +282,25 @@ async def test_unavailable_and_failing_lock(
     assert sync.attributes["last_error"] == "lock_offline"
     assert node.codes == {}
 
-    hass.states.async_set(ZLOCK, "locked")
+    # The node answers but errors: another failure, the retry pause doubles.
     node.fail = True
-    await zwave_site.runtime_data.async_retry_now(LOCK_ID)
-    assert (
-        hass.states.get("sensor.front_door_sync").attributes["last_error"]
-        == "lock_error"
-    )
+    hass.states.async_set(ZLOCK, "locked")  # back: Keyholder retries at once
+    await hass.async_block_till_done()
+    status = zwave_site.runtime_data.lock_status[LOCK_ID]
+    assert status.failures == 2
+    assert status.last_error == "lock_error"
 
+    # Next time it is back, the code goes on without waiting for the pause.
     node.fail = False
-    await zwave_site.runtime_data.async_retry_now(LOCK_ID)
+    hass.states.async_set(ZLOCK, "unavailable")
+    hass.states.async_set(ZLOCK, "locked")
+    await hass.async_block_till_done()
+    assert len(node.codes) == 1
+    # Written, but failures only clear once the lock reports the code.
+    assert hass.states.get("sensor.front_door_sync").state == "failed"
     await settle(hass, freezer)
     assert hass.states.get("sensor.front_door_sync").state == "in_sync"
-    assert len(node.codes) == 1
+    assert status.failures == 0
 
 
 async def test_masked_codes_are_not_rewritten(
@@ -452,6 +458,11 @@ async def test_adopt_unmanaged_code(
     with pytest.raises(ServiceValidationError) as err:
         await adopt(4)
     assert err.value.translation_key == "slot_empty"
+    node.codes[4] = "1111"
+    with pytest.raises(ServiceValidationError) as err:
+        await adopt(4)
+    assert err.value.translation_key == "passcode_one_digit"
+    del node.codes[4]
     result = await adopt(3)
     runtime = zwave_site.runtime_data
     key = runtime.site.keys[result["key_id"]]

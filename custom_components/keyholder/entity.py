@@ -48,3 +48,18 @@ def keyholder_device(runtime: KeyholderRuntime, keyholder_id: str) -> DeviceInfo
         manufacturer="Keyholder",
         model="Keyholder",
     )
+
+
+class KeyholderPersonEntity(KeyholderEntity):
+    """An entity on a keyholder's device."""
+
+    def __init__(self, runtime: KeyholderRuntime, keyholder_id: str, key: str) -> None:
+        """Attach the entity to the keyholder's device."""
+        super().__init__(runtime, keyholder_id, key)
+        self._keyholder_id = keyholder_id
+        self._attr_device_info = keyholder_device(runtime, keyholder_id)
+
+    @property
+    def available(self) -> bool:
+        """Return False once the keyholder is removed (the entity follows)."""
+        return self._keyholder_id in self.runtime.site.keyholders

@@ -182,32 +182,45 @@ async def async_adopt_code(
     if keyholder_id not in runtime.site.keyholders:
         raise _invalid("unknown_keyholder", keyholder=keyholder_id)
     info = runtime.locks[lock_id]
-    written = runtime.data.written.setdefault(lock_id, {})
-    if slot in written:
-        raise _invalid("slot_managed", lock=info.name, slot=str(slot))
-    try:
-        reported = await info.provider.async_read_slots()
-    except ProviderError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="lock_unreachable",
-            translation_placeholders={"lock": info.name, "error": err.reason},
-        ) from err
-    if slot not in reported:
-        raise _invalid("slot_empty", lock=info.name, slot=str(slot))
-    code = reported[slot]
-    if code is None:
-        raise _invalid("code_masked", lock=info.name, slot=str(slot))
-    key = Key(
-        id=uuid.uuid4().hex,
-        keyholder_id=keyholder_id,
-        kind=KeyKind.PASSCODE,
-        lock_ids=frozenset({lock_id}),
-        secret=code,
-        name=name,
-    )
-    runtime.site.put_key(key)
-    runtime.site.slots.setdefault(lock_id, {})[key.id] = slot
-    written[slot] = code
+    caps = info.provider.capabilities
+    # Under the lock's guard: no sync may write this slot meanwhile.
+    async with runtime.lock_guard(lock_id):
+        written = runtime.data.written.setdefault(lock_id, {})
+        if slot in written:
+            raise _invalid("slot_managed", lock=info.name, slot=str(slot))
+        try:
+            reported = await info.provider.async_read_slots()
+        except ProviderError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="lock_unreachable",
+                translation_placeholders={"lock": info.name, "error": err.reason},
+            ) from err
+        if slot not in reported:
+            raise _invalid("slot_empty", lock=info.name, slot=str(slot))
+        code = reported[slot]
+        if code is None:
+            raise _invalid("code_masked", lock=info.name, slot=str(slot))
+        # Adopted codes follow the same rules, or the planner would drop them.
+        taken = taken_codes(runtime.site, {lock_id})
+        if problem := validate_passcode(
+            code, pin_min=caps.pin_min, pin_max=caps.pin_max, taken=taken
+        ):
+            raise _invalid(
+                f"passcode_{problem.value}",
+                pin_min=str(caps.pin_min),
+                pin_max=str(caps.pin_max),
+            )
+        key = Key(
+            id=uuid.uuid4().hex,
+            keyholder_id=keyholder_id,
+            kind=KeyKind.PASSCODE,
+            lock_ids=frozenset({lock_id}),
+            secret=code,
+            name=name,
+        )
+        runtime.site.put_key(key)
+        runtime.site.slots.setdefault(lock_id, {})[key.id] = slot
+        written[slot] = code
     await runtime.async_apply_changes({lock_id}, keys=[key.id])
     return key

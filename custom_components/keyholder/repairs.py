@@ -5,15 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import probatio as vol
+
+from .const import DOMAIN
 
 
 class RetryLockFlow(RepairsFlow):
     """Retry a lock now; the issue goes away once the lock is in sync."""
 
-    def __init__(self, entry_id: str, lock_id: str) -> None:
+    def __init__(self, issue_id: str, entry_id: str, lock_id: str) -> None:
         """Remember which lock to retry."""
+        self._issue_id = issue_id
         self._entry_id = entry_id
         self._lock_id = lock_id
 
@@ -29,14 +34,24 @@ class RetryLockFlow(RepairsFlow):
         """Retry the lock and report whether it worked."""
         if user_input is not None:
             entry = self.hass.config_entries.async_get_entry(self._entry_id)
-            if entry is None or self._lock_id not in entry.runtime_data.locks:
+            if (
+                entry is None
+                or entry.state is not ConfigEntryState.LOADED
+                or self._lock_id not in entry.runtime_data.locks
+            ):
+                ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
                 return self.async_create_entry(data={})
             runtime = entry.runtime_data
             await runtime.async_retry_now(self._lock_id)
             if runtime.lock_status[self._lock_id].failures:
                 return self.async_abort(reason="still_failing")
             return self.async_create_entry(data={})
-        return self.async_show_form(step_id="confirm", data_schema=vol.Schema({}))
+        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, self._issue_id)
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=vol.Schema({}),
+            description_placeholders=issue.translation_placeholders if issue else None,
+        )
 
 
 async def async_create_fix_flow(
@@ -44,4 +59,4 @@ async def async_create_fix_flow(
 ) -> RepairsFlow:
     """Create the fix flow of a lock_unreachable issue."""
     assert data is not None
-    return RetryLockFlow(str(data["entry_id"]), str(data["lock_id"]))
+    return RetryLockFlow(issue_id, str(data["entry_id"]), str(data["lock_id"]))

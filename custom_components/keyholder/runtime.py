@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
@@ -38,7 +39,7 @@ from .const import (
     RETRY_FIRST,
     RETRY_MAX,
 )
-from .engine.model import Key, Keyholder, LockCapabilities, Site
+from .engine.model import Key, Keyholder, Site
 from .engine.plan import Credential, diff, make_plan, record_use
 from .engine.status import Status, key_status
 from .engine.transitions import TransitionIndex
@@ -71,13 +72,14 @@ class LockStatus:
     last_error: str | None = None
     next_retry: datetime | None = None
     unmanaged_slots: tuple[int, ...] = ()
+    unconfirmed: int = 0
 
     @property
     def state(self) -> SyncState:
         """Return in sync, pending or failed."""
         if self.failures:
             return SyncState.FAILED
-        if self.confirmed != self.desired:
+        if self.confirmed != self.desired or self.unconfirmed:
             return SyncState.PENDING
         return SyncState.IN_SYNC
 
@@ -131,7 +133,12 @@ class KeyholderRuntime:
         self._index = TransitionIndex(data.site, self.tz, dt_util.utcnow())
         self._listeners: list[Callable[[], None]] = []
         self._access_listeners: list[Callable[[AccessEvent], None]] = []
+        self._keyholder_listeners: list[Callable[[str], None]] = []
+        self.signature: tuple[Any, ...] = ()
         self._closed = False
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._unsubs: list[Callable[[], None]] = []
 
     # -- model ---------------------------------------------------------------
@@ -156,9 +163,9 @@ class KeyholderRuntime:
         holder = self.site.keyholders[key.keyholder_id]
         return key_status(key, holder, at or dt_util.utcnow(), self.tz)
 
-    def capabilities(self) -> dict[str, LockCapabilities]:
-        """Return every lock's capabilities."""
-        return {lid: info.provider.capabilities for lid, info in self.locks.items()}
+    def lock_guard(self, lock_id: str) -> asyncio.Lock:
+        """Return the guard that serialises everything done to one lock."""
+        return self._lock_guards[lock_id]
 
     # -- listeners -----------------------------------------------------------
 
@@ -177,6 +184,22 @@ class KeyholderRuntime:
         return lambda: self._access_listeners.remove(listener)
 
     @callback
+    def async_add_keyholder_listener(
+        self, listener: Callable[[str], None]
+    ) -> CALLBACK_TYPE:
+        """Call ``listener(keyholder_id)`` for each keyholder added at run time."""
+        self._keyholder_listeners.append(listener)
+        return lambda: self._keyholder_listeners.remove(listener)
+
+    async def async_keyholders_changed(self, added: set[str]) -> None:
+        """Apply keyholders added, changed or removed while the site runs."""
+        self._index.rebuild(dt_util.utcnow())
+        for keyholder_id in sorted(added):
+            for listener in list(self._keyholder_listeners):
+                listener(keyholder_id)
+        await self.async_apply_changes()
+
+    @callback
     def _notify(self) -> None:
         for update in list(self._listeners):
             update()
@@ -189,11 +212,20 @@ class KeyholderRuntime:
             self._unsubs.append(
                 info.provider.async_listen_usage(self._usage_callback(lock_id))
             )
+            self._unsubs.append(
+                info.provider.async_listen_available(self._back_callback(lock_id))
+            )
         await self.async_apply_changes()
 
     async def async_stop(self) -> None:
-        """Cancel timers; the store was saved by every change."""
+        """
+        Cancel timers and let passes in flight finish and save.
+
+        A reload must not start the next runtime (which loads the store) while
+        this one is still writing to a lock or about to save.
+        """
         self._closed = True
+        await self._idle.wait()
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
@@ -226,14 +258,24 @@ class KeyholderRuntime:
             self._index.refresh_key(key_id)
         for keyholder_id in keyholders:
             self._index.refresh_keyholder(keyholder_id)
-        await self.async_save()
-        targets = (
-            self.locks.keys() if lock_ids is None else lock_ids & self.locks.keys()
-        )
-        await asyncio.gather(*(self._async_sync_lock(lock_id) for lock_id in targets))
-        await self.async_save()
-        self._arm_timer()
-        self._notify()
+        self._busy += 1
+        self._idle.clear()
+        try:
+            await self.async_save()
+            targets = (
+                self.locks.keys() if lock_ids is None else lock_ids & self.locks.keys()
+            )
+            await asyncio.gather(
+                *(self._async_sync_lock(lock_id) for lock_id in targets)
+            )
+            await self.async_save()
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
+            # Whatever happened, the next transition stays armed.
+            self._arm_timer()
+            self._notify()
 
     # -- timer ---------------------------------------------------------------
 
@@ -273,6 +315,17 @@ class KeyholderRuntime:
                 await self._async_sync_lock_unguarded(lock_id, status, now)
             except ProviderError as err:
                 self._record_failure(lock_id, status, err)
+            except Exception as err:  # noqa: BLE001
+                # Anything else a lock family throws is a failure of that lock,
+                # retried like any other; its message may quote service data.
+                LOGGER.error(
+                    "Unexpected %s while updating %s",
+                    type(err).__name__,
+                    self.locks[lock_id].name,
+                )
+                self._record_failure(
+                    lock_id, status, ProviderError("lock_error", type(err).__name__)
+                )
             else:
                 self._record_success(lock_id, status)
 
@@ -282,11 +335,13 @@ class KeyholderRuntime:
         provider = self.locks[lock_id].provider
         written = self.data.written.setdefault(lock_id, {})
         reported = dict(await provider.async_read_slots())
+        unconfirmed = self._unconfirmed.setdefault(lock_id, {})
         self._check_writes_landed(lock_id, reported, now)
         # Read after reading: a first read can reveal that the lock masks codes.
         caps = provider.capabilities
-        # A managed slot emptied behind our back is no longer ours to track.
-        for slot in [s for s in written if s not in reported]:
+        # A managed slot emptied behind our back is no longer ours to track
+        # (one we are still clearing stays ours until the lock confirms).
+        for slot in [s for s in written if s not in reported and s not in unconfirmed]:
             del written[slot]
         # Where codes are masked, our record stands for what we wrote.
         actual = reported if caps.can_read_back else {**reported, **written}
@@ -301,7 +356,6 @@ class KeyholderRuntime:
         )
         desired = plan.desired[lock_id]
         status.desired = len(desired)
-        unconfirmed = self._unconfirmed.setdefault(lock_id, {})
         status.confirmed = self._confirmed(desired, written, unconfirmed)
         ops = diff(
             lock_id,
@@ -315,14 +369,19 @@ class KeyholderRuntime:
             if credential is None:
                 LOGGER.debug("Clearing slot %s on %s", slot, self.locks[lock_id].name)
                 await provider.async_clear_code(slot)
-                written.pop(slot, None)
+                if not provider.settle_seconds:
+                    written.pop(slot, None)
             else:
                 LOGGER.debug("Setting slot %s on %s", slot, self.locks[lock_id].name)
                 await provider.async_set_code(slot, credential.secret)
                 written[slot] = credential.secret
             if provider.settle_seconds:
-                unconfirmed[slot] = (credential.secret if credential else None, now)
+                unconfirmed[slot] = (
+                    credential.secret if credential else None,
+                    dt_util.utcnow(),
+                )
         status.confirmed = self._confirmed(desired, written, unconfirmed)
+        status.unconfirmed = len(unconfirmed)
         if ops and provider.settle_seconds and not self._closed:
             # Read back once the lock has had time to report what it now holds.
             self._schedule_verify(lock_id, provider.settle_seconds + 1)
@@ -334,23 +393,26 @@ class KeyholderRuntime:
         Fail a lock whose report, once settled, lacks what Keyholder wrote.
 
         A lock can acknowledge a write and still not take it (rejected code,
-        unreachable node holding the write); only reading back tells.
+        unreachable node holding the write); only reading back tells. A cleared
+        slot stays Keyholder's until the lock confirms it is empty, so a lost
+        clear is retried instead of the code being taken for someone else's.
         """
         unconfirmed = self._unconfirmed.get(lock_id)
         if not unconfirmed:
             return
+        written = self.data.written.setdefault(lock_id, {})
         settle = timedelta(seconds=self.locks[lock_id].provider.settle_seconds)
         missing = []
         for slot, (value, when) in list(unconfirmed.items()):
             if now - when < settle:
                 continue
             del unconfirmed[slot]
-            landed = (
-                slot not in reported
-                if value is None
-                else (slot in reported and reported[slot] in (value, None))
-            )
-            if not landed:
+            if value is None:
+                if slot in reported:
+                    missing.append(slot)
+                else:
+                    written.pop(slot, None)
+            elif slot not in reported or reported[slot] not in (value, None):
                 missing.append(slot)
         if missing:
             raise ProviderError(
@@ -405,7 +467,7 @@ class KeyholderRuntime:
             ir.async_create_issue(
                 self.hass,
                 DOMAIN,
-                _issue_id(lock_id),
+                issue_id(lock_id),
                 is_fixable=True,
                 is_persistent=False,
                 severity=ir.IssueSeverity.ERROR,
@@ -415,14 +477,19 @@ class KeyholderRuntime:
             )
 
     def _record_success(self, lock_id: str, status: LockStatus) -> None:
+        if unsub := self._retry_unsubs.pop(lock_id, None):
+            unsub()
+        if self._unconfirmed.get(lock_id):
+            # Only acknowledged so far: the read-back (already scheduled) decides
+            # whether the lock is fine, so earlier failures still count.
+            status.next_retry = None
+            return
         if status.failures:
             LOGGER.info("%s is in sync again", self.locks[lock_id].name)
         status.failures = 0
         status.last_error = None
         status.next_retry = None
-        if unsub := self._retry_unsubs.pop(lock_id, None):
-            unsub()
-        ir.async_delete_issue(self.hass, DOMAIN, _issue_id(lock_id))
+        ir.async_delete_issue(self.hass, DOMAIN, issue_id(lock_id))
 
     def _retry_callback(self, lock_id: str) -> Callable[[datetime], Any]:
         async def _retry(_now: datetime) -> None:
@@ -451,6 +518,15 @@ class KeyholderRuntime:
             self._fire_access(event)
             return event
         return await self._async_unlocked(lock_id, key.id)
+
+    def _back_callback(self, lock_id: str) -> Callable[[], None]:
+        @callback
+        def _on_back() -> None:
+            if self.lock_status[lock_id].failures and not self._closed:
+                LOGGER.debug("%s is reachable again", self.locks[lock_id].name)
+                self.hass.async_create_task(self.async_retry_now(lock_id))
+
+        return _on_back
 
     def _usage_callback(self, lock_id: str) -> Callable[[int], None]:
         @callback
@@ -503,5 +579,9 @@ class KeyholderRuntime:
         return self.site.keyholders[keyholder_id]
 
 
-def _issue_id(lock_id: str) -> str:
+type KeyholderConfigEntry = ConfigEntry[KeyholderRuntime]
+
+
+def issue_id(lock_id: str) -> str:
+    """Return the repair issue id of a lock that keeps failing."""
     return f"lock_unreachable_{lock_id}"

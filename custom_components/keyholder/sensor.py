@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -16,7 +16,7 @@ from .engine.status import (
     keyholder_status,
     next_status_change,
 )
-from .entity import KeyholderEntity, keyholder_device, lock_device
+from .entity import KeyholderEntity, KeyholderPersonEntity, lock_device
 from .runtime import KeyholderRuntime, SyncState
 
 PARALLEL_UPDATES = 0
@@ -29,18 +29,24 @@ async def async_setup_entry(
 ) -> None:
     """Add a status sensor per keyholder and a sync sensor per lock."""
     runtime = entry.runtime_data
-    for keyholder_id in runtime.site.keyholders:
+
+    @callback
+    def add_keyholder(keyholder_id: str) -> None:
         async_add_entities(
             [KeyholderStatusSensor(runtime, keyholder_id)],
             config_subentry_id=keyholder_id,
         )
+
+    for keyholder_id in runtime.site.keyholders:
+        add_keyholder(keyholder_id)
+    entry.async_on_unload(runtime.async_add_keyholder_listener(add_keyholder))
     for lock_id in runtime.locks:
         async_add_entities(
             [LockSyncSensor(runtime, lock_id)], config_subentry_id=lock_id
         )
 
 
-class KeyholderStatusSensor(KeyholderEntity, SensorEntity):
+class KeyholderStatusSensor(KeyholderPersonEntity, SensorEntity):
     """Upcoming, active, outside schedule, expired, blocked... (never a code)."""
 
     _attr_device_class = SensorDeviceClass.ENUM
@@ -49,8 +55,6 @@ class KeyholderStatusSensor(KeyholderEntity, SensorEntity):
     def __init__(self, runtime: KeyholderRuntime, keyholder_id: str) -> None:
         """Create the sensor of one keyholder."""
         super().__init__(runtime, keyholder_id, "status")
-        self._keyholder_id = keyholder_id
-        self._attr_device_info = keyholder_device(runtime, keyholder_id)
 
     @property
     def native_value(self) -> str:

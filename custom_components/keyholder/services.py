@@ -44,6 +44,7 @@ from .keys import (
 )
 from .providers.virtual import VirtualLock
 from .runtime import KeyholderRuntime
+from .site import async_sync_keyholders
 from .subentry_flows import clean_keyholder, keyholder_problems, keyholder_title
 
 ATTR_SITE = "config_entry_id"
@@ -334,12 +335,23 @@ def async_setup_services(hass: HomeAssistant) -> None:
             unique_id=None,
         )
         hass.config_entries.async_add_subentry(entry, subentry)
+        # Ready for the next action at once (e.g. issue_key in the same script).
+        await async_sync_keyholders(hass, entry)
         return {"keyholder_id": subentry.subentry_id}
 
     async def remove_keyholder(call: ServiceCall) -> None:
         entry = _entry(hass, call)
-        keyholder_id = _keyholder_id(entry.runtime_data, call.data[ATTR_KEYHOLDER])
+        runtime: KeyholderRuntime = entry.runtime_data
+        keyholder_id = _keyholder_id(runtime, call.data[ATTR_KEYHOLDER])
+        holder = runtime.site.keyholders[keyholder_id]
+        if holder.role is Role.MANAGER and not [
+            h
+            for h in runtime.site.keyholders.values()
+            if h.role is Role.MANAGER and not h.blocked and h.id != keyholder_id
+        ]:
+            raise _invalid("last_manager_removed", keyholder=holder.name)
         hass.config_entries.async_remove_subentry(entry, keyholder_id)
+        await async_sync_keyholders(hass, entry)
 
     async def adopt_code(call: ServiceCall) -> ServiceResponse:
         runtime = _runtime(hass, call)

@@ -27,12 +27,14 @@ class SiteData:
 
     ``written`` is Keyholder's record of the codes it wrote (lock id -> slot ->
     code): the slots it manages and may clear. ``virtual`` holds the memory of
-    the virtual locks (lock id -> slot -> code).
+    the virtual locks (lock id -> slot -> code). ``targets`` remembers which
+    physical lock each lock id drove, so a lock pointed elsewhere starts afresh.
     """
 
     site: Site = field(default_factory=Site)
     written: dict[str, dict[int, str]] = field(default_factory=dict)
     virtual: dict[str, dict[int, str]] = field(default_factory=dict)
+    targets: dict[str, str] = field(default_factory=dict)
 
 
 def _slots_out(data: dict[str, dict[int, str]]) -> dict[str, dict[str, str]]:
@@ -86,6 +88,7 @@ class KeyholderStore:
             site=site_from_dict(raw["site"]),
             written=_slots_in(raw.get("written", {})),
             virtual=_slots_in(raw.get("virtual", {})),
+            targets=dict(raw.get("targets", {})),
         )
 
     async def async_save(self, data: SiteData) -> None:
@@ -95,6 +98,7 @@ class KeyholderStore:
                 "site": site_to_dict(data.site),
                 "written": _slots_out(data.written),
                 "virtual": _slots_out(data.virtual),
+                "targets": data.targets,
             }
         )
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import KeyholderConfigEntry
-from .entity import KeyholderEntity, keyholder_device
+from .entity import KeyholderPersonEntity
 from .keys import async_set_blocked
 from .runtime import KeyholderRuntime
 
@@ -23,20 +23,24 @@ async def async_setup_entry(
 ) -> None:
     """Add an access switch per keyholder."""
     runtime = entry.runtime_data
-    for keyholder_id in runtime.site.keyholders:
+
+    @callback
+    def add_keyholder(keyholder_id: str) -> None:
         async_add_entities(
             [AccessSwitch(runtime, keyholder_id)], config_subentry_id=keyholder_id
         )
 
+    for keyholder_id in runtime.site.keyholders:
+        add_keyholder(keyholder_id)
+    entry.async_on_unload(runtime.async_add_keyholder_listener(add_keyholder))
 
-class AccessSwitch(KeyholderEntity, SwitchEntity):
+
+class AccessSwitch(KeyholderPersonEntity, SwitchEntity):
     """On: the keyholder's keys work. Off: blocked."""
 
     def __init__(self, runtime: KeyholderRuntime, keyholder_id: str) -> None:
         """Create the switch of one keyholder."""
         super().__init__(runtime, keyholder_id, "access")
-        self._keyholder_id = keyholder_id
-        self._attr_device_info = keyholder_device(runtime, keyholder_id)
 
     @property
     def is_on(self) -> bool:

@@ -63,6 +63,9 @@ class LockProvider(Protocol):
     def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
         """Call ``on_use(slot)`` whenever the lock reports a keypad unlock."""
 
+    def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
+        """Call ``on_back()`` when the lock becomes reachable again."""
+
 
 def create_provider(
     hass: HomeAssistant, data: Mapping[str, Any], codes: dict[int, str]

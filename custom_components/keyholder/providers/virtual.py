@@ -89,3 +89,7 @@ class VirtualLock:
     def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
         """Nothing to listen to: the lock entity reports its own keypad use."""
         return lambda: None
+
+    def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
+        """Nothing to listen to: switching the lock online syncs it at once."""
+        return lambda: None

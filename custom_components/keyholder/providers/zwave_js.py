@@ -18,9 +18,10 @@ import time
 from typing import Any
 
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceNotFound
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.event import async_track_state_change_event
 
 from ..engine.model import KeyKind, LockCapabilities
 from . import ProviderError
@@ -172,3 +173,19 @@ class ZwaveJSLock:
                 on_use(user_id)
 
         return self._hass.bus.async_listen(EVENT_NOTIFICATION, _on_notification)
+
+    @callback
+    def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
+        """Call ``on_back()`` when the lock entity leaves ``unavailable``."""
+
+        @callback
+        def _on_state(event: Event[EventStateChangedData]) -> None:
+            old, new = event.data["old_state"], event.data["new_state"]
+            if (
+                new is not None
+                and new.state != STATE_UNAVAILABLE
+                and (old is None or old.state == STATE_UNAVAILABLE)
+            ):
+                on_back()
+
+        return async_track_state_change_event(self._hass, self.entity_id, _on_state)

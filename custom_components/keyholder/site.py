@@ -1,0 +1,147 @@
+"""A site's locks and keyholders, built from its config entry and subentries."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_ACTIVE_FROM,
+    CONF_EMAIL,
+    CONF_EXPIRES_ON,
+    CONF_FAMILY_NAME,
+    CONF_GIVEN_NAME,
+    CONF_LOCK_ENTITY,
+    CONF_PROVIDER,
+    CONF_ROLE,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_KEYHOLDER,
+    SUBENTRY_LOCK,
+)
+from .engine.model import Keyholder, Role
+from .providers import create_provider
+from .runtime import KeyholderConfigEntry, LockInfo, issue_id
+from .store import SiteData
+
+
+def keyholder_from_subentry(subentry: ConfigSubentry, *, blocked: bool) -> Keyholder:
+    """Build the engine's keyholder from a keyholder subentry."""
+    data = subentry.data
+    active_from = data.get(CONF_ACTIVE_FROM)
+    expires_on = data.get(CONF_EXPIRES_ON)
+    parsed_from: datetime | None = (
+        dt_util.as_utc(dt_util.parse_datetime(active_from, raise_on_error=True))
+        if active_from
+        else None
+    )
+    return Keyholder(
+        id=subentry.subentry_id,
+        given_name=data[CONF_GIVEN_NAME],
+        family_name=data.get(CONF_FAMILY_NAME, ""),
+        email=data.get(CONF_EMAIL) or None,
+        role=Role(data.get(CONF_ROLE, Role.KEYHOLDER)),
+        active_from=parsed_from,
+        expires_on=date.fromisoformat(expires_on) if expires_on else None,
+        blocked=blocked,
+    )
+
+
+def sync_keyholders(entry: KeyholderConfigEntry, data: SiteData) -> set[str]:
+    """
+    Make the site's keyholders match the keyholder subentries.
+
+    Details come from the subentries; whether someone is blocked is run-time
+    state kept in the store. Keyholders whose subentry is gone lose their keys.
+    Returns the ids of keyholders that are new or whose details changed.
+    """
+    site = data.site
+    subentries = {
+        sid: sub
+        for sid, sub in entry.subentries.items()
+        if sub.subentry_type == SUBENTRY_KEYHOLDER
+    }
+    for gone in set(site.keyholders) - set(subentries):
+        site.remove_keyholder(gone)
+    changed = set()
+    for sid, sub in subentries.items():
+        old = site.keyholders.get(sid)
+        new = keyholder_from_subentry(sub, blocked=bool(old and old.blocked))
+        if new != old:
+            site.put_keyholder(new)
+            changed.add(sid)
+    return changed
+
+
+def reload_signature(entry: KeyholderConfigEntry) -> tuple[Any, ...]:
+    """
+    Return what only a reload can apply: site settings and locks.
+
+    Keyholders are added, changed and removed in place.
+    """
+    return (
+        entry.title,
+        dict(entry.data),
+        dict(entry.options),
+        sorted(
+            (sid, sub.title, dict(sub.data))
+            for sid, sub in entry.subentries.items()
+            if sub.subentry_type == SUBENTRY_LOCK
+        ),
+    )
+
+
+async def async_sync_keyholders(
+    hass: HomeAssistant, entry: KeyholderConfigEntry
+) -> None:
+    """Apply keyholder subentry changes to the running site without a reload."""
+    runtime = entry.runtime_data
+    before = set(runtime.site.keyholders)
+    changed = sync_keyholders(entry, runtime.data)
+    if not changed and before == set(runtime.site.keyholders):
+        return
+    devices = dr.async_get(hass)
+    for keyholder_id in changed & before:
+        if device := devices.async_get_device(identifiers={(DOMAIN, keyholder_id)}):
+            devices.async_update_device(
+                device.id, name=runtime.site.keyholders[keyholder_id].name
+            )
+    await runtime.async_keyholders_changed(added=changed - before)
+
+
+def build_locks(
+    hass: HomeAssistant, entry: KeyholderConfigEntry, data: SiteData
+) -> dict[str, LockInfo]:
+    """Create a provider for every lock subentry; forget removed locks."""
+    locks = {
+        sid: LockInfo(
+            lock_id=sid,
+            name=sub.title,
+            provider=create_provider(hass, sub.data, data.virtual.setdefault(sid, {})),
+        )
+        for sid, sub in entry.subentries.items()
+        if sub.subentry_type == SUBENTRY_LOCK
+    }
+    for sid, sub in entry.subentries.items():
+        if sid not in locks:
+            continue
+        target = sub.data.get(CONF_LOCK_ENTITY, sub.data.get(CONF_PROVIDER, ""))
+        if data.targets.get(sid, target) != target:
+            # Reconfigured to another lock: the slots we wrote were on the old one.
+            LOGGER.warning(
+                "%s now drives %s; codes Keyholder wrote to the previous lock stay there",
+                sub.title,
+                target,
+            )
+            data.written.pop(sid, None)
+        data.targets[sid] = target
+    for memory in (data.virtual, data.written, data.targets):
+        for gone in set(memory) - set(locks):
+            del memory[gone]
+            ir.async_delete_issue(hass, DOMAIN, issue_id(gone))
+    return locks

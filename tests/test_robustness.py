@@ -1,0 +1,179 @@
+"""Races and surprises: slow locks, reloads mid-write, odd exceptions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.providers.virtual import VirtualLock
+from custom_components.keyholder.store import KeyholderStore
+
+from .conftest import LOCK_FRONT
+
+BERLIN = ZoneInfo("Europe/Berlin")
+START = datetime(2026, 12, 3, 9, 0, tzinfo=BERLIN)
+
+
+async def issue(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
+    result = await hass.services.async_call(
+        DOMAIN,
+        "issue_key",
+        {"keyholder": "Plumber", "locks": ["Front door"], **data},
+        blocking=True,
+        return_response=True,
+    )
+    assert isinstance(result, dict)
+    return result
+
+
+async def start_site(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+) -> VirtualLock:
+    freezer.move_to(START)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    lock = entry.runtime_data.locks[LOCK_FRONT].provider
+    assert isinstance(lock, VirtualLock)
+    return lock
+
+
+async def move_to(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime
+) -> None:
+    freezer.move_to(when)
+    async_fire_time_changed(hass, when)
+    await hass.async_block_till_done()
+
+
+async def test_edge_passing_during_a_slow_write_is_applied(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    berlin: None,
+    site_entry: MockConfigEntry,
+) -> None:
+    lock = await start_site(hass, freezer, site_entry)
+    edge = START + timedelta(hours=1)
+    ending = await issue(hass, valid_until=(edge + timedelta(seconds=2)).isoformat())
+    await issue(hass, valid_from=edge.isoformat())
+    write = lock.async_set_code
+
+    async def slow_write(slot: int, code: str) -> None:  # a radio taking 5 s
+        freezer.tick(5)
+        await write(slot, code)
+
+    lock.async_set_code = slow_write  # type: ignore[method-assign]
+    await move_to(hass, freezer, edge)
+    # The second key's end passed while the first key's code was being written.
+    assert ending["passcode"] not in lock.codes.values()
+
+
+async def test_reload_waits_for_a_write_in_flight(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    berlin: None,
+    site_entry: MockConfigEntry,
+) -> None:
+    lock = await start_site(hass, freezer, site_entry)
+    gate, reached = asyncio.Event(), asyncio.Event()
+    write = lock.async_set_code
+
+    async def held_write(slot: int, code: str) -> None:
+        reached.set()
+        await gate.wait()
+        await write(slot, code)
+
+    lock.async_set_code = held_write  # type: ignore[method-assign]
+    first = hass.async_create_task(issue(hass))
+    await reached.wait()
+    reload = hass.async_create_task(
+        hass.config_entries.async_reload(site_entry.entry_id)
+    )
+    try:
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not reload.done()  # the unload waits for the write
+    finally:
+        gate.set()
+    await first
+    await reload
+    second = await issue(hass)
+    await hass.async_block_till_done()
+    stored = await KeyholderStore(hass, site_entry.entry_id).async_load()
+    assert {first.result()["key_id"], second["key_id"]} <= set(stored.site.keys)
+    assert len(stored.written[LOCK_FRONT]) == 2
+
+
+@pytest.mark.parametrize("error", [TimeoutError, RuntimeError("Node 5: invalid")])
+async def test_unexpected_error_is_a_lock_failure(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    berlin: None,
+    site_entry: MockConfigEntry,
+    error: Exception,
+) -> None:
+    lock = await start_site(hass, freezer, site_entry)
+    runtime = site_entry.runtime_data
+    await issue(hass, valid_until=(START + timedelta(hours=1)).isoformat())
+    late = await issue(hass, valid_until=(START + timedelta(hours=2)).isoformat())
+    read = lock.async_read_slots
+
+    async def broken() -> dict[int, str | None]:
+        raise error
+
+    lock.async_read_slots = broken  # type: ignore[method-assign]
+    await move_to(hass, freezer, START + timedelta(hours=1))
+    status = runtime.lock_status[LOCK_FRONT]
+    assert status.last_error == "lock_error"
+    assert runtime.next_transition == START + timedelta(hours=2)
+    lock.async_read_slots = read  # type: ignore[method-assign]
+    await move_to(hass, freezer, START + timedelta(hours=3))
+    assert lock.codes == {}
+    assert late["passcode"] not in lock.codes.values()
+    assert status.failures == 0
+
+
+async def test_add_keyholder_then_issue_key_in_one_script(
+    hass: HomeAssistant, loaded_site: MockConfigEntry
+) -> None:
+    await hass.services.async_call(
+        DOMAIN, "add_keyholder", {"given_name": "Carla"}, blocking=True
+    )
+    key = await hass.services.async_call(
+        DOMAIN,
+        "issue_key",
+        {"keyholder": "Carla", "locks": ["Garage"]},
+        blocking=True,
+        return_response=True,
+    )
+    assert (
+        key["passcode"]
+        in loaded_site.runtime_data.locks["lock_garage"].provider.codes.values()
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get("sensor.carla_status").state == "active"
+    # The update listener that follows changes nothing more.
+    assert loaded_site.state.recoverable
+
+
+async def test_last_manager_cannot_be_removed(
+    hass: HomeAssistant, loaded_site: MockConfigEntry
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "remove_keyholder", {"keyholder": "Alice Owner"}, blocking=True
+        )
+    assert err.value.translation_key == "last_manager_removed"
+    assert "kh_owner" in loaded_site.subentries
