@@ -12,12 +12,12 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
-    async_fire_time_changed,
 )
 
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
 
 from .conftest import LOCK_FRONT
+from .helpers import move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Thursday 3 December 2026.
@@ -26,14 +26,6 @@ THURSDAY = datetime(2026, 12, 3, tzinfo=BERLIN)
 
 def at(hour: int, minute: int = 0, second: int = 0) -> datetime:
     return THURSDAY.replace(hour=hour, minute=minute, second=second)
-
-
-async def move_to(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime
-) -> None:
-    freezer.move_to(when)
-    async_fire_time_changed(hass, when)
-    await hass.async_block_till_done()
 
 
 def front_codes(entry: MockConfigEntry) -> dict[int, str]:

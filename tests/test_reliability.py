@@ -24,21 +24,10 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.keyholder.const import DOMAIN
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE
+from .helpers import issue
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 12, 3, 9, 0, tzinfo=BERLIN)
-
-
-async def issue(hass: HomeAssistant, **data: object) -> dict:
-    result = await hass.services.async_call(
-        DOMAIN,
-        "issue_key",
-        {"keyholder": "Plumber", "locks": ["Front door"], **data},
-        blocking=True,
-        return_response=True,
-    )
-    assert isinstance(result, dict)
-    return result
 
 
 def lock_codes(entry: MockConfigEntry, lock_id: str = LOCK_FRONT) -> dict[int, str]:

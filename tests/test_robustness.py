@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
@@ -13,7 +12,6 @@ from homeassistant.exceptions import ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_fire_time_changed,
 )
 
 from custom_components.keyholder.const import DOMAIN
@@ -21,21 +19,10 @@ from custom_components.keyholder.providers.virtual import VirtualLock
 from custom_components.keyholder.store import KeyholderStore
 
 from .conftest import LOCK_FRONT
+from .helpers import issue, move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 12, 3, 9, 0, tzinfo=BERLIN)
-
-
-async def issue(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    result = await hass.services.async_call(
-        DOMAIN,
-        "issue_key",
-        {"keyholder": "Plumber", "locks": ["Front door"], **data},
-        blocking=True,
-        return_response=True,
-    )
-    assert isinstance(result, dict)
-    return result
 
 
 async def start_site(
@@ -48,14 +35,6 @@ async def start_site(
     lock = entry.runtime_data.locks[LOCK_FRONT].provider
     assert isinstance(lock, VirtualLock)
     return lock
-
-
-async def move_to(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime
-) -> None:
-    freezer.move_to(when)
-    async_fire_time_changed(hass, when)
-    await hass.async_block_till_done()
 
 
 async def test_edge_passing_during_a_slow_write_is_applied(

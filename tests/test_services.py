@@ -20,23 +20,13 @@ from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.engine.status import next_site_change
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
+from .helpers import issue
 
 
 async def call(
     hass: HomeAssistant, service: str, data: dict[str, Any], **kw: Any
 ) -> Any:
     return await hass.services.async_call(DOMAIN, service, data, blocking=True, **kw)
-
-
-async def issue(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    result = await call(
-        hass,
-        "issue_key",
-        {"keyholder": "Plumber", "locks": ["Front door"], **data},
-        return_response=True,
-    )
-    assert isinstance(result, dict)
-    return result
 
 
 def codes(entry: MockConfigEntry, lock_id: str = LOCK_FRONT) -> set[str]:

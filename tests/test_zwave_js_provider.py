@@ -34,6 +34,7 @@ from custom_components.keyholder.providers import ProviderError
 from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
 
 from .conftest import PLUMBER, _keyholder
+from .helpers import issue
 
 ZLOCK = "lock.z_front"
 LOCK_ID = "lock_zfront"
@@ -169,18 +170,6 @@ async def settle(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     freezer.tick(timedelta(seconds=5))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
-
-
-async def issue(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
-    result = await hass.services.async_call(
-        DOMAIN,
-        "issue_key",
-        {"keyholder": "Plumber", "locks": ["Front door"], **data},
-        blocking=True,
-        return_response=True,
-    )
-    assert isinstance(result, dict)
-    return result
 
 
 async def test_codes_set_and_cleared_leaving_foreign_slots(

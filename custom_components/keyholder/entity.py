@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .runtime import KeyholderRuntime
@@ -63,3 +68,22 @@ class KeyholderPersonEntity(KeyholderEntity):
     def available(self) -> bool:
         """Return False once the keyholder is removed (the entity follows)."""
         return self._keyholder_id in self.runtime.site.keyholders
+
+
+def async_add_keyholder_entities(
+    entry: ConfigEntry[KeyholderRuntime],
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    factory: Callable[[KeyholderRuntime, str], Entity],
+) -> None:
+    """Add an entity per keyholder, now and for keyholders added later."""
+    runtime = entry.runtime_data
+
+    @callback
+    def add(keyholder_id: str) -> None:
+        async_add_entities(
+            [factory(runtime, keyholder_id)], config_subentry_id=keyholder_id
+        )
+
+    for keyholder_id in runtime.site.keyholders:
+        add(keyholder_id)
+    entry.async_on_unload(runtime.async_add_keyholder_listener(add))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
@@ -16,7 +16,12 @@ from .engine.status import (
     keyholder_status,
     next_status_change,
 )
-from .entity import KeyholderEntity, KeyholderPersonEntity, lock_device
+from .entity import (
+    KeyholderEntity,
+    KeyholderPersonEntity,
+    async_add_keyholder_entities,
+    lock_device,
+)
 from .runtime import KeyholderRuntime, SyncState
 
 PARALLEL_UPDATES = 0
@@ -28,18 +33,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a status sensor per keyholder and a sync sensor per lock."""
+    async_add_keyholder_entities(entry, async_add_entities, KeyholderStatusSensor)
     runtime = entry.runtime_data
-
-    @callback
-    def add_keyholder(keyholder_id: str) -> None:
-        async_add_entities(
-            [KeyholderStatusSensor(runtime, keyholder_id)],
-            config_subentry_id=keyholder_id,
-        )
-
-    for keyholder_id in runtime.site.keyholders:
-        add_keyholder(keyholder_id)
-    entry.async_on_unload(runtime.async_add_keyholder_listener(add_keyholder))
     for lock_id in runtime.locks:
         async_add_entities(
             [LockSyncSensor(runtime, lock_id)], config_subentry_id=lock_id

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import KeyholderConfigEntry
-from .entity import KeyholderPersonEntity
+from .entity import KeyholderPersonEntity, async_add_keyholder_entities
 from .keys import async_set_blocked
 from .runtime import KeyholderRuntime
 
@@ -22,17 +22,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add an access switch per keyholder."""
-    runtime = entry.runtime_data
-
-    @callback
-    def add_keyholder(keyholder_id: str) -> None:
-        async_add_entities(
-            [AccessSwitch(runtime, keyholder_id)], config_subentry_id=keyholder_id
-        )
-
-    for keyholder_id in runtime.site.keyholders:
-        add_keyholder(keyholder_id)
-    entry.async_on_unload(runtime.async_add_keyholder_listener(add_keyholder))
+    async_add_keyholder_entities(entry, async_add_entities, AccessSwitch)
 
 
 class AccessSwitch(KeyholderPersonEntity, SwitchEntity):
