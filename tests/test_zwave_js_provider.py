@@ -132,13 +132,21 @@ def zwave_device(
 
 
 @pytest.fixture
+def seed_codes() -> dict[int, str]:
+    """Codes on the lock before Keyholder starts (none by default)."""
+    return {}
+
+
+@pytest.fixture
 async def zwave_site(
     hass: HomeAssistant,
     enable_custom_integrations: None,
     berlin: None,
     node: FakeNode,
     zwave_device: str,
+    seed_codes: dict[int, str],
 ) -> MockConfigEntry:
+    node.codes.update(seed_codes)
     entry = MockConfigEntry(
         domain=DOMAIN,
         entry_id="site_z",
@@ -172,37 +180,14 @@ async def settle(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> None:
     await hass.async_block_till_done()
 
 
+@pytest.mark.parametrize("seed_codes", [{1: "9911"}])  # someone else's code
 async def test_codes_set_and_cleared_leaving_foreign_slots(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     node: FakeNode,
-    zwave_device: str,
-    enable_custom_integrations: None,
-    berlin: None,
+    zwave_site: MockConfigEntry,
 ) -> None:
-    node.codes[1] = "9911"  # put there by someone else, before Keyholder
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        data={"name": "Home"},
-        subentries_data=[
-            ConfigSubentryData(
-                data={
-                    "name": "Front door",
-                    "provider": "zwave_js",
-                    "lock_entity": ZLOCK,
-                },
-                subentry_id=LOCK_ID,
-                subentry_type="lock",
-                title="Front door",
-                unique_id=None,
-            ),
-            _keyholder(PLUMBER, "Plumber"),
-        ],
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = zwave_site
     key = await issue(hass)
     assert node.codes == {1: "9911", 2: key["passcode"]}
     assert hass.states.get("sensor.front_door_sync").state == "pending"
