@@ -14,13 +14,14 @@ import uuid
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .const import DOMAIN
-from .engine.model import Key, KeyKind, Role, Schedule
+from .engine.model import Key, Keyholder, KeyKind, Role, Schedule, Site
 from .engine.passcode import generate_passcode, taken_codes, validate_passcode
 from .providers import ProviderError
 from .runtime import KeyholderRuntime
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+def validation_error(key: str, **placeholders: str) -> ServiceValidationError:
+    """Return a translated validation error (``exceptions.<key>``)."""
     return ServiceValidationError(
         translation_domain=DOMAIN,
         translation_key=key,
@@ -52,13 +53,13 @@ def _passcode_for(
     """Validate an own passcode or generate one that fits every lock."""
     pin_min, pin_max = _pin_range(runtime, lock_ids)
     if pin_min > pin_max:
-        raise _invalid("no_common_pin_length")
+        raise validation_error("no_common_pin_length")
     taken = taken_codes(runtime.site, lock_ids, exclude_key_id=exclude_key_id)
     if own is not None:
         if problem := validate_passcode(
             own, pin_min=pin_min, pin_max=pin_max, taken=taken
         ):
-            raise _invalid(
+            raise validation_error(
                 f"passcode_{problem.value}", pin_min=str(pin_min), pin_max=str(pin_max)
             )
         return own
@@ -80,18 +81,18 @@ async def async_issue_key(
 ) -> IssuedKey:
     """Give a keyholder a new key on some locks."""
     if keyholder_id not in runtime.site.keyholders:
-        raise _invalid("unknown_keyholder", keyholder=keyholder_id)
+        raise validation_error("unknown_keyholder", keyholder=keyholder_id)
     if not lock_ids:
-        raise _invalid("no_locks")
+        raise validation_error("no_locks")
     if unknown := sorted(lock_ids - runtime.locks.keys()):
-        raise _invalid("unknown_lock", lock=", ".join(unknown))
+        raise validation_error("unknown_lock", lock=", ".join(unknown))
     unsupported = [
         runtime.locks[lock_id].name
         for lock_id in sorted(lock_ids)
         if kind not in runtime.locks[lock_id].provider.capabilities.credential_kinds
     ]
     if unsupported:
-        raise _invalid(
+        raise validation_error(
             "kind_not_supported", kind=kind.value, lock=", ".join(unsupported)
         )
     secret: str | None = None
@@ -100,7 +101,7 @@ async def async_issue_key(
     elif kind is KeyKind.TAG:
         secret = (tag or "").strip().upper()
         if not secret:
-            raise _invalid("tag_required")
+            raise validation_error("tag_required")
     key = Key(
         id=uuid.uuid4().hex,
         keyholder_id=keyholder_id,
@@ -119,7 +120,7 @@ async def async_issue_key(
 def _get_key(runtime: KeyholderRuntime, key_id: str) -> Key:
     key = runtime.site.keys.get(key_id)
     if key is None:
-        raise _invalid("unknown_key", key_id=key_id)
+        raise validation_error("unknown_key", key_id=key_id)
     return key
 
 
@@ -137,13 +138,21 @@ async def async_new_passcode(
     """Replace a passcode key's code; the old code stops working everywhere."""
     key = _get_key(runtime, key_id)
     if key.kind is not KeyKind.PASSCODE:
-        raise _invalid("not_a_passcode", key_id=key_id)
+        raise validation_error("not_a_passcode", key_id=key_id)
     if key.cancelled:
-        raise _invalid("key_cancelled", key_id=key_id)
+        raise validation_error("key_cancelled", key_id=key_id)
     code = _passcode_for(runtime, key.lock_ids, passcode, length, exclude_key_id=key.id)
     runtime.site.put_key(replace(key, secret=code))
     await runtime.async_apply_changes(set(key.lock_ids))
     return code
+
+
+def is_last_active_manager(site: Site, holder: Keyholder) -> bool:
+    """Return True when no other unblocked manager would be left without ``holder``."""
+    return holder.role is Role.MANAGER and not any(
+        h.role is Role.MANAGER and not h.blocked and h.id != holder.id
+        for h in site.keyholders.values()
+    )
 
 
 async def async_set_blocked(
@@ -153,15 +162,9 @@ async def async_set_blocked(
     site = runtime.site
     holder = site.keyholders.get(keyholder_id)
     if holder is None:
-        raise _invalid("unknown_keyholder", keyholder=keyholder_id)
-    if blocked and holder.role is Role.MANAGER:
-        managers = [
-            h
-            for h in site.keyholders.values()
-            if h.role is Role.MANAGER and not h.blocked
-        ]
-        if managers == [holder]:
-            raise _invalid("last_manager", keyholder=holder.name)
+        raise validation_error("unknown_keyholder", keyholder=keyholder_id)
+    if blocked and not holder.blocked and is_last_active_manager(site, holder):
+        raise validation_error("last_manager", keyholder=holder.name)
     if holder.blocked == blocked:
         return
     site.put_keyholder(replace(holder, blocked=blocked))
@@ -180,14 +183,14 @@ async def async_adopt_code(
     The code stays in its slot; from then on Keyholder may change or clear it.
     """
     if keyholder_id not in runtime.site.keyholders:
-        raise _invalid("unknown_keyholder", keyholder=keyholder_id)
+        raise validation_error("unknown_keyholder", keyholder=keyholder_id)
     info = runtime.locks[lock_id]
     caps = info.provider.capabilities
     # Under the lock's guard: no sync may write this slot meanwhile.
     async with runtime.lock_guard(lock_id):
         written = runtime.data.written.setdefault(lock_id, {})
         if slot in written:
-            raise _invalid("slot_managed", lock=info.name, slot=str(slot))
+            raise validation_error("slot_managed", lock=info.name, slot=str(slot))
         try:
             reported = await info.provider.async_read_slots()
         except ProviderError as err:
@@ -197,16 +200,16 @@ async def async_adopt_code(
                 translation_placeholders={"lock": info.name, "error": err.reason},
             ) from err
         if slot not in reported:
-            raise _invalid("slot_empty", lock=info.name, slot=str(slot))
+            raise validation_error("slot_empty", lock=info.name, slot=str(slot))
         code = reported[slot]
         if code is None:
-            raise _invalid("code_masked", lock=info.name, slot=str(slot))
+            raise validation_error("code_masked", lock=info.name, slot=str(slot))
         # Adopted codes follow the same rules, or the planner would drop them.
         taken = taken_codes(runtime.site, {lock_id})
         if problem := validate_passcode(
             code, pin_min=caps.pin_min, pin_max=caps.pin_max, taken=taken
         ):
-            raise _invalid(
+            raise validation_error(
                 f"passcode_{problem.value}",
                 pin_min=str(caps.pin_min),
                 pin_max=str(caps.pin_max),

@@ -336,7 +336,8 @@ class KeyholderRuntime:
         written = self.data.written.setdefault(lock_id, {})
         reported = dict(await provider.async_read_slots())
         unconfirmed = self._unconfirmed.setdefault(lock_id, {})
-        self._check_writes_landed(lock_id, reported, now)
+        settle = timedelta(seconds=provider.settle_seconds)
+        _check_writes_landed(reported, written, unconfirmed, now - settle)
         # Read after reading: a first read can reveal that the lock masks codes.
         caps = provider.capabilities
         # A managed slot emptied behind our back is no longer ours to track
@@ -382,43 +383,9 @@ class KeyholderRuntime:
                 )
         status.confirmed = self._confirmed(desired, written, unconfirmed)
         status.unconfirmed = len(unconfirmed)
-        if ops and provider.settle_seconds and not self._closed:
+        if ops and provider.settle_seconds:
             # Read back once the lock has had time to report what it now holds.
-            self._schedule_verify(lock_id, provider.settle_seconds + 1)
-
-    def _check_writes_landed(
-        self, lock_id: str, reported: dict[int, str | None], now: datetime
-    ) -> None:
-        """
-        Fail a lock whose report, once settled, lacks what Keyholder wrote.
-
-        A lock can acknowledge a write and still not take it (rejected code,
-        unreachable node holding the write); only reading back tells. A cleared
-        slot stays Keyholder's until the lock confirms it is empty, so a lost
-        clear is retried instead of the code being taken for someone else's.
-        """
-        unconfirmed = self._unconfirmed.get(lock_id)
-        if not unconfirmed:
-            return
-        written = self.data.written.setdefault(lock_id, {})
-        settle = timedelta(seconds=self.locks[lock_id].provider.settle_seconds)
-        missing = []
-        for slot, (value, when) in list(unconfirmed.items()):
-            if now - when < settle:
-                continue
-            del unconfirmed[slot]
-            if value is None:
-                if slot in reported:
-                    missing.append(slot)
-                else:
-                    written.pop(slot, None)
-            elif slot not in reported or reported[slot] not in (value, None):
-                missing.append(slot)
-        if missing:
-            raise ProviderError(
-                "write_not_confirmed",
-                f"The lock did not confirm slots {sorted(missing)}",
-            )
+            self._sync_later(self._verify_unsubs, lock_id, provider.settle_seconds + 1)
 
     @staticmethod
     def _confirmed(
@@ -432,15 +399,20 @@ class KeyholderRuntime:
             if written.get(slot) == cred.secret and slot not in unconfirmed
         )
 
-    def _schedule_verify(self, lock_id: str, delay: float) -> None:
-        if unsub := self._verify_unsubs.pop(lock_id, None):
+    def _sync_later(
+        self, timers: dict[str, CALLBACK_TYPE], lock_id: str, delay: float
+    ) -> None:
+        """(Re)arm one of a lock's timers (retry or read-back) to sync it later."""
+        if unsub := timers.pop(lock_id, None):
             unsub()
+        if self._closed:
+            return
 
-        async def _verify(_now: datetime) -> None:
-            self._verify_unsubs.pop(lock_id, None)
+        async def _sync(_now: datetime) -> None:
+            timers.pop(lock_id, None)
             await self.async_apply_changes({lock_id})
 
-        self._verify_unsubs[lock_id] = async_call_later(self.hass, delay, _verify)
+        timers[lock_id] = async_call_later(self.hass, delay, _sync)
 
     def _record_failure(
         self, lock_id: str, status: LockStatus, err: ProviderError
@@ -457,12 +429,7 @@ class KeyholderRuntime:
             status.failures,
             delay,
         )
-        if unsub := self._retry_unsubs.pop(lock_id, None):
-            unsub()
-        if not self._closed:
-            self._retry_unsubs[lock_id] = async_call_later(
-                self.hass, delay, self._retry_callback(lock_id)
-            )
+        self._sync_later(self._retry_unsubs, lock_id, delay)
         if status.failures >= REPAIR_AFTER_FAILURES:
             ir.async_create_issue(
                 self.hass,
@@ -490,13 +457,6 @@ class KeyholderRuntime:
         status.last_error = None
         status.next_retry = None
         ir.async_delete_issue(self.hass, DOMAIN, issue_id(lock_id))
-
-    def _retry_callback(self, lock_id: str) -> Callable[[datetime], Any]:
-        async def _retry(_now: datetime) -> None:
-            self._retry_unsubs.pop(lock_id, None)
-            await self.async_apply_changes({lock_id})
-
-        return _retry
 
     async def async_retry_now(self, lock_id: str) -> None:
         """Retry a failed lock at once (repair flow)."""
@@ -580,6 +540,39 @@ class KeyholderRuntime:
 
 
 type KeyholderConfigEntry = ConfigEntry[KeyholderRuntime]
+
+
+def _check_writes_landed(
+    reported: dict[int, str | None],
+    written: dict[int, str],
+    unconfirmed: dict[int, tuple[str | None, datetime]],
+    settled_before: datetime,
+) -> None:
+    """
+    Fail a lock whose report, once settled, lacks what Keyholder wrote.
+
+    A lock can acknowledge a write and still not take it (rejected code,
+    unreachable node holding the write); only reading back tells. Writes made
+    before ``settled_before`` are checked and forgotten. A cleared slot stays
+    Keyholder's until the lock confirms it is empty, so a lost clear is retried
+    instead of the code being taken for someone else's.
+    """
+    missing = []
+    for slot, (value, when) in list(unconfirmed.items()):
+        if when > settled_before:
+            continue
+        del unconfirmed[slot]
+        if value is None:
+            if slot in reported:
+                missing.append(slot)
+            else:
+                written.pop(slot, None)
+        elif slot not in reported or reported[slot] not in (value, None):
+            missing.append(slot)
+    if missing:
+        raise ProviderError(
+            "write_not_confirmed", f"The lock did not confirm slots {sorted(missing)}"
+        )
 
 
 def issue_id(lock_id: str) -> str:

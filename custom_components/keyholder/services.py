@@ -14,7 +14,6 @@ from homeassistant.core import (
     ServiceResponse,
     SupportsResponse,
 )
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
@@ -41,6 +40,8 @@ from .keys import (
     async_issue_key,
     async_new_passcode,
     async_set_blocked,
+    is_last_active_manager,
+    validation_error,
 )
 from .providers.virtual import VirtualLock
 from .runtime import KeyholderRuntime
@@ -120,14 +121,6 @@ ONLINE_SCHEMA = vol.Schema(
 )
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    )
-
-
 def _entry(hass: HomeAssistant, call: ServiceCall) -> Any:
     """Return the site the call is for (the only one when not given)."""
     entries = [
@@ -139,9 +132,9 @@ def _entry(hass: HomeAssistant, call: ServiceCall) -> Any:
     if wanted is not None:
         entries = [e for e in entries if wanted in (e.entry_id, e.title)]
         if not entries:
-            raise _invalid("unknown_site", site=wanted)
+            raise validation_error("unknown_site", site=wanted)
     if len(entries) != 1:
-        raise _invalid("site_required")
+        raise validation_error("site_required")
     return entries[0]
 
 
@@ -159,7 +152,7 @@ def _keyholder_id(runtime: KeyholderRuntime, ref: str) -> str:
         h.id for h in holders.values() if h.name.casefold() == ref.strip().casefold()
     ]
     if len(matches) != 1:
-        raise _invalid("unknown_keyholder", keyholder=ref)
+        raise validation_error("unknown_keyholder", keyholder=ref)
     return matches[0]
 
 
@@ -180,7 +173,7 @@ def _lock_ids(
         elif (lock_id := by_name.get(ref.strip().casefold())) is not None:
             result.add(lock_id)
         else:
-            raise _invalid("unknown_lock", lock=ref)
+            raise validation_error("unknown_lock", lock=ref)
     return frozenset(result)
 
 
@@ -200,13 +193,13 @@ def _schedule(data: dict[str, Any]) -> Schedule:
     windows: tuple[Window, ...] = ()
     if days or start is not None or end is not None:
         if start is None or end is None:
-            raise _invalid("window_needs_times")
+            raise validation_error("window_needs_times")
         day_numbers = frozenset(WEEKDAYS.index(day) for day in days or WEEKDAYS)
         windows = (Window(days=day_numbers, start=start, end=end),)
     valid_from = _utc(data.get(ATTR_VALID_FROM))
     valid_until = _utc(data.get(ATTR_VALID_UNTIL))
     if valid_from and valid_until and valid_until <= valid_from:
-        raise _invalid("until_before_from")
+        raise validation_error("until_before_from")
     return Schedule(windows=windows, valid_from=valid_from, valid_until=valid_until)
 
 
@@ -310,13 +303,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     async def add_keyholder(call: ServiceCall) -> ServiceResponse:
         entry = _entry(hass, call)
-        user_input = {
-            k: v.isoformat() if isinstance(v, (datetime,)) else v
-            for k, v in call.data.items()
-            if k != ATTR_SITE
-        }
-        if isinstance(active := call.data.get(CONF_ACTIVE_FROM), datetime):
-            user_input[CONF_ACTIVE_FROM] = _utc(active).isoformat()  # type: ignore[union-attr]
+        # Keyholder details are stored as the flows store them: ISO strings.
+        user_input = {k: v for k, v in call.data.items() if k != ATTR_SITE}
+        if active := _utc(call.data.get(CONF_ACTIVE_FROM)):
+            user_input[CONF_ACTIVE_FROM] = active.isoformat()
         if expires := call.data.get(CONF_EXPIRES_ON):
             user_input[CONF_EXPIRES_ON] = expires.isoformat()
         others = [
@@ -326,7 +316,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         ]
         if errors := keyholder_problems(user_input, others):
             field, error = next(iter(errors.items()))
-            raise _invalid(f"keyholder_{error}", field=field)
+            raise validation_error(f"keyholder_{error}", field=field)
         data = clean_keyholder(user_input)
         subentry = ConfigSubentry(
             data=MappingProxyType(data),
@@ -344,12 +334,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
         runtime: KeyholderRuntime = entry.runtime_data
         keyholder_id = _keyholder_id(runtime, call.data[ATTR_KEYHOLDER])
         holder = runtime.site.keyholders[keyholder_id]
-        if holder.role is Role.MANAGER and not [
-            h
-            for h in runtime.site.keyholders.values()
-            if h.role is Role.MANAGER and not h.blocked and h.id != keyholder_id
-        ]:
-            raise _invalid("last_manager_removed", keyholder=holder.name)
+        if is_last_active_manager(runtime.site, holder):
+            raise validation_error("last_manager_removed", keyholder=holder.name)
         hass.config_entries.async_remove_subentry(entry, keyholder_id)
         await async_sync_keyholders(hass, entry)
 
@@ -376,7 +362,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
                 provider.online = call.data[ATTR_ONLINE]
                 await runtime.async_apply_changes({entity.config_subentry_id})
                 return
-        raise _invalid("not_a_virtual_lock", entity_id=call.data[ATTR_ENTITY_ID])
+        raise validation_error(
+            "not_a_virtual_lock", entity_id=call.data[ATTR_ENTITY_ID]
+        )
 
     register = [
         ("issue_key", issue_key, ISSUE_KEY_SCHEMA, SupportsResponse.OPTIONAL),
