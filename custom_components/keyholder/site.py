@@ -122,7 +122,7 @@ def build_locks(
         sid: LockInfo(
             lock_id=sid,
             name=sub.title,
-            provider=create_provider(hass, sub.data, data.virtual.setdefault(sid, {})),
+            provider=create_provider(hass, sid, sub.data, data.virtual),
         )
         for sid, sub in entry.subentries.items()
         if sub.subentry_type == SUBENTRY_LOCK

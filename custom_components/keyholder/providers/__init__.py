@@ -68,9 +68,16 @@ class LockProvider(Protocol):
 
 
 def create_provider(
-    hass: HomeAssistant, data: Mapping[str, Any], codes: dict[int, str]
+    hass: HomeAssistant,
+    lock_id: str,
+    data: Mapping[str, Any],
+    virtual_memory: dict[str, dict[int, str]],
 ) -> LockProvider:
-    """Return the provider of a lock subentry (``codes``: virtual lock memory)."""
+    """
+    Return the provider of a lock subentry.
+
+    ``virtual_memory`` holds what each virtual lock stores (lock id -> codes).
+    """
     from .virtual import PROVIDER_VIRTUAL, VirtualLock  # noqa: PLC0415
     from .zwave_js import ZwaveJSLock  # noqa: PLC0415
 
@@ -79,6 +86,6 @@ def create_provider(
             slots=int(data[CONF_SLOTS]),
             pin_min=int(data[CONF_PIN_MIN]),
             pin_max=int(data[CONF_PIN_MAX]),
-            codes=codes,
+            codes=virtual_memory.setdefault(lock_id, {}),
         )
     return ZwaveJSLock(hass, data[CONF_LOCK_ENTITY])
