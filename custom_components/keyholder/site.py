@@ -140,8 +140,9 @@ def build_locks(
             )
             data.written.pop(sid, None)
         data.targets[sid] = target
-    for memory in (data.virtual, data.written, data.targets):
-        for gone in set(memory) - set(locks):
-            del memory[gone]
-            ir.async_delete_issue(hass, DOMAIN, issue_id(gone))
+    memories = (data.virtual, data.written, data.targets)
+    for gone in set().union(*memories) - set(locks):
+        for memory in memories:
+            memory.pop(gone, None)
+        ir.async_delete_issue(hass, DOMAIN, issue_id(gone))
     return locks
