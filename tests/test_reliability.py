@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 import json
 import logging
+import re
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import MATCH_ALL
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -24,7 +26,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.keyholder.const import DOMAIN
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE
-from .helpers import issue
+from .helpers import issue, move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 12, 3, 9, 0, tzinfo=BERLIN)
@@ -99,18 +101,18 @@ async def test_offline_lock_retries_and_repairs(
     # The other lock is not held up by the offline one.
     assert set(lock_codes(site_entry, LOCK_GARAGE).values()) == {key["passcode"]}
 
-    # Going offline failed one pass, the new key a second: retries double.
-    assert status.failures == 2
-    assert status.next_retry - START == timedelta(seconds=60)
-    assert (
-        issue_registry.async_get_issue(DOMAIN, f"lock_unreachable_{LOCK_FRONT}") is None
-    )
-    now = status.next_retry
-    freezer.move_to(now)
-    async_fire_time_changed(hass, now)
-    await hass.async_block_till_done()
-    assert status.failures == 3
-    assert status.next_retry - now == timedelta(seconds=120)
+    # Going offline failed one pass; the new key's pass tried again but does
+    # not shorten the backoff: the first retry stays due after 30 s.
+    assert status.failures == 1
+    assert status.next_retry - START == timedelta(seconds=30)
+    issue_id = f"lock_unreachable_{LOCK_FRONT}"
+    for failures, delay in ((2, 60), (3, 120)):
+        now = status.next_retry
+        freezer.move_to(now)
+        async_fire_time_changed(hass, now)
+        await hass.async_block_till_done()
+        assert status.failures == failures
+        assert status.next_retry - now == timedelta(seconds=delay)
     issue_id = f"lock_unreachable_{LOCK_FRONT}"
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     # Backoff keeps doubling up to the cap.
@@ -130,6 +132,74 @@ async def test_offline_lock_retries_and_repairs(
     assert set(lock_codes(site_entry).values()) == {key["passcode"]}
     assert hass.states.get("sensor.front_door_sync").state == "in_sync"
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_offline_hour_costs_a_bounded_number_of_attempts(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    berlin: None,
+    site_entry: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """
+    One hour offline: 1 + 6 backoff attempts (30 s doubling) plus one per change.
+
+    Retries fall at 0.5, 1.5, 3.5, 7.5, 15.5 and 31.5 minutes (the next, at
+    61.5, is past the hour); the plumber's key issued during the outage and its
+    window edge each try once more without resetting the backoff.
+    """
+    freezer.move_to(START)
+    site_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(site_entry.entry_id)
+    await hass.async_block_till_done()
+    provider = site_entry.runtime_data.locks[LOCK_FRONT].provider
+    attempts: list[datetime] = []
+    read = provider.async_read_slots
+
+    async def counted_read() -> dict[int, str | None]:
+        attempts.append(dt_util.now())
+        return dict(await read())
+
+    provider.async_read_slots = counted_read  # type: ignore[method-assign]
+    await hass.services.async_call(
+        DOMAIN,
+        "set_lock_online",
+        {"entity_id": "lock.front_door", "online": False},
+        blocking=True,
+    )
+    now = START
+    while now < START + timedelta(hours=1):
+        now += timedelta(seconds=15)
+        await move_to(hass, freezer, now)
+        if now == START + timedelta(minutes=5):
+            key = await issue(
+                hass,
+                valid_from=(START + timedelta(minutes=20)).isoformat(),
+                valid_until=(START + timedelta(hours=3)).isoformat(),
+            )
+
+    offsets = [round((when - START).total_seconds()) for when in attempts]
+    assert offsets == [0, 30, 90, 210, 300, 450, 930, 1200, 1890]
+    status = site_entry.runtime_data.lock_status[LOCK_FRONT]
+    assert status.failures == 7
+    ours = [i for (domain, _), i in issue_registry.issues.items() if domain == DOMAIN]
+    assert len(ours) == 1
+    assert ours[0].translation_placeholders == {
+        "lock": "Front door",
+        "error": "lock_offline",
+    }
+
+    await hass.services.async_call(
+        DOMAIN,
+        "set_lock_online",
+        {"entity_id": "lock.front_door", "online": True},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert set(lock_codes(site_entry).values()) == {key["passcode"]}
+    assert status.failures == 0
+    assert hass.states.get("sensor.front_door_sync").state == "in_sync"
+    assert not [key for key in issue_registry.issues if key[0] == DOMAIN]
 
 
 async def test_no_pin_leaks(
@@ -178,10 +248,12 @@ async def test_no_pin_leaks(
     )
     assert "Setting slot" in logs
     for pin in pins:
-        assert pin not in states
-        assert pin not in bus
-        assert pin not in logs
-        assert pin not in diagnostics
+        # A PIN is a whole number: "4826" inside a timestamp's microseconds is not it.
+        whole = re.compile(rf"(?<!\d){pin}(?!\d)")
+        assert not whole.search(states)
+        assert not whole.search(bus)
+        assert not whole.search(logs)
+        assert not whole.search(diagnostics)
     # The checks can fail: the store (a private file) does hold the codes.
     store = json.dumps(loaded_site.runtime_data.data.written, default=str)
     assert new["passcode"] not in store  # blocked: no longer written anywhere

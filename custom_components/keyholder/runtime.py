@@ -417,8 +417,19 @@ class KeyholderRuntime:
     def _record_failure(
         self, lock_id: str, status: LockStatus, err: ProviderError
     ) -> None:
-        status.failures += 1
         status.last_error = err.reason
+        if lock_id in self._retry_unsubs:
+            # A pass for another reason (an action, a schedule edge) reached a
+            # lock that is already waiting for its retry: the backoff stands, so
+            # an outage costs a bounded number of attempts however busy the site.
+            LOGGER.debug(
+                "%s still cannot be updated (%s); retry %d stands",
+                self.locks[lock_id].name,
+                err,
+                status.failures,
+            )
+            return
+        status.failures += 1
         delay = min(RETRY_FIRST * 2 ** (status.failures - 1), RETRY_MAX)
         status.next_retry = dt_util.utcnow() + timedelta(seconds=delay)
         name = self.locks[lock_id].name
@@ -459,7 +470,10 @@ class KeyholderRuntime:
         ir.async_delete_issue(self.hass, DOMAIN, issue_id(lock_id))
 
     async def async_retry_now(self, lock_id: str) -> None:
-        """Retry a failed lock at once (repair flow)."""
+        """Retry a failed lock at once (repair flow, lock back online)."""
+        # This attempt takes the place of the pending retry and counts like it.
+        if unsub := self._retry_unsubs.pop(lock_id, None):
+            unsub()
         await self.async_apply_changes({lock_id})
 
     # -- access at a lock ------------------------------------------------------
