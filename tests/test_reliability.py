@@ -98,6 +98,9 @@ async def test_offline_lock_retries_and_repairs(
     sync = hass.states.get("sensor.front_door_sync")
     assert sync.state == "failed"
     assert sync.attributes["last_error"] == "lock_offline"
+    # What the lock should hold is shown even while it cannot be read.
+    assert sync.attributes["codes_wanted"] == 1
+    assert sync.attributes["codes_confirmed"] == 0
     # The other lock is not held up by the offline one.
     assert set(lock_codes(site_entry, LOCK_GARAGE).values()) == {key["passcode"]}
 

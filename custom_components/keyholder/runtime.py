@@ -313,19 +313,20 @@ class KeyholderRuntime:
             now = self._planned_at[lock_id] = dt_util.utcnow()
             try:
                 await self._async_sync_lock_unguarded(lock_id, status, now)
-            except ProviderError as err:
-                self._record_failure(lock_id, status, err)
             except Exception as err:  # noqa: BLE001
-                # Anything else a lock family throws is a failure of that lock,
-                # retried like any other; its message may quote service data.
-                LOGGER.error(
-                    "Unexpected %s while updating %s",
-                    type(err).__name__,
-                    self.locks[lock_id].name,
-                )
-                self._record_failure(
-                    lock_id, status, ProviderError("lock_error", type(err).__name__)
-                )
+                if not isinstance(err, ProviderError):
+                    # Anything else a lock family throws is a failure of that
+                    # lock, retried like any other; its message may quote
+                    # service data, so only its type is logged.
+                    LOGGER.error(
+                        "Unexpected %s while updating %s",
+                        type(err).__name__,
+                        self.locks[lock_id].name,
+                    )
+                    err = ProviderError("lock_error", type(err).__name__)
+                # What the lock should hold is still worth showing.
+                self._desired(lock_id, now)
+                self._record_failure(lock_id, status, err)
             else:
                 self._record_success(lock_id, status)
 
@@ -346,17 +347,10 @@ class KeyholderRuntime:
             del written[slot]
         # Where codes are masked, our record stands for what we wrote.
         actual = reported if caps.can_read_back else {**reported, **written}
-        unmanaged = tuple(sorted(slot for slot in actual if slot not in written))
-        status.unmanaged_slots = unmanaged
-        plan = make_plan(
-            self.site,
-            {lock_id: caps},
-            now,
-            self.tz,
-            occupied={lock_id: unmanaged},
+        status.unmanaged_slots = tuple(
+            sorted(slot for slot in actual if slot not in written)
         )
-        desired = plan.desired[lock_id]
-        status.desired = len(desired)
+        desired = self._desired(lock_id, now)
         status.confirmed = self._confirmed(desired, written, unconfirmed)
         ops = diff(
             lock_id,
@@ -386,6 +380,20 @@ class KeyholderRuntime:
         if ops and provider.settle_seconds:
             # Read back once the lock has had time to report what it now holds.
             self._sync_later(self._verify_unsubs, lock_id, provider.settle_seconds + 1)
+
+    def _desired(self, lock_id: str, now: datetime) -> dict[int, Credential]:
+        """Plan what the lock should hold now, around its last known foreign codes."""
+        status = self.lock_status[lock_id]
+        plan = make_plan(
+            self.site,
+            {lock_id: self.locks[lock_id].provider.capabilities},
+            now,
+            self.tz,
+            occupied={lock_id: status.unmanaged_slots},
+        )
+        desired = plan.desired[lock_id]
+        status.desired = len(desired)
+        return desired
 
     @staticmethod
     def _confirmed(
