@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from homeassistant import config_entries
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.keyholder.providers import ProviderError
+from custom_components.keyholder.providers.virtual import VirtualLock
 
 from .conftest import LOCK_FRONT, PLUMBER
 
@@ -69,6 +75,58 @@ async def test_reconfigure_lock(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert loaded_site.subentries[LOCK_FRONT].data["slots"] == 30
+
+
+async def test_virtual_lock_write_delay(
+    hass: HomeAssistant, loaded_site: MockConfigEntry
+) -> None:
+    result = await _start(hass, loaded_site, "lock")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"provider": "virtual"}
+    )
+    for bad in (-1, 30.5):
+        with pytest.raises(InvalidData):
+            await hass.config_entries.subentries.async_configure(
+                result["flow_id"], {**LOCK, "write_delay": bad}
+            )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**LOCK, "write_delay": 0.2}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {**LOCK, "write_delay": 0.2, "provider": "virtual"}
+    await hass.async_block_till_done()
+    lock_id = next(
+        sid for sid, sub in loaded_site.subentries.items() if sub.title == "Back door"
+    )
+    lock = loaded_site.runtime_data.locks[lock_id].provider
+    assert isinstance(lock, VirtualLock)
+
+    # A write takes the simulated radio's time ...
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await lock.async_set_code(1, "4711")
+    assert loop.time() - started >= 0.2
+    assert lock.codes[1] == "4711"
+    # ... and fails when the lock drops offline meanwhile.
+    writing = hass.async_create_task(lock.async_set_code(2, "5813"))
+    await asyncio.sleep(0.05)
+    assert 2 not in lock.codes
+    lock.online = False
+    with pytest.raises(ProviderError):
+        await writing
+    assert 2 not in lock.codes
+
+    # Back to no delay: the option leaves the lock's data.
+    result = await loaded_site.start_subentry_reconfigure_flow(hass, lock_id)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**LOCK, "write_delay": 0}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert loaded_site.subentries[lock_id].data == {**LOCK, "provider": "virtual"}
+    lock = loaded_site.runtime_data.locks[lock_id].provider
+    assert isinstance(lock, VirtualLock)
+    assert lock.write_delay == 0
 
 
 async def test_add_keyholder(hass: HomeAssistant, loaded_site: MockConfigEntry) -> None:

@@ -18,6 +18,8 @@ DEFAULT_PASSCODE_LENGTH: Final = 6
 DEFAULT_GRACE_MINUTES: Final = 30
 MIN_PASSCODE_LENGTH: Final = 4
 MAX_PASSCODE_LENGTH: Final = 10
+# Longest simulated radio delay of a virtual lock's write, in seconds.
+MAX_WRITE_DELAY: Final = 30
 
 # Subentry types and their fields.
 SUBENTRY_LOCK: Final = "lock"
@@ -27,6 +29,7 @@ CONF_SLOTS: Final = "slots"
 CONF_PIN_MIN: Final = "pin_min"
 CONF_PIN_MAX: Final = "pin_max"
 CONF_LOCK_ENTITY: Final = "lock_entity"
+CONF_WRITE_DELAY: Final = "write_delay"
 CONF_GIVEN_NAME: Final = "given_name"
 CONF_FAMILY_NAME: Final = "family_name"
 CONF_EMAIL: Final = "email"

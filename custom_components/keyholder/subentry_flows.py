@@ -38,7 +38,9 @@ from .const import (
     CONF_PROVIDER,
     CONF_ROLE,
     CONF_SLOTS,
+    CONF_WRITE_DELAY,
     MAX_PASSCODE_LENGTH,
+    MAX_WRITE_DELAY,
     MIN_PASSCODE_LENGTH,
     SUBENTRY_KEYHOLDER,
     SUBENTRY_LOCK,
@@ -186,10 +188,11 @@ class LockSubentryFlow(_SiteSubentryFlow):
             if not errors and user_input[CONF_PIN_MIN] > user_input[CONF_PIN_MAX]:
                 errors = {CONF_PIN_MAX: "pin_range"}
             if not errors:
-                return self._finish(
-                    name,
-                    {**user_input, CONF_NAME: name, CONF_PROVIDER: PROVIDER_VIRTUAL},
-                )
+                data = {**user_input, CONF_NAME: name, CONF_PROVIDER: PROVIDER_VIRTUAL}
+                if not data.get(CONF_WRITE_DELAY):
+                    # No simulated radio: keep the lock's data as before the option.
+                    data.pop(CONF_WRITE_DELAY, None)
+                return self._finish(name, data)
         defaults = user_input or self._defaults()
         return self.async_show_form(
             step_id="virtual",
@@ -207,6 +210,20 @@ class LockSubentryFlow(_SiteSubentryFlow):
                     vol.Required(
                         CONF_PIN_MAX, default=defaults.get(CONF_PIN_MAX, 8)
                     ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
+                    vol.Optional(
+                        CONF_WRITE_DELAY, default=defaults.get(CONF_WRITE_DELAY, 0)
+                    ): vol.All(
+                        NumberSelector(
+                            NumberSelectorConfig(
+                                min=0,
+                                max=MAX_WRITE_DELAY,
+                                step=0.1,
+                                unit_of_measurement="s",
+                                mode=NumberSelectorMode.BOX,
+                            )
+                        ),
+                        vol.Coerce(float),
+                    ),
                 }
             ),
             errors=errors,

@@ -11,6 +11,7 @@ from ..const import (
     CONF_PIN_MIN,
     CONF_PROVIDER,
     CONF_SLOTS,
+    CONF_WRITE_DELAY,
 )
 from ..engine.model import LockCapabilities
 
@@ -87,5 +88,6 @@ def create_provider(
             pin_min=int(data[CONF_PIN_MIN]),
             pin_max=int(data[CONF_PIN_MAX]),
             codes=virtual_memory.setdefault(lock_id, {}),
+            write_delay=float(data.get(CONF_WRITE_DELAY, 0)),
         )
     return ZwaveJSLock(hass, data[CONF_LOCK_ENTITY])

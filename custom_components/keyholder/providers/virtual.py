@@ -3,11 +3,13 @@ The built-in virtual keypad lock, for demos and tests.
 
 It behaves like a simple keypad lock with numbered code slots: it stores what
 Keyholder writes, reports it back, opens when a code held in a slot is typed,
-and can be switched offline to show retries and repair issues.
+and can be switched offline to show retries and repair issues. An optional
+write delay simulates a radio, so pending sync states can be seen in demos.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 
 from ..engine.model import KeyKind, LockCapabilities
@@ -29,8 +31,13 @@ class VirtualLock:
         pin_min: int,
         pin_max: int,
         codes: dict[int, str],
+        write_delay: float = 0.0,
     ) -> None:
-        """Create the lock around ``codes`` (slot -> code), persisted by the caller."""
+        """
+        Create the lock around ``codes`` (slot -> code), persisted by the caller.
+
+        Every write or clear takes ``write_delay`` seconds (a simulated radio).
+        """
         self._capabilities = LockCapabilities(
             credential_kinds=frozenset({KeyKind.PASSCODE}),
             slot_min=1,
@@ -42,6 +49,7 @@ class VirtualLock:
             native_schedule=False,
         )
         self.codes = codes
+        self.write_delay = write_delay
         self.online = True
         self.locked = True
 
@@ -59,6 +67,12 @@ class VirtualLock:
         if not self.online:
             raise ProviderError("lock_offline", "The virtual lock is offline")
 
+    async def _transmit(self) -> None:
+        """Take the simulated radio's time; the lock may drop offline meanwhile."""
+        if self.write_delay:
+            await asyncio.sleep(self.write_delay)
+            self._ensure_online()
+
     async def async_read_slots(self) -> Mapping[int, str | None]:
         """Return the codes the lock holds."""
         self._ensure_online()
@@ -72,11 +86,13 @@ class VirtualLock:
             raise ProviderError("slot_out_of_range", f"Slot {slot} does not exist")
         if not caps.pin_min <= len(code) <= caps.pin_max:
             raise ProviderError("code_rejected", "The lock rejected the code length")
+        await self._transmit()
         self.codes[slot] = code
 
     async def async_clear_code(self, slot: int) -> None:
         """Empty a slot."""
         self._ensure_online()
+        await self._transmit()
         self.codes.pop(slot, None)
 
     def slot_for_code(self, code: str) -> int | None:
