@@ -6,12 +6,13 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 from .runtime import KeyholderConfigEntry, KeyholderRuntime, issue_id
 from .services import async_setup_services
 from .site import async_sync_keyholders, build_locks, reload_signature, sync_keyholders
-from .store import KeyholderStore
+from .store import KeyholderStore, LoadOutcome, LoadResult, store_issue_id
 
 __all__ = ["KeyholderConfigEntry"]
 
@@ -34,7 +35,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -> bool:
     """Set up a Keyholder site from a config entry."""
     store = KeyholderStore(hass, entry.entry_id)
-    data = await store.async_load()
+    loaded = await store.async_load_checked()
+    _async_report_recovery(hass, entry, loaded)
+    data = loaded.data
+    # Runs after async_unload_entry has let the last pass save.
+    entry.async_on_unload(store.async_flush_backup)
     sync_keyholders(entry, data)
     runtime = KeyholderRuntime(
         hass, entry.entry_id, store, data, build_locks(hass, entry, data)
@@ -45,6 +50,55 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     return True
+
+
+_RECOVERY_ISSUES = {
+    LoadOutcome.RESTORED: ("store_restored", ir.IssueSeverity.WARNING),
+    LoadOutcome.RESTORED_MISSING: ("store_restored_missing", ir.IssueSeverity.WARNING),
+    LoadOutcome.LOST: ("store_lost", ir.IssueSeverity.ERROR),
+}
+
+
+def _async_report_recovery(
+    hass: HomeAssistant, entry: KeyholderConfigEntry, loaded: LoadResult
+) -> None:
+    """
+    Raise a repair issue when the site's data had to be restored or was lost.
+
+    Nothing on the locks is cleared either way: slots missing from the data
+    loaded are not Keyholder's record, so they count as unmanaged.
+    """
+    if loaded.outcome not in _RECOVERY_ISSUES:
+        return
+    translation_key, severity = _RECOVERY_ISSUES[loaded.outcome]
+    placeholders = {"site": entry.title}
+    if loaded.kept:
+        placeholders["kept"] = ", ".join(loaded.kept)
+    if loaded.saved_at is not None:
+        saved_at = dt_util.as_local(loaded.saved_at).strftime("%Y-%m-%d %H:%M:%S")
+        placeholders["saved_at"] = saved_at
+        LOGGER.warning(
+            "The saved data of %s could not be used; restored the copy saved at %s",
+            entry.title,
+            saved_at,
+        )
+    else:
+        LOGGER.error(
+            "The saved data of %s could not be read and there is no usable copy; "
+            "codes on its locks are left in place",
+            entry.title,
+        )
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        store_issue_id(entry.entry_id),
+        is_fixable=True,
+        is_persistent=True,
+        severity=severity,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+        data={"entry_id": entry.entry_id},
+    )
 
 
 async def _async_reload(hass: HomeAssistant, entry: KeyholderConfigEntry) -> None:
@@ -68,3 +122,4 @@ async def async_remove_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -
     await KeyholderStore(hass, entry.entry_id).async_remove()
     for subentry_id in entry.subentries:
         ir.async_delete_issue(hass, DOMAIN, issue_id(subentry_id))
+    ir.async_delete_issue(hass, DOMAIN, store_issue_id(entry.entry_id))

@@ -1,16 +1,26 @@
-"""Repair flow: a lock that keeps failing can be retried from the repair issue."""
+"""
+Repair flows.
+
+A lock that keeps failing can be retried from its issue; an issue about a
+site's restored or lost data is dismissed once the user has checked the keys.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
+from homeassistant.components.repairs import (
+    ConfirmRepairFlow,
+    RepairsFlow,
+    RepairsFlowResult,
+)
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import probatio as vol
 
 from .const import DOMAIN
+from .store import store_issue_id
 
 
 class RetryLockFlow(RepairsFlow):
@@ -57,6 +67,8 @@ class RetryLockFlow(RepairsFlow):
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
 ) -> RepairsFlow:
-    """Create the fix flow of a lock_unreachable issue."""
+    """Create the fix flow of an issue: retry a lock, or confirm restored data."""
     assert data is not None
+    if issue_id == store_issue_id(str(data["entry_id"])):
+        return ConfirmRepairFlow()
     return RetryLockFlow(issue_id, str(data["entry_id"]), str(data["lock_id"]))

@@ -3,21 +3,42 @@ Persistence of a site: keys, blocks, slots, usage and what each lock holds.
 
 One private file per site (``.storage/keyholder.<entry_id>``). Keyholder details
 live in config subentries; everything that changes at run time lives here.
+
+A second private file, ``keyholder.<entry_id>.backup``, is a copy of what the
+main file last held, written at most :data:`BACKUP_DELAY` seconds after it (and
+at once when the site unloads or Home Assistant stops). So the two files are
+never both freshly written when the power fails, and the copy lags by seconds,
+not by a restart. A main file that cannot be read (not JSON, truncated, or JSON
+of the wrong shape) is kept aside as ``<file>.corrupt.<time>`` and the site is
+restored from the copy; see :meth:`KeyholderStore.async_load_checked`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+import glob
+import os
 from typing import Any, override
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant
+from homeassistant.exceptions import UnsupportedStorageVersionError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 from .engine.model import Site
 from .engine.serialize import STORAGE_VERSION, migrate, site_from_dict, site_to_dict
 
 STORE_MINOR_VERSION = 1
+BACKUP_DELAY = 10
+"""Seconds the copy is written after the main file (one write per burst)."""
+
+# What a damaged file's contents can make parsing raise (never logged: it may
+# quote stored values).
+_SHAPE_ERRORS = (AttributeError, KeyError, TypeError, ValueError)
 
 
 @dataclass(slots=True)
@@ -37,6 +58,46 @@ class SiteData:
     targets: dict[str, str] = field(default_factory=dict)
 
 
+class LoadOutcome(StrEnum):
+    """How a site's data came back at start."""
+
+    LOADED = "loaded"
+    NEW = "new"
+    RESTORED = "restored"
+    """The main file was unreadable; the copy was used."""
+    RESTORED_MISSING = "restored_missing"
+    """The main file was missing although a copy exists; the copy was used."""
+    LOST = "lost"
+    """Neither the main file nor the copy could be used: the site starts empty."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """The loaded data and what had to be done to get it."""
+
+    data: SiteData
+    outcome: LoadOutcome
+    saved_at: datetime | None = None
+    """When the restored copy was saved (restored outcomes)."""
+    kept: tuple[str, ...] = ()
+    """Where unreadable files were kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """One file read: its data, or whether it was damaged and where it was kept."""
+
+    payload: dict[str, Any] | None = None
+    data: SiteData | None = None
+    damaged: bool = False
+    kept: str | None = None
+
+
+def store_issue_id(entry_id: str) -> str:
+    """Return the id of the repair issue about a site's unreadable data."""
+    return f"store_{entry_id}"
+
+
 def _slots_out(data: dict[str, dict[int, str]]) -> dict[str, dict[str, str]]:
     return {
         lock: {str(slot): code for slot, code in slots.items()}
@@ -49,6 +110,30 @@ def _slots_in(data: dict[str, dict[str, str]]) -> dict[str, dict[int, str]]:
         lock: {int(slot): code for slot, code in slots.items()}
         for lock, slots in data.items()
     }
+
+
+def _payload(data: SiteData) -> dict[str, Any]:
+    """Return the file contents of a site (a snapshot: nothing shared with it)."""
+    return {
+        "site": site_to_dict(data.site),
+        "written": _slots_out(data.written),
+        "virtual": _slots_out(data.virtual),
+        "targets": dict(data.targets),
+    }
+
+
+def _parse(raw: Any) -> SiteData:
+    """Build the site's data from file contents; raise one of _SHAPE_ERRORS."""
+    if not isinstance(raw, dict) or not isinstance(raw["site"], dict):
+        raise TypeError("not a Keyholder site")
+    return SiteData(
+        site=site_from_dict(raw["site"]),
+        written=_slots_in(raw.get("written", {})),
+        virtual=_slots_in(raw.get("virtual", {})),
+        targets={
+            str(lock): str(target) for lock, target in raw.get("targets", {}).items()
+        },
+    )
 
 
 class _MigratingStore(Store[dict[str, Any]]):
@@ -66,42 +151,136 @@ class _MigratingStore(Store[dict[str, Any]]):
 
 
 class KeyholderStore:
-    """Load and save one site's data."""
+    """Load and save one site's data, with a copy to fall back on."""
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """Create the store of a config entry."""
-        self._store = _MigratingStore(
-            hass,
+        self._hass = hass
+        self._store = self._make(f"{DOMAIN}.{entry_id}")
+        self._backup = self._make(f"{DOMAIN}.{entry_id}.backup")
+        self._backup_payload: dict[str, Any] | None = None
+        self._backup_pending = False
+
+    def _make(self, key: str) -> _MigratingStore:
+        return _MigratingStore(
+            self._hass,
             STORAGE_VERSION,
-            f"{DOMAIN}.{entry_id}",
+            key,
             private=True,
             atomic_writes=True,
             minor_version=STORE_MINOR_VERSION,
         )
 
     async def async_load(self) -> SiteData:
-        """Return the saved data (empty for a new site)."""
-        raw = await self._store.async_load()
-        if raw is None:
-            return SiteData()
-        return SiteData(
-            site=site_from_dict(raw["site"]),
-            written=_slots_in(raw.get("written", {})),
-            virtual=_slots_in(raw.get("virtual", {})),
-            targets=dict(raw.get("targets", {})),
-        )
+        """Return the saved data (restored from the copy if need be)."""
+        return (await self.async_load_checked()).data
+
+    async def async_load_checked(self) -> LoadResult:
+        """
+        Return the saved data and how it was obtained.
+
+        No main file and no copy: a new site. An unreadable main file is kept
+        aside and the copy, if usable, is loaded and saved as the main file.
+        A file written by a newer Keyholder raises (nothing is renamed).
+        """
+        main = await self._async_read(self._store)
+        if main.data is not None:
+            return LoadResult(main.data, LoadOutcome.LOADED)
+        backup = await self._async_read(self._backup)
+        kept = tuple(read.kept for read in (main, backup) if read.kept)
+        if backup.data is not None and backup.payload is not None:
+            saved_at = dt_util.parse_datetime(str(backup.payload.get("saved_at")))
+            if saved_at is None:  # a copy not written by Keyholder
+                saved_at = await self._hass.async_add_executor_job(
+                    _modified, self._backup.path
+                )
+            await self._store.async_save(
+                {k: v for k, v in backup.payload.items() if k != "saved_at"}
+            )
+            outcome = (
+                LoadOutcome.RESTORED if main.damaged else LoadOutcome.RESTORED_MISSING
+            )
+            return LoadResult(backup.data, outcome, saved_at, kept)
+        if main.damaged or backup.damaged:
+            return LoadResult(SiteData(), LoadOutcome.LOST, kept=kept)
+        return LoadResult(SiteData(), LoadOutcome.NEW)
+
+    async def _async_read(self, store: _MigratingStore) -> _Read:
+        """Read one file; a damaged one is moved aside (HA does so for bad JSON)."""
+        path: str = store.path
+        existed = await self._hass.async_add_executor_job(os.path.isfile, path)
+        try:
+            raw = await store.async_load()
+            if raw is not None:
+                return _Read(payload=raw, data=_parse(raw))
+        except UnsupportedStorageVersionError:
+            raise
+        except _SHAPE_ERRORS as err:
+            LOGGER.error(
+                "%s does not hold Keyholder data as expected (%s)",
+                path,
+                type(err).__name__,
+            )
+        else:
+            if not existed:
+                return _Read()
+        kept = await self._hass.async_add_executor_job(_keep_damaged, path)
+        # Home Assistant's own issue about an unparsable file is superseded by
+        # Keyholder's, which says what was restored and from when.
+        registry = ir.async_get(self._hass)
+        prefix = f"storage_corruption_{store.key}_"
+        for domain, issue_id in list(registry.issues):
+            if domain == HOMEASSISTANT_DOMAIN and issue_id.startswith(prefix):
+                ir.async_delete_issue(self._hass, HOMEASSISTANT_DOMAIN, issue_id)
+        return _Read(damaged=True, kept=kept or path)
 
     async def async_save(self, data: SiteData) -> None:
-        """Write the data to disk now."""
-        await self._store.async_save(
-            {
-                "site": site_to_dict(data.site),
-                "written": _slots_out(data.written),
-                "virtual": _slots_out(data.virtual),
-                "targets": data.targets,
-            }
-        )
+        """Write the data to disk now; the copy follows within BACKUP_DELAY."""
+        payload = _payload(data)
+        await self._store.async_save(payload)
+        self._backup_payload = {**payload, "saved_at": dt_util.utcnow().isoformat()}
+        if not self._backup_pending:
+            # Throttled, not debounced: later saves only refresh what is written.
+            self._backup_pending = True
+            self._backup.async_delay_save(self._take_backup, BACKUP_DELAY)
+
+    def _take_backup(self) -> dict[str, Any]:
+        """Return the latest saved contents, when the delayed copy is written."""
+        self._backup_pending = False
+        assert self._backup_payload is not None
+        return self._backup_payload
+
+    async def async_flush_backup(self) -> None:
+        """Write a pending copy now (the site unloads)."""
+        if self._backup_pending and self._backup_payload is not None:
+            self._backup_pending = False
+            await self._backup.async_save(self._backup_payload)
 
     async def async_remove(self) -> None:
-        """Delete the file (when the site is removed)."""
+        """Delete both files (when the site is removed)."""
+        self._backup_pending = False
         await self._store.async_remove()
+        await self._backup.async_remove()
+
+
+def _modified(path: str) -> datetime | None:
+    """Return when a file was last written (None if it is not on disk)."""
+    try:
+        return dt_util.utc_from_timestamp(os.path.getmtime(path))
+    except OSError:
+        return None
+
+
+def _keep_damaged(path: str) -> str | None:
+    """
+    Return where a damaged file now is, moving it aside if it is still in place.
+
+    Home Assistant renames a file it cannot parse to ``<path>.corrupt.<time>``;
+    a file that parses but has the wrong shape is renamed here the same way.
+    """
+    if os.path.isfile(path):
+        kept = f"{path}.corrupt.{dt_util.utcnow().isoformat()}"
+        os.replace(path, kept)
+        return kept
+    found = sorted(glob.glob(f"{glob.escape(path)}.corrupt.*"))
+    return found[-1] if found else None
