@@ -156,3 +156,20 @@ async def test_last_manager_cannot_be_removed(
         )
     assert err.value.translation_key == "last_manager_removed"
     assert "kh_owner" in loaded_site.subentries
+
+
+async def test_code_changed_at_the_lock_is_not_overwritten(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, site_entry: MockConfigEntry
+) -> None:
+    lock = await start_site(hass, freezer, site_entry)
+    key = await issue(hass)
+    (slot,) = lock.codes
+    # Someone programs another code into Keyholder's slot at the keypad.
+    lock.codes[slot] = "97531"
+    await site_entry.runtime_data.async_apply_changes()
+
+    assert lock.codes[slot] == "97531"
+    assert set(lock.codes.values()) == {"97531", key["passcode"]}
+    status = site_entry.runtime_data.lock_status[LOCK_FRONT]
+    assert status.unmanaged_slots == (slot,)
+    assert slot not in site_entry.runtime_data.data.written[LOCK_FRONT]

@@ -341,9 +341,14 @@ class KeyholderRuntime:
         _check_writes_landed(reported, written, unconfirmed, now - settle)
         # Read after reading: a first read can reveal that the lock masks codes.
         caps = provider.capabilities
-        # A managed slot emptied behind our back is no longer ours to track
-        # (one we are still clearing stays ours until the lock confirms).
-        for slot in [s for s in written if s not in reported and s not in unconfirmed]:
+        # A managed slot emptied or given another code behind our back is no
+        # longer ours: never overwrite a code someone else put there. (A slot we
+        # are still writing or clearing stays ours until the lock confirms.)
+        for slot in [
+            slot
+            for slot, code in written.items()
+            if slot not in unconfirmed and reported.get(slot, "") not in (code, None)
+        ]:
             del written[slot]
         # Where codes are masked, our record stands for what we wrote.
         actual = reported if caps.can_read_back else {**reported, **written}
