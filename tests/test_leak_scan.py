@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder.core import Recorder
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_CALL_SERVICE, EVENT_LOGGING_CHANGED, MATCH_ALL
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -67,12 +68,37 @@ from .helpers import issue, move_to
 BERLIN = ZoneInfo("Europe/Berlin")
 THURSDAY = datetime(2026, 12, 3, 9, 0, tzinfo=BERLIN)
 
-# Codes a caller types: long enough not to be mistaken for a year or a port.
-OWN_PASSCODE = "583920"
-OWN_REGENERATED = "6173940"
-WRONG_CODE = "40917"
+# Every PIN here has 8 digits (the virtual locks' maximum): a shorter one could
+# turn up by chance inside the many hex and base-32 ids of a full scenario.
+PIN_LENGTH = 8
+# Codes a caller types.
+OWN_PASSCODE = "58392071"
+OWN_REGENERATED = "61739402"
+WRONG_CODE = "40917365"
 # A code someone set on the garage keypad by hand; Keyholder adopts it.
-FOUND_ON_LOCK = "729461"
+FOUND_ON_LOCK = "72946183"
+
+
+@pytest.fixture
+def site_entry(site_entry: MockConfigEntry) -> MockConfigEntry:
+    """The shared site, generating 8-digit passcodes."""
+    return MockConfigEntry(
+        domain=site_entry.domain,
+        entry_id=site_entry.entry_id,
+        title=site_entry.title,
+        data={**site_entry.data, "passcode_length": PIN_LENGTH},
+        subentries_data=[
+            ConfigSubentryData(
+                data=sub.data,
+                subentry_id=sub.subentry_id,
+                subentry_type=sub.subentry_type,
+                title=sub.title,
+                unique_id=sub.unique_id,
+            )
+            for sub in site_entry.subentries.values()
+        ],
+    )
+
 
 # The action fields in which a caller hands Home Assistant a PIN.
 INPUT_FIELDS = {
@@ -499,6 +525,7 @@ async def run_scenario(
     for hour in (13, 17):
         await move_to(hass, freezer, THURSDAY.replace(hour=hour))
     assert len(set(secret + given)) == len(secret + given)
+    assert {len(pin) for pin in secret + given} == {PIN_LENGTH}
     return secret, given
 
 
