@@ -6,12 +6,15 @@ provider's own logic and error paths quickly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant import config_entries
+from homeassistant.components.zwave_js import helpers as zwave_helpers
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import (
     HomeAssistant,
@@ -468,3 +471,197 @@ async def test_adopt_needs_a_readable_reachable_code(
         await hass.services.async_call(DOMAIN, "adopt_code", data, blocking=True)
     assert err.value.translation_key == "lock_unreachable"
     assert zwave_site.runtime_data.site.keys == {}
+
+
+# --------------------------------------------------------------------------- v1 alarms
+
+
+class FakeZwaveNode:
+    """The zwave_js_server Node surface the provider uses for alarm reports."""
+
+    def __init__(self, node_id: int = 5) -> None:
+        self.node_id = node_id
+        self.ready = True
+        self.values: dict[str, SimpleNamespace] = {}
+        self.listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
+
+    def on(
+        self, event: str, callback: Callable[[dict[str, Any]], None]
+    ) -> Callable[[], None]:
+        self.listeners.setdefault(event, []).append(callback)
+        return lambda: self.listeners[event].remove(callback)
+
+    def listening(self) -> bool:
+        return any(self.listeners.values())
+
+    def set_value(self, command_class: int, prop: str, value: int) -> None:
+        """Store a value and emit its event, as the driver's client does."""
+        value_id = f"{self.node_id}-{command_class}-0-{prop}"
+        event = "value updated" if value_id in self.values else "value added"
+        self.values[value_id] = SimpleNamespace(value=value)
+        args = {"commandClass": command_class, "endpoint": 0, "property": prop}
+        for callback in list(self.listeners.get(event, [])):
+            callback({"args": {**args, "newValue": value}})
+
+    def alarm(self, alarm_type: int, level: int) -> None:
+        """A v1 Alarm report: the driver sets alarmType, then alarmLevel."""
+        self.set_value(113, "alarmType", alarm_type)
+        self.set_value(113, "alarmLevel", level)
+
+
+@dataclass
+class NodeLookup:
+    """What zwave_js's node lookup returns (None: it raises ValueError)."""
+
+    node: FakeZwaveNode | None = None
+    calls: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def zwave_node(monkeypatch: pytest.MonkeyPatch) -> NodeLookup:
+    """Serve zwave_js's ``async_get_node_from_entity_id`` from a fake node."""
+    lookup = NodeLookup(node=FakeZwaveNode())
+
+    def get_node(hass: HomeAssistant, entity_id: str) -> FakeZwaveNode:
+        lookup.calls.append(entity_id)
+        if lookup.node is None:
+            raise ValueError("Device config entry is not loaded")
+        return lookup.node
+
+    monkeypatch.setattr(zwave_helpers, "async_get_node_from_entity_id", get_node)
+    return lookup
+
+
+def notify_unlock(hass: HomeAssistant, device_id: str, slot: int) -> None:
+    hass.bus.async_fire(
+        "zwave_js_notification",
+        {
+            "device_id": device_id,
+            "command_class": 113,
+            "type": 6,
+            "event": 6,
+            "parameters": {"userId": slot},
+        },
+    )
+
+
+async def test_alarm_keypad_unlock_is_attributed(
+    hass: HomeAssistant, zwave_node: NodeLookup, zwave_site: MockConfigEntry
+) -> None:
+    node = zwave_node.node
+    assert node is not None
+    assert zwave_node.calls[0] == ZLOCK
+    accesses = async_capture_events(hass, EVENT_ACCESS)
+    key = await issue(hass)
+    runtime = zwave_site.runtime_data
+    slot = runtime.site.slots[LOCK_ID][key["key_id"]]
+
+    # Keypad lock (18), manual unlock (22), an unknown type: no unlock.
+    node.alarm(18, slot)
+    node.alarm(22, 1)
+    node.alarm(130, slot)
+    node.set_value(98, "alarmLevel", slot)  # another CC's value of that name
+    node.ready = False  # interviewed: values may be answers to the driver's queries
+    node.alarm(19, slot)
+    node.ready = True
+    await hass.async_block_till_done()
+    assert accesses == []
+
+    node.alarm(19, slot)
+    await hass.async_block_till_done()
+    assert [e.data["keyholder"] for e in accesses] == ["Plumber"]
+    assert accesses[0].data["result"] == "unlocked"
+    assert runtime.site.keys[key["key_id"]].uses == 1
+    # The same user again at once (one source): another unlock.
+    node.alarm(19, slot)
+    await hass.async_block_till_done()
+    assert runtime.site.keys[key["key_id"]].uses == 2
+    # A slot Keyholder did not write: unlocked by someone unknown.
+    node.alarm(19, 17)
+    await hass.async_block_till_done()
+    assert accesses[-1].data["keyholder"] is None
+    assert accesses[-1].data["result"] == "unlocked"
+
+
+async def test_unlock_reported_as_alarm_and_notification_counts_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    zwave_node: NodeLookup,
+    zwave_site: MockConfigEntry,
+    zwave_device: str,
+) -> None:
+    node = zwave_node.node
+    assert node is not None
+    key = await issue(hass)
+    runtime = zwave_site.runtime_data
+    slot = runtime.site.slots[LOCK_ID][key["key_id"]]
+
+    def uses() -> int:
+        return runtime.site.keys[key["key_id"]].uses
+
+    # zwave-js sets the values before it emits the notification.
+    node.alarm(19, slot)
+    notify_unlock(hass, zwave_device, slot)
+    await hass.async_block_till_done()
+    assert uses() == 1
+    # The other order, and another slot in between, still pair up.
+    freezer.tick(timedelta(seconds=1))
+    notify_unlock(hass, zwave_device, slot)
+    await hass.async_block_till_done()
+    node.alarm(19, 17)
+    node.alarm(19, slot)
+    await hass.async_block_till_done()
+    assert uses() == 2
+    # Reports of the two kinds further apart are two unlocks.
+    freezer.tick(timedelta(seconds=5))
+    node.alarm(19, slot)
+    freezer.tick(timedelta(seconds=5))
+    notify_unlock(hass, zwave_device, slot)
+    await hass.async_block_till_done()
+    assert uses() == 4
+
+
+async def test_alarm_node_missing_then_loaded_and_replaced(
+    hass: HomeAssistant, zwave_node: NodeLookup, zwave_site: MockConfigEntry
+) -> None:
+    """The node is looked up again when zwave_js loads and when the lock changes."""
+    first = zwave_node.node
+    assert first is not None
+    zwave_node.node = None  # zwave_js unloads: no node
+    zwave_entry = hass.config_entries.async_entries("zwave_js")[0]
+    zwave_entry.mock_state(hass, config_entries.ConfigEntryState.NOT_LOADED)
+    assert not first.listening()
+    key = await issue(hass)
+    runtime = zwave_site.runtime_data
+    slot = runtime.site.slots[LOCK_ID][key["key_id"]]
+
+    # zwave_js writes the entity's state while it is still setting up.
+    second = FakeZwaveNode()
+    hass.states.async_set(ZLOCK, "unavailable")
+    hass.states.async_set(ZLOCK, "locked")
+    zwave_entry.mock_state(hass, config_entries.ConfigEntryState.SETUP_IN_PROGRESS)
+    assert not second.listening()
+    zwave_node.node = second
+    zwave_entry.mock_state(hass, config_entries.ConfigEntryState.LOADED)
+    first.alarm(19, slot)
+    second.alarm(19, slot)
+    await hass.async_block_till_done()
+    assert runtime.site.keys[key["key_id"]].uses == 1
+
+    # The lock is re-included: a new node object behind the same entity.
+    third = FakeZwaveNode()
+    zwave_node.node = third
+    hass.states.async_set(ZLOCK, "unlocked")
+    assert not second.listening()
+    second.alarm(19, slot)
+    third.alarm(19, slot)
+    await hass.async_block_till_done()
+    assert runtime.site.keys[key["key_id"]].uses == 2
+
+    # Unloading Keyholder lets go of the node and of zwave_js's entry.
+    assert await hass.config_entries.async_unload(zwave_site.entry_id)
+    assert not third.listening()
+    calls = len(zwave_node.calls)
+    zwave_entry.mock_state(hass, config_entries.ConfigEntryState.LOADED)
+    hass.states.async_set(ZLOCK, "locked")
+    assert len(zwave_node.calls) == calls

@@ -255,6 +255,22 @@ class MockLock:
         """Send Notification CC: Access Control (6) / Keypad unlock (6), userId=slot."""
         await self._request("keypad_unlock", slot=slot)
 
+    async def alarm_keypad_unlock(
+        self, slot: int, *, with_notification: bool = False
+    ) -> None:
+        """Send a v1 Alarm report: alarmType 19 (keypad unlock), alarmLevel=slot.
+
+        With ``with_notification`` the same report also carries Access Control /
+        Keypad unlock with userId=slot, as some locks send both.
+        """
+        await self._request(
+            "alarm_keypad_unlock", slot=slot, with_notification=with_notification
+        )
+
+    async def alarm(self, alarm_type: int, level: int) -> None:
+        """Send any v1 Alarm report (Notification CC without a notification type)."""
+        await self._request("alarm", type=alarm_type, level=level)
+
     async def notify(
         self, notification_type: int, event: int, params: list[int] | None = None
     ) -> None:

@@ -12,6 +12,11 @@
 //   {"cmd": "seed_code", "slot": 3, "code": "4567", "status": 1}
 //   {"cmd": "clear_code", "slot": 3}
 //   {"cmd": "keypad_unlock", "slot": 3}         (Notification: Access Control / Keypad unlock)
+//   {"cmd": "alarm_keypad_unlock", "slot": 3}   (v1 Alarm report: alarmType 19, alarmLevel 3)
+//   {"cmd": "alarm_keypad_unlock", "slot": 3, "with_notification": true}
+//                                               (one report carrying both: alarm bytes and
+//                                                Access Control / Keypad unlock, userId 3)
+//   {"cmd": "alarm", "type": 21, "level": 1}    (any v1 Alarm report)
 //   {"cmd": "notify", "type": 6, "event": 5, "params": [3]}
 //   {"cmd": "set_reachable", "reachable": false}   (node stops ACKing: out of range)
 //   {"cmd": "reject_code_sets", "enabled": true}   (node ACKs User Code Set, keeps old code)
@@ -112,6 +117,8 @@ const { createMockZWaveRequestFrame } = zwaveRequire("@zwave-js/testing");
 
 const ACCESS_CONTROL = 0x06;
 const KEYPAD_UNLOCK = 0x06;
+// Alarm type of a keypad unlock in Kwikset's / Yale's v1 tables (level = user slot).
+const ALARM_KEYPAD_UNLOCK = 19;
 const STATUS_ENABLED = 1;
 const STATUS_AVAILABLE = 0;
 const codeKey = (slot) => `UserCode_userCode_${slot}`;
@@ -222,6 +229,31 @@ async function notify(node, controller, type, event, params) {
 	await node.sendToController(createMockZWaveRequestFrame(cc, { ackRequested: false }));
 }
 
+// A Notification report with the (v1) Alarm Type / Alarm Level bytes set. Alone it is
+// the 2-byte v1 Alarm report; with a notification the driver's serializer would zero
+// the alarm bytes, so they are patched into the serialized command (CC id, command,
+// then alarmType, alarmLevel, ...), as a lock filling in both would send it.
+async function alarm(node, controller, alarmType, alarmLevel, notification) {
+	const cc = notification
+		? new NotificationCCReport({
+				nodeId: controller.ownNodeId,
+				notificationType: notification.type,
+				notificationEvent: notification.event,
+				eventParameters: Uint8Array.from(notification.params),
+			})
+		: new NotificationCCReport({ nodeId: controller.ownNodeId, alarmType, alarmLevel });
+	if (notification) {
+		const serialize = cc.serialize.bind(cc);
+		cc.serialize = async (ctx) => {
+			const data = await serialize(ctx);
+			data[2] = alarmType;
+			data[3] = alarmLevel;
+			return data;
+		};
+	}
+	await node.sendToController(createMockZWaveRequestFrame(cc, { ackRequested: false }));
+}
+
 async function handle(server, request) {
 	const node = lockNode(server);
 	switch (request.cmd) {
@@ -248,6 +280,21 @@ async function handle(server, request) {
 			await notify(node, server.mockController, ACCESS_CONTROL, KEYPAD_UNLOCK, [
 				request.slot,
 			]);
+			return null;
+		case "alarm_keypad_unlock":
+			checkSlot(request.slot);
+			await alarm(
+				node,
+				server.mockController,
+				ALARM_KEYPAD_UNLOCK,
+				request.slot,
+				request.with_notification
+					? { type: ACCESS_CONTROL, event: KEYPAD_UNLOCK, params: [request.slot] }
+					: undefined,
+			);
+			return null;
+		case "alarm":
+			await alarm(node, server.mockController, request.type, request.level);
 			return null;
 		case "notify":
 			await notify(

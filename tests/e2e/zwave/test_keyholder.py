@@ -278,6 +278,81 @@ async def test_plumber_window_and_keypad_attribution(site: Site) -> None:
     await _wait_for(lambda: site.runtime.next_transition is None, "timer disarmed")
 
 
+async def test_alarm_report_keypad_unlock_is_attributed(site: Site) -> None:
+    """A lock reporting keypad use as a v1 Alarm (type 19, level = slot).
+
+    Home Assistant has no event for these reports (the values are disabled
+    sensors); Keyholder follows the node. One report carrying both the alarm and
+    an Access Control notification counts once, other alarm types are no unlock,
+    and after zwave_js reconnects (a new node object) reports still arrive.
+    """
+    hass, zw, mock = site.hass, site.zw, site.zw.mock
+    accesses: list[Event] = []
+
+    @callback
+    def _on_access(event: Event) -> None:
+        accesses.append(event)
+
+    unsub = hass.bus.async_listen(EVENT_ACCESS, _on_access)
+    response = await site.issue_key()
+    code, key_id = response["passcode"], response["key_id"]
+    slot = _slot_of(
+        await mock.wait_for_codes(lambda c: code in c.values(), within=5), code
+    )
+    assert slot is not None
+
+    def uses() -> int:
+        return int(site.runtime.site.keys[key_id].uses)
+
+    assert uses() == 0
+
+    async def _accesses(count: int) -> None:
+        await _wait_for(lambda: len(accesses) >= count, f"{count} access events", 10)
+        # Nothing more trails it (a double count would arrive within milliseconds).
+        await asyncio.sleep(1.0)
+        assert len(accesses) == count
+
+    await mock.alarm_keypad_unlock(slot)
+    await _accesses(1)
+    data = accesses[0].data
+    assert data["keyholder"] == "Plumber"
+    assert data["result"] == "unlocked"
+    assert data["key_id"] == key_id
+    assert code not in json.dumps(dict(data), default=str)
+    event_state = hass.states.get(ACCESS_EVENT)
+    assert event_state is not None
+    assert event_state.attributes["keyholder"] == "Plumber"
+    assert uses() == 1
+    # The driver kept the report as values, shown only as disabled sensors.
+    alarm_values = {
+        v.property_: v.value
+        for v in zw.node.values.values()
+        if v.command_class == 113 and v.property_ in ("alarmType", "alarmLevel")
+    }
+    assert alarm_values == {"alarmType": 19, "alarmLevel": slot}
+
+    # Keypad *lock* (alarm type 18) by the same user is no unlock; then one report
+    # with both the alarm bytes and the notification counts once.
+    await mock.alarm(18, slot)
+    await mock.alarm_keypad_unlock(slot, with_notification=True)
+    await _accesses(2)
+    assert accesses[1].data["keyholder"] == "Plumber"
+    assert uses() == 2
+
+    # zwave_js reconnects: its node object is new; alarm reports still count.
+    old_node = zw.node
+    await zw.server.stop()
+    await zw.wait_unavailable()
+    await zw.server.start()
+    await zw.wait_loaded()
+    assert zw.node is not old_node
+    await mock.alarm_keypad_unlock(slot)
+    await _accesses(3)
+    unsub()
+    assert accesses[2].data["key_id"] == key_id
+    assert uses() == 3
+
+
 @pytest.mark.parametrize("zwave_seed_codes", [{1: "4567"}])
 async def test_seeded_code_left_alone(site: Site) -> None:
     """A code someone put on the lock is never touched; it shows as unmanaged."""
