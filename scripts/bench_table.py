@@ -1,0 +1,279 @@
+"""Run every Keyholder benchmark and print one table (``scripts/bench`` runs this).
+
+Rows: the engine on a 1,000 x 3 x 50 site (``bench_engine.py``); a 500-keyholder,
+20-virtual-lock site in a real Home Assistant (``tests/bench/test_bench_ha.py``:
+setup time, entities per keyholder, timers and state writes while idle, schedule
+edge latency on the virtual locks, memory); schedule edge latency on the Z-Wave JS
+stack (``bench_zwave_latency.py``). Exits non-zero when a target is missed.
+
+Usage: ``scripts/bench [--short]`` (``--short``: fewer repetitions, same sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+import statistics
+import sys
+import tempfile
+from typing import Any
+
+from bench_engine import NEXT_TARGET_MS, PLAN_TARGET_MS, measure_engine
+from bench_zwave_latency import BenchError, measure_zwave, run_bench_test
+
+HA_TEST = "tests/bench/test_bench_ha.py::test_site_bench"
+SETUP_TARGET_S = 1.0
+ENTITIES_TARGET = 3
+EDGE_TARGET_S = 1.0
+
+
+@dataclass
+class Row:
+    """One line of the table; ``ok`` is None for a number without a target."""
+
+    measurement: str
+    result: str
+    target: str = "-"
+    ok: bool | None = None
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def engine_rows(short: bool) -> list[Row]:
+    """Plan time and next-transition query of the engine at 1,000 x 3 x 50."""
+    result = measure_engine(repeats=5 if short else 15, cold_repeats=3 if short else 5)
+    size = f"{result.keyholders:,} keyholders x 3 keys x {result.locks} locks"
+    return [
+        Row(
+            f"engine: full plan, {size}",
+            f"median {result.plan_median:.1f} ms (empty slots "
+            f"{result.cold_median:.1f} ms), n={len(result.plan_ms)}",
+            f"< {PLAN_TARGET_MS:.0f} ms",
+            result.plan_median < PLAN_TARGET_MS and result.cold_median < PLAN_TARGET_MS,
+        ),
+        Row(
+            "engine: next-transition query (timer re-arm)",
+            f"median {result.next_median * 1000:.0f} us, p99 "
+            f"{result.next_p99 * 1000:.0f} us, n={len(result.next_ms)}",
+            f"< {NEXT_TARGET_MS:.0f} ms",
+            result.next_median < NEXT_TARGET_MS and result.index_agrees,
+        ),
+        Row("engine: memory, site + first plan", f"{result.peak_mib:.1f} MiB peak"),
+    ]
+
+
+def _latency(samples: list[float | None]) -> tuple[str, float | None, int]:
+    seen = [value for value in samples if value is not None]
+    missed = len(samples) - len(seen)
+    if not seen:
+        return "no edge observed", None, missed
+    text = (
+        f"median {_ms(statistics.median(seen))}, max {_ms(max(seen))}, "
+        f"n={len(seen)}" + (f", {missed} missed" if missed else "")
+    )
+    return text, max(seen), missed
+
+
+def _timer_names(owners: list[str]) -> str:
+    """Shorten timer owners: "runtime.KeyholderRuntime._async_on_transition"."""
+    names = Counter(
+        owner.split(" via ")[0].removeprefix("custom_components.keyholder.")
+        + (
+            " (HA calendar alarm)"
+            if " via homeassistant.components.calendar" in owner
+            else ""
+        )
+        for owner in owners
+    )
+    return ", ".join(
+        name if count == 1 else f"{count}x {name}" for name, count in names.items()
+    )
+
+
+def ha_rows(summary: dict[str, Any]) -> list[Row]:
+    """The rows of the Home Assistant benchmark's results."""
+    size = (
+        f"{summary['keyholders']} keyholders, {summary['keys']:,} keys, "
+        f"{summary['locks']} virtual locks"
+    )
+    restart = summary["setup_restart_median_s"]
+    timers = summary["timers"]
+    idle = summary["idle"]
+    edges = summary["edges"]
+    edge_text, edge_max, edge_missed = _latency(
+        [sample["all_locks_s"] for sample in edges["samples"]]
+    )
+    first_text, _, _ = _latency([sample["first_lock_s"] for sample in edges["samples"]])
+    return [
+        Row(
+            f"HA setup, {size}",
+            f"median {restart:.2f} s over {len(summary['setup_restart_s'])} restarts",
+            f"< {SETUP_TARGET_S:.0f} s",
+            restart < SETUP_TARGET_S,
+        ),
+        Row(
+            "HA first setup (empty entity registry and locks)",
+            f"{summary['setup_first_s']:.2f} s, {summary['codes_on_locks']:,} codes "
+            f"written",
+        ),
+        Row(
+            "entities per keyholder",
+            f"max {summary['entities_per_keyholder_max']}, min "
+            f"{summary['entities_per_keyholder_min']} "
+            f"({summary['entities']:,} entities in the site)",
+            f"<= {ENTITIES_TARGET}",
+            summary["entities_per_keyholder_max"] <= ENTITIES_TARGET,
+        ),
+        Row(
+            "timers armed while idle",
+            f"{timers['keyholder']}: {_timer_names(timers['keyholder_targets'])}",
+            "exactly 1",
+            timers["keyholder"] == 1,
+        ),
+        Row(
+            f"state writes while idle ({idle['seconds']:.0f} s)",
+            f"{idle['state_writes']}"
+            + (", timer re-armed" if idle["timer_rearmed"] else ""),
+            "0",
+            idle["state_writes"] == 0 and not idle["timer_rearmed"],
+        ),
+        Row(
+            "schedule edge -> code in/out of all 20 virtual locks",
+            edge_text,
+            f"<= {EDGE_TARGET_S:.0f} s",
+            edge_max is not None
+            and edge_max <= EDGE_TARGET_S
+            and not edge_missed
+            and edges["issued_in_time"],
+        ),
+        Row("  ... to the first virtual lock", first_text),
+        Row(
+            "  ... keyholder.issue_key on 20 locks (for comparison)",
+            f"median {statistics.median(edges['issue_key_s']):.2f} s",
+        ),
+        Row(
+            "memory of the loaded site (tracemalloc, during setup)",
+            f"{summary['memory_retained_mib']:.1f} MiB retained, "
+            f"{summary['memory_peak_mib']:.1f} MiB peak",
+        ),
+    ]
+
+
+def zwave_rows(short: bool) -> list[Row]:
+    """Schedule edge latency on the Z-Wave JS stack (simulated lock)."""
+    runs = 1 if short else 3
+    result = measure_zwave(runs)
+    text, _, _ = _latency([s["latency_s"] for samples in result.runs for s in samples])
+    return [
+        Row(
+            f"schedule edge -> code in/out of a Z-Wave JS lock ({runs} run(s))",
+            text + (f", {len(result.early)} early" if result.early else ""),
+            f"<= {result.target:.0f} s",
+            result.met,
+        )
+    ]
+
+
+def _guarded(name: str, rows: Callable[[], list[Row]]) -> list[Row]:
+    try:
+        return rows()
+    except BenchError as err:
+        return [Row(name, f"error: {err}", "runs", ok=False)]
+
+
+METHODS = """\
+How:
+- engine: scripts/bench_engine.py; make_plan over all locks at several instants,
+  the TransitionIndex query walked through a week of transitions.
+- HA: tests/bench/test_bench_ha.py in a real hass (pytest-homeassistant-custom-
+  component, mock storage, asyncio debug off, real clock). Setup = async_setup +
+  async_block_till_done after an unload (entity registry and lock memories filled).
+- entities per keyholder: entity registry entries of each keyholder subentry that
+  have a state.
+- timers: TimerHandles in hass.loop._scheduled whose callback, looked at through
+  Home Assistant's wrappers (HassJob, async_track_point_in_* objects and closures,
+  bound methods named by their object's class), is Keyholder code; counted once the
+  setup has settled. State writes: state_changed events of the site's entities.
+- virtual edge latency: keys on all 20 locks with windows 5 s apart; each lock's
+  set/clear is wrapped to time when the code lands/leaves its memory; the result is
+  the time until the last lock has it (the first lock below).
+- Z-Wave JS: scripts/bench_zwave_latency.py (zwave-server + simulated node, polled
+  every 20 ms).
+- memory: tracemalloc while setting the site up again (retained = still allocated
+  after setup, peak = highest during it); Home Assistant's own objects for the
+  site's entities are included.
+"""
+
+
+def print_table(rows: list[Row]) -> None:
+    """Print the rows as an aligned table."""
+    header = ("measurement", "result", "target", "ok")
+    cells = [
+        (
+            row.measurement,
+            row.result,
+            row.target,
+            "" if row.ok is None else ("yes" if row.ok else "NO"),
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(4)]
+    rule = "-+-".join("-" * width for width in widths)
+    print(
+        " | ".join(
+            text.ljust(width) for text, width in zip(header, widths, strict=True)
+        )
+    )
+    print(rule)
+    for line in cells:
+        print(
+            " | ".join(
+                text.ljust(width) for text, width in zip(line, widths, strict=True)
+            )
+        )
+
+
+def main() -> int:
+    """Run the benchmarks, print the table, return the exit code."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--short", action="store_true", help="fewer repetitions (CI); same sizes"
+    )
+    args = parser.parse_args()
+    short: bool = args.short
+
+    rows = engine_rows(short)
+    print("engine: done", flush=True)
+
+    def ha() -> list[Row]:
+        env = {
+            "KEYHOLDER_BENCH_RESTARTS": "3" if short else "5",
+            "KEYHOLDER_BENCH_EDGES": "6" if short else "10",
+            "KEYHOLDER_BENCH_IDLE": "3" if short else "10",
+        }
+        with tempfile.TemporaryDirectory() as tmp:
+            summary, _ = run_bench_test(HA_TEST, Path(tmp) / "ha.json", env=env)
+        return ha_rows(summary)
+
+    rows += _guarded("HA benchmark", ha)
+    print("Home Assistant: done", flush=True)
+    rows += _guarded("Z-Wave JS benchmark", lambda: zwave_rows(short))
+    print()
+    print_table(rows)
+    print()
+    print(METHODS)
+    missed = [row.measurement.strip() for row in rows if row.ok is False]
+    if missed:
+        print("TARGETS MISSED: " + "; ".join(missed))
+        return 1
+    print("all targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

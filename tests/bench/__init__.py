@@ -1,0 +1,1 @@
+"""Benchmarks (skipped unless KEYHOLDER_BENCH=1; run scripts/bench)."""
