@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.providers.virtual import VirtualLock
+from custom_components.keyholder.runtime import _take_back_interrupted
 from custom_components.keyholder.store import KeyholderStore
 
 from .conftest import LOCK_FRONT
@@ -173,3 +174,49 @@ async def test_code_changed_at_the_lock_is_not_overwritten(
     status = site_entry.runtime_data.lock_status[LOCK_FRONT]
     assert status.unmanaged_slots == (slot,)
     assert slot not in site_entry.runtime_data.data.written[LOCK_FRONT]
+
+
+@pytest.mark.parametrize(
+    ("reported", "interrupted", "expected"),
+    [
+        # The new code landed, or the lock masks codes: the slot is ours.
+        ({1: "2222"}, {1: "2222"}, {1: "2222"}),
+        ({1: None}, {1: "2222"}, {1: "2222"}),
+        # The write never started: still our old code, written again later.
+        ({1: "1111"}, {1: "2222"}, {1: "1111"}),
+        # A clear that landed, and one that did not (masked or not).
+        ({}, {1: None}, {}),
+        ({1: "1111"}, {1: None}, {1: "1111"}),
+        ({1: None}, {1: None}, {1: "1111"}),
+        # A third code is someone else's.
+        ({1: "9999"}, {1: "2222"}, {}),
+        ({1: "9999"}, {1: None}, {}),
+    ],
+)
+def test_interrupted_writes_are_taken_back(
+    reported: dict[int, str | None],
+    interrupted: dict[int, str | None],
+    expected: dict[int, str],
+) -> None:
+    written = {1: "1111", 2: "3333"}
+    _take_back_interrupted(reported, written, interrupted)
+    assert written == {**expected, 2: "3333"}
+
+
+async def test_pending_writes_are_saved_before_the_lock_changes(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, site_entry: MockConfigEntry
+) -> None:
+    lock = await start_site(hass, freezer, site_entry)
+    runtime = site_entry.runtime_data
+    saved: list[dict[str, dict[int, str | None]]] = []
+    save = runtime.async_save
+
+    async def recording_save() -> None:
+        saved.append({lock_id: dict(s) for lock_id, s in runtime.data.pending.items()})
+        await save()
+
+    runtime.async_save = recording_save  # type: ignore[method-assign]
+    key = await issue(hass)
+    (slot,) = lock.codes
+    assert {LOCK_FRONT: {slot: key["passcode"]}} in saved
+    assert runtime.data.pending == {}

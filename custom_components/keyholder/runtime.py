@@ -337,6 +337,8 @@ class KeyholderRuntime:
         written = self.data.written.setdefault(lock_id, {})
         reported = dict(await provider.async_read_slots())
         unconfirmed = self._unconfirmed.setdefault(lock_id, {})
+        if interrupted := self.data.pending.pop(lock_id, None):
+            _take_back_interrupted(reported, written, interrupted)
         settle = timedelta(seconds=provider.settle_seconds)
         _check_writes_landed(reported, written, unconfirmed, now - settle)
         # Read after reading: a first read can reveal that the lock masks codes.
@@ -364,6 +366,13 @@ class KeyholderRuntime:
             managed=written.keys(),
             can_read_back=caps.can_read_back,
         )
+        if ops:
+            # On disk before the lock changes: a crash mid-write must not leave
+            # codes on the lock that Keyholder no longer knows it wrote.
+            self.data.pending[lock_id] = {
+                op.slot: op.credential.secret if op.credential else None for op in ops
+            }
+            await self.async_save()
         for op in ops:
             slot, credential = op.slot, op.credential
             if credential is None:
@@ -380,6 +389,7 @@ class KeyholderRuntime:
                     credential.secret if credential else None,
                     dt_util.utcnow(),
                 )
+        self.data.pending.pop(lock_id, None)
         status.confirmed = self._confirmed(desired, written, unconfirmed)
         status.unconfirmed = len(unconfirmed)
         if ops and provider.settle_seconds:
@@ -600,6 +610,29 @@ def _check_writes_landed(
         raise ProviderError(
             "write_not_confirmed", f"The lock did not confirm slots {sorted(missing)}"
         )
+
+
+def _take_back_interrupted(
+    reported: dict[int, str | None],
+    written: dict[int, str],
+    interrupted: dict[int, str | None],
+) -> None:
+    """
+    Settle the slots of writes a pass started but may not have finished.
+
+    Each slot holds either what Keyholder had there or what it was writing
+    (a masked slot may hold either): both are Keyholder's. An emptied slot is
+    no longer managed; a third code is someone else's and is left alone.
+    """
+    for slot, code in interrupted.items():
+        if slot not in reported:
+            written.pop(slot, None)
+            continue
+        held = reported[slot]
+        if code is not None and held in (code, None):
+            written[slot] = code
+        elif held is not None and held != written.get(slot):
+            written.pop(slot, None)
 
 
 def issue_id(lock_id: str) -> str:

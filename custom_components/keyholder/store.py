@@ -50,12 +50,16 @@ class SiteData:
     code): the slots it manages and may clear. ``virtual`` holds the memory of
     the virtual locks (lock id -> slot -> code). ``targets`` remembers which
     physical lock each lock id drove, so a lock pointed elsewhere starts afresh.
+    ``pending`` holds the writes Keyholder is about to make (lock id -> slot ->
+    new code, None to clear), saved before they start: if Home Assistant dies
+    mid-write, the slots still count as Keyholder's whichever code they hold.
     """
 
     site: Site = field(default_factory=Site)
     written: dict[str, dict[int, str]] = field(default_factory=dict)
     virtual: dict[str, dict[int, str]] = field(default_factory=dict)
     targets: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, dict[int, str | None]] = field(default_factory=dict)
 
 
 class LoadOutcome(StrEnum):
@@ -98,14 +102,18 @@ def store_issue_id(entry_id: str) -> str:
     return f"store_{entry_id}"
 
 
-def _slots_out(data: dict[str, dict[int, str]]) -> dict[str, dict[str, str]]:
+def _slots_out[C: str | None](
+    data: dict[str, dict[int, C]],
+) -> dict[str, dict[str, C]]:
     return {
         lock: {str(slot): code for slot, code in slots.items()}
         for lock, slots in data.items()
     }
 
 
-def _slots_in(data: dict[str, dict[str, str]]) -> dict[str, dict[int, str]]:
+def _slots_in[C: str | None](
+    data: dict[str, dict[str, C]],
+) -> dict[str, dict[int, C]]:
     return {
         lock: {int(slot): code for slot, code in slots.items()}
         for lock, slots in data.items()
@@ -119,6 +127,7 @@ def _payload(data: SiteData) -> dict[str, Any]:
         "written": _slots_out(data.written),
         "virtual": _slots_out(data.virtual),
         "targets": dict(data.targets),
+        "pending": _slots_out(data.pending),
     }
 
 
@@ -133,6 +142,7 @@ def _parse(raw: Any) -> SiteData:
         targets={
             str(lock): str(target) for lock, target in raw.get("targets", {}).items()
         },
+        pending=_slots_in(raw.get("pending", {})),
     )
 
 

@@ -378,19 +378,7 @@ def check_store(scenario: Scenario, document: dict[str, Any]) -> None:
     "lock_keeps_writes",
     [
         pytest.param(False, id="lock_memory_in_store"),
-        pytest.param(
-            True,
-            id="lock_keeps_writes",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=AssertionError,
-                reason=(
-                    "The runtime records what it wrote only when a whole pass is "
-                    "saved: codes a real lock took before the crash come back as "
-                    "someone else's (never cleared) and are written again elsewhere."
-                ),
-            ),
-        ),
+        pytest.param(True, id="lock_keeps_writes"),
     ],
 )
 async def test_killed_mid_sync_converges_after_restart(
