@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
@@ -220,3 +221,53 @@ async def test_pending_writes_are_saved_before_the_lock_changes(
     (slot,) = lock.codes
     assert {LOCK_FRONT: {slot: key["passcode"]}} in saved
     assert runtime.data.pending == {}
+
+
+async def test_setup_does_not_wait_for_the_first_sync(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    berlin: None,
+    site_entry: MockConfigEntry,
+) -> None:
+    await start_site(hass, freezer, site_entry)
+    key = await issue(hass, valid_from=(START + timedelta(hours=1)).isoformat())
+    assert await hass.config_entries.async_unload(site_entry.entry_id)
+    # The key's window opens while Home Assistant is down.
+    freezer.move_to(START + timedelta(hours=2))
+    gate, reached = asyncio.Event(), asyncio.Event()
+    write = VirtualLock.async_set_code
+
+    async def held_write(self: VirtualLock, slot: int, code: str) -> None:
+        reached.set()
+        await gate.wait()
+        await write(self, slot, code)
+
+    with patch.object(VirtualLock, "async_set_code", held_write):
+        assert await hass.config_entries.async_setup(site_entry.entry_id)
+        await reached.wait()
+        # Set up, entities there, the first pass still writing.
+        assert hass.states.get("sensor.front_door_sync").state == "pending"
+        gate.set()
+        await hass.async_block_till_done()
+    assert hass.states.get("sensor.front_door_sync").state == "in_sync"
+    new_lock = site_entry.runtime_data.locks[LOCK_FRONT].provider
+    assert isinstance(new_lock, VirtualLock)
+    assert set(new_lock.codes.values()) == {key["passcode"]}
+
+
+async def test_unload_before_the_first_sync_starts_nothing(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    berlin: None,
+    site_entry: MockConfigEntry,
+) -> None:
+    freezer.move_to(START)
+    site_entry.add_to_hass(hass)
+    with patch(
+        "custom_components.keyholder.KeyholderRuntime.async_apply_changes"
+    ) as apply:
+        assert await hass.config_entries.async_setup(site_entry.entry_id)
+        runtime = site_entry.runtime_data
+        assert await hass.config_entries.async_unload(site_entry.entry_id)
+        await runtime.async_start()
+    apply.assert_called_once()  # by the setup's own first pass only

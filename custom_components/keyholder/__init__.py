@@ -46,9 +46,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     )
     entry.runtime_data = runtime
     runtime.signature = reload_signature(entry)
-    await runtime.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload))
+    # Bringing the locks in line can take long with radio locks: the site's
+    # entities are up meanwhile (sync sensors show pending) and startup goes on.
+    entry.async_create_task(hass, runtime.async_start(), "keyholder first sync")
     return True
 
 

@@ -73,13 +73,15 @@ class LockStatus:
     next_retry: datetime | None = None
     unmanaged_slots: tuple[int, ...] = ()
     unconfirmed: int = 0
+    checked: bool = False
+    """Whether a pass has reached the lock since the site started."""
 
     @property
     def state(self) -> SyncState:
         """Return in sync, pending or failed."""
         if self.failures:
             return SyncState.FAILED
-        if self.confirmed != self.desired or self.unconfirmed:
+        if not self.checked or self.confirmed != self.desired or self.unconfirmed:
             return SyncState.PENDING
         return SyncState.IN_SYNC
 
@@ -208,6 +210,8 @@ class KeyholderRuntime:
 
     async def async_start(self) -> None:
         """Listen to the locks' keypads, then bring every lock in line at once."""
+        if self._closed:  # unloaded before the first pass began
+            return
         for lock_id, info in self.locks.items():
             self._unsubs.append(
                 info.provider.async_listen_usage(self._usage_callback(lock_id))
@@ -311,6 +315,7 @@ class KeyholderRuntime:
             # The instant this lock is planned for, failed or not (a failed lock
             # is retried by its own backoff timer, not by the transition timer).
             now = self._planned_at[lock_id] = dt_util.utcnow()
+            status.checked = True
             try:
                 await self._async_sync_lock_unguarded(lock_id, status, now)
             except Exception as err:  # noqa: BLE001
