@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.repairs import RepairsFlowManager
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -31,6 +32,7 @@ from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
 from custom_components.keyholder.logbook import async_describe_events
 
 from .conftest import LOCK_FRONT
+from .helpers import move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEDNESDAY = datetime(2026, 12, 2, 9, 0, tzinfo=BERLIN)
@@ -140,6 +142,36 @@ async def test_calendar_shows_windows(
     )
     assert hass.states.get("calendar.home_access").state == "off"
     assert hass.states.get("calendar.home_access").attributes.get("message") is None
+
+
+async def test_calendar_during_a_window(
+    hass: HomeAssistant, plumber_site: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    writes: list[str] = []
+    async_track_state_change_event(
+        hass,
+        "calendar.home_access",
+        callback(lambda event: writes.append(event.data["new_state"].state)),
+    )
+    await move_to(hass, freezer, WEDNESDAY.replace(day=3, hour=15))
+    state = hass.states.get("calendar.home_access")
+    assert state.state == "on"
+    # The window's own start, not the moment the state was written.
+    assert state.attributes["start_time"] == "2026-12-03 13:00:00"
+    assert state.attributes["end_time"] == "2026-12-03 17:00:00"
+    # Idle inside the window: nothing is written again (no alarm loop).
+    for minute in (1, 30, 90):
+        await move_to(
+            hass,
+            freezer,
+            WEDNESDAY.replace(day=3, hour=15, minute=0) + timedelta(minutes=minute),
+        )
+    assert writes == ["on"]
+    await move_to(hass, freezer, WEDNESDAY.replace(day=3, hour=17))
+    state = hass.states.get("calendar.home_access")
+    assert state.state == "off"
+    assert state.attributes["start_time"] == "2026-12-10 13:00:00"
+    assert writes == ["on", "off"]
 
 
 async def test_logbook_lines(hass: HomeAssistant) -> None:

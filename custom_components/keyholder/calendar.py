@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from . import KeyholderConfigEntry
 from .const import DOMAIN
+from .engine.model import Key, Keyholder
 from .engine.schedule import active_intervals
 from .engine.status import Status, key_expiry, key_start
 from .entity import KeyholderEntity
@@ -19,6 +21,9 @@ from .runtime import KeyholderRuntime
 
 PARALLEL_UPDATES = 0
 LOOKAHEAD = timedelta(days=60)
+# A week and a day: every weekly window, even one running since last week.
+NEAR = timedelta(days=8)
+type _Window = tuple[Key, Keyholder, datetime, datetime]
 _GONE = {Status.CANCELLED, Status.USED_UP, Status.BLOCKED}
 
 
@@ -42,12 +47,14 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, entry_id)}, name=title, manufacturer="Keyholder"
         )
+        # (valid until, event): the answer of ``event`` until its next edge
+        self._current: tuple[datetime, CalendarEvent | None] | None = None
 
-    def _events(self, start: datetime, end: datetime) -> list[CalendarEvent]:
+    def _windows(self, start: datetime, end: datetime) -> Iterator[_Window]:
+        """Yield each live key's access windows overlapping ``[start, end)``."""
         runtime = self.runtime
         site = runtime.site
         now = dt_util.utcnow()
-        events: list[CalendarEvent] = []
         for key in site.keys.values():
             holder = site.keyholder_of(key)
             if holder is None or runtime.key_status(key, now) in _GONE:
@@ -57,32 +64,60 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
                 low = max(low, first)
             if (last := key_expiry(key, holder, runtime.tz)) is not None:
                 high = min(high, last)
-            if low >= high:
-                continue
-            locks = ", ".join(
-                sorted(
-                    runtime.locks[i].name for i in key.lock_ids if i in runtime.locks
-                )
-            )
-            events.extend(
-                CalendarEvent(
-                    start=dt_util.as_local(a),
-                    end=dt_util.as_local(b),
-                    summary=f"{holder.name} — {locks}",
-                    description=f"{key.kind.value} key",
-                    uid=f"{key.id}-{a.isoformat()}",
-                )
-                for a, b in active_intervals(key.schedule, low, high, runtime.tz)
-            )
+            if low < high:
+                for a, b in active_intervals(key.schedule, low, high, runtime.tz):
+                    yield key, holder, a, b
+
+    def _event(self, window: _Window) -> CalendarEvent:
+        key, holder, start, end = window
+        locks = self.runtime.locks
+        names = (locks[i].name for i in key.lock_ids if i in locks)
+        return CalendarEvent(
+            start=dt_util.as_local(start),
+            end=dt_util.as_local(end),
+            summary=f"{holder.name} — {', '.join(sorted(names))}",
+            description=f"{key.kind.value} key",
+            uid=f"{key.id}-{start.isoformat()}",
+        )
+
+    def _events(self, start: datetime, end: datetime) -> list[CalendarEvent]:
+        events = [self._event(window) for window in self._windows(start, end)]
         events.sort(key=lambda event: (event.start, event.summary))
         return events
 
+    @callback
+    def _handle_update(self) -> None:
+        self._current = None
+        super()._handle_update()
+
     @property
     def event(self) -> CalendarEvent | None:
-        """Return the access window happening now, or the next one."""
+        """
+        Return the access window happening now, or the next one.
+
+        Home Assistant asks on every state write; the answer only changes at
+        its own start or end (or when keys change), so it is kept until then.
+        A window is looked for near now first: most keys have one each week.
+        """
         now = dt_util.utcnow()
-        events = self._events(now, now + LOOKAHEAD)
-        return events[0] if events else None
+        if self._current is not None and now < self._current[0]:
+            return self._current[1]
+        earliest: _Window | None = None
+        for start, end in (
+            (now - NEAR, now + NEAR),
+            (now + NEAR, now + LOOKAHEAD),
+        ):
+            for window in self._windows(start, end):
+                if window[3] > now and (earliest is None or window[2:] < earliest[2:]):
+                    earliest = window
+            if earliest is not None:
+                break
+        if earliest is None:
+            self._current = (now + NEAR, None)
+            return None
+        event = self._event(earliest)
+        self._current = (earliest[2] if earliest[2] > now else earliest[3], event)
+        return event
 
     async def async_get_events(
         self, hass: HomeAssistant, start_date: datetime, end_date: datetime
