@@ -47,9 +47,17 @@ from .const import (
 )
 from .engine.model import Role
 from .providers.virtual import PROVIDER_VIRTUAL
+from .providers.zigbee2mqtt import (
+    CONF_BASE_TOPIC,
+    CONF_DEVICE,
+    DEFAULT_BASE_TOPIC,
+    DEFAULT_SLOTS as Z2M_DEFAULT_SLOTS,
+    PROVIDER_ZIGBEE2MQTT,
+    valid_topic_part,
+)
 from .providers.zwave_js import PROVIDER_ZWAVE_JS
 
-PROVIDERS = [PROVIDER_VIRTUAL, PROVIDER_ZWAVE_JS]
+PROVIDERS = [PROVIDER_VIRTUAL, PROVIDER_ZWAVE_JS, PROVIDER_ZIGBEE2MQTT]
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -104,6 +112,8 @@ class LockSubentryFlow(_SiteSubentryFlow):
         if user_input is not None:
             if user_input[CONF_PROVIDER] == PROVIDER_ZWAVE_JS:
                 return await self.async_step_zwave_js()
+            if user_input[CONF_PROVIDER] == PROVIDER_ZIGBEE2MQTT:
+                return await self.async_step_zigbee2mqtt()
             return await self.async_step_virtual()
         return self.async_show_form(
             step_id="user",
@@ -128,6 +138,8 @@ class LockSubentryFlow(_SiteSubentryFlow):
         """Change a lock (same form as when it was added)."""
         if self._defaults().get(CONF_PROVIDER) == PROVIDER_ZWAVE_JS:
             return await self.async_step_zwave_js(user_input)
+        if self._defaults().get(CONF_PROVIDER) == PROVIDER_ZIGBEE2MQTT:
+            return await self.async_step_zigbee2mqtt(user_input)
         return await self.async_step_virtual(user_input)
 
     def _name_error(self, name: str) -> dict[str, str]:
@@ -172,6 +184,68 @@ class LockSubentryFlow(_SiteSubentryFlow):
                     ): EntitySelector(
                         EntitySelectorConfig(integration="zwave_js", domain="lock")
                     ),
+                }
+            ),
+            errors=errors,
+        )
+
+    async def async_step_zigbee2mqtt(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Name the Zigbee2MQTT lock device that Keyholder should manage."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            base = user_input[CONF_BASE_TOPIC].strip()
+            device = user_input[CONF_DEVICE].strip()
+            used = {
+                (o.get(CONF_BASE_TOPIC), o.get(CONF_DEVICE))
+                for o in self._others(SUBENTRY_LOCK)
+            }
+            errors = self._name_error(name)
+            if not errors and not valid_topic_part(base):
+                errors = {CONF_BASE_TOPIC: "invalid_topic"}
+            if not errors and not valid_topic_part(device):
+                errors = {CONF_DEVICE: "invalid_topic"}
+            if not errors and (base, device) in used:
+                errors = {CONF_DEVICE: "device_in_use"}
+            if not errors and user_input[CONF_PIN_MIN] > user_input[CONF_PIN_MAX]:
+                errors = {CONF_PIN_MAX: "pin_range"}
+            if not errors:
+                return self._finish(
+                    name,
+                    {
+                        **user_input,
+                        CONF_NAME: name,
+                        CONF_BASE_TOPIC: base,
+                        CONF_DEVICE: device,
+                        CONF_PROVIDER: PROVIDER_ZIGBEE2MQTT,
+                    },
+                )
+        defaults = user_input or self._defaults()
+        return self.async_show_form(
+            step_id="zigbee2mqtt",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_NAME, default=defaults.get(CONF_NAME, "")
+                    ): TextSelector(),
+                    vol.Required(
+                        CONF_BASE_TOPIC,
+                        default=defaults.get(CONF_BASE_TOPIC, DEFAULT_BASE_TOPIC),
+                    ): TextSelector(),
+                    vol.Required(
+                        CONF_DEVICE, default=defaults.get(CONF_DEVICE, "")
+                    ): TextSelector(),
+                    vol.Required(
+                        CONF_SLOTS, default=defaults.get(CONF_SLOTS, Z2M_DEFAULT_SLOTS)
+                    ): _box(1, 250),
+                    vol.Required(
+                        CONF_PIN_MIN, default=defaults.get(CONF_PIN_MIN, 4)
+                    ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
+                    vol.Required(
+                        CONF_PIN_MAX, default=defaults.get(CONF_PIN_MAX, 8)
+                    ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
                 }
             ),
             errors=errors,

@@ -80,9 +80,25 @@ def create_provider(
     ``virtual_memory`` holds what each virtual lock stores (lock id -> codes).
     """
     from .virtual import PROVIDER_VIRTUAL, VirtualLock  # noqa: PLC0415
+    from .zigbee2mqtt import (  # noqa: PLC0415
+        CONF_BASE_TOPIC,
+        CONF_DEVICE,
+        PROVIDER_ZIGBEE2MQTT,
+        Zigbee2MqttLock,
+    )
     from .zwave_js import ZwaveJSLock  # noqa: PLC0415
 
-    if data.get(CONF_PROVIDER, PROVIDER_VIRTUAL) == PROVIDER_VIRTUAL:
+    provider = data.get(CONF_PROVIDER, PROVIDER_VIRTUAL)
+    if provider == PROVIDER_ZIGBEE2MQTT:
+        return Zigbee2MqttLock(
+            hass,
+            base_topic=data[CONF_BASE_TOPIC],
+            device=data[CONF_DEVICE],
+            slots=int(data[CONF_SLOTS]),
+            pin_min=int(data[CONF_PIN_MIN]),
+            pin_max=int(data[CONF_PIN_MAX]),
+        )
+    if provider == PROVIDER_VIRTUAL:
         return VirtualLock(
             slots=int(data[CONF_SLOTS]),
             pin_min=int(data[CONF_PIN_MIN]),

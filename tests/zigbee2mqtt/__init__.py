@@ -1,0 +1,1 @@
+"""Zigbee2MQTT locks over a real Mosquitto broker."""
