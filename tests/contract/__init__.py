@@ -1,0 +1,1 @@
+"""The provider contract: the same tests against every lock family."""

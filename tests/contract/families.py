@@ -1,0 +1,290 @@
+"""One fixture object per lock family: build its provider and act on its device.
+
+A family stands for a real device the provider talks to. Tests act on the device
+(take it offline, press its keypad, look inside it) only through the family, and
+on Keyholder's side only through the ``LockProvider`` protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+)
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.keyholder.providers import LockProvider
+from custom_components.keyholder.providers.virtual import VirtualLock
+from custom_components.keyholder.providers.zigbee2mqtt import Zigbee2MqttLock
+from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
+
+from ..zigbee2mqtt_sim import BASE, DEVICE, Z2MFactory, Z2MHarness
+
+
+class Family:
+    """A lock family's device, as the contract tests see it."""
+
+    id: ClassVar[str]
+    # Keypad use reaches Keyholder through async_listen_usage (the virtual
+    # lock's keypad is its own lock entity, which attributes use itself).
+    reports_keypad: ClassVar[bool] = True
+    # async_listen_available fires when the device is back (the virtual lock
+    # is switched online by Keyholder itself, which syncs it at once).
+    announces_return: ClassVar[bool] = True
+    # The device shows codes only as "occupied" (an instance setting).
+    masks_codes = False
+
+    async def async_build(self) -> LockProvider:
+        """Create the device and a provider driving it."""
+        raise NotImplementedError
+
+    async def async_set_online(self, *, online: bool) -> None:
+        """Make the device (un)reachable, and return once Keyholder can tell."""
+        raise NotImplementedError
+
+    async def async_press_keypad(self, slot: int) -> None:
+        """Open the lock at its keypad with the code in ``slot``."""
+        raise NotImplementedError
+
+    async def async_unlock_by_hand(self, slot: int) -> None:
+        """Open the lock by hand; the device's report still names ``slot``."""
+        raise NotImplementedError
+
+    async def async_seed(self, slot: int, code: str) -> None:
+        """Put a code on the device behind Keyholder's back."""
+        raise NotImplementedError
+
+    async def async_held(self) -> dict[int, str]:
+        """Return slot -> code of what the device holds now."""
+        raise NotImplementedError
+
+
+class VirtualFamily(Family):
+    """Keyholder's own virtual keypad lock."""
+
+    id = "virtual"
+    reports_keypad = False
+    announces_return = False
+
+    def __init__(self) -> None:
+        """Prepare an empty lock memory."""
+        self.codes: dict[int, str] = {}
+        self.lock: VirtualLock | None = None
+
+    async def async_build(self) -> LockProvider:
+        """Build a lock with 10 slots for 4 to 8 digits."""
+        self.lock = VirtualLock(slots=10, pin_min=4, pin_max=8, codes=self.codes)
+        return self.lock
+
+    async def async_set_online(self, *, online: bool) -> None:
+        """Switch the simulated lock."""
+        assert self.lock is not None
+        self.lock.online = online
+
+    async def async_seed(self, slot: int, code: str) -> None:
+        """Write straight into the lock's memory."""
+        self.codes[slot] = code
+
+    async def async_held(self) -> dict[int, str]:
+        """Return the lock's memory."""
+        return dict(self.codes)
+
+
+ZLOCK = "lock.contract_front"
+
+
+@dataclass
+class _Node:
+    """What a Z-Wave lock node holds, as zwave_js's actions show it."""
+
+    slots: int = 20
+    codes: dict[int, str] = field(default_factory=dict)
+    masked: bool = False
+
+
+class ZwaveFamily(Family):
+    """A Z-Wave lock behind Home Assistant's zwave_js actions (faked at the actions)."""
+
+    id = "zwave_js"
+
+    def __init__(self, hass: HomeAssistant, *, masked: bool = False) -> None:
+        """Prepare a node (masking codes like some locks do, if asked)."""
+        self.hass = hass
+        self.node = _Node(masked=masked)
+        self.masks_codes = masked
+        self.device_id = ""
+
+    async def async_build(self) -> LockProvider:
+        """Register the zwave_js actions, the lock entity and its device."""
+        node = self.node
+
+        def get_codes(call: ServiceCall) -> ServiceResponse:
+            return {
+                ZLOCK: {
+                    str(slot): {
+                        "usercode": ("*" * 4 if node.masked else node.codes[slot])
+                        if slot in node.codes
+                        else "",
+                        "in_use": slot in node.codes,
+                    }
+                    for slot in range(1, node.slots + 1)
+                }
+            }
+
+        def set_code(call: ServiceCall) -> None:
+            node.codes[call.data["code_slot"]] = call.data["usercode"]
+
+        def clear_code(call: ServiceCall) -> None:
+            node.codes.pop(call.data["code_slot"], None)
+
+        services = self.hass.services
+        services.async_register(
+            "zwave_js",
+            "get_lock_usercode",
+            get_codes,
+            supports_response=SupportsResponse.ONLY,
+        )
+        services.async_register("zwave_js", "set_lock_usercode", set_code)
+        services.async_register("zwave_js", "clear_lock_usercode", clear_code)
+        entry = MockConfigEntry(domain="zwave_js", data={"url": "ws://127.0.0.1:1"})
+        entry.add_to_hass(self.hass)
+        device = dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=entry.entry_id, identifiers={("zwave_js", "99-5")}
+        )
+        er.async_get(self.hass).async_get_or_create(
+            "lock",
+            "zwave_js",
+            "99.5-98-0-currentMode",
+            device_id=device.id,
+            config_entry=entry,
+            suggested_object_id="contract_front",
+        )
+        self.device_id = device.id
+        self.hass.states.async_set(ZLOCK, "locked")
+        return ZwaveJSLock(self.hass, ZLOCK)
+
+    async def async_set_online(self, *, online: bool) -> None:
+        """The node is marked dead (unavailable) or alive again."""
+        self.hass.states.async_set(ZLOCK, "locked" if online else "unavailable")
+        await self.hass.async_block_till_done()
+
+    def _notify(self, event: int, slot: int) -> None:
+        data: dict[str, Any] = {
+            "device_id": self.device_id,
+            "command_class": 113,
+            "type": 6,  # Access Control
+            "event": event,
+            "parameters": {"userId": slot},
+        }
+        self.hass.bus.async_fire("zwave_js_notification", data)
+
+    async def async_press_keypad(self, slot: int) -> None:
+        """Access Control event 6: keypad unlock operation."""
+        self._notify(6, slot)
+        await self.hass.async_block_till_done()
+
+    async def async_unlock_by_hand(self, slot: int) -> None:
+        """Access Control event 2: manual unlock operation."""
+        self._notify(2, slot)
+        await self.hass.async_block_till_done()
+
+    async def async_seed(self, slot: int, code: str) -> None:
+        """Store a code in the node."""
+        self.node.codes[slot] = code
+
+    async def async_held(self) -> dict[int, str]:
+        """Return the node's codes."""
+        return dict(self.node.codes)
+
+
+class Zigbee2MqttFamily(Family):
+    """A Zigbee lock behind Zigbee2MQTT, over a real Mosquitto broker."""
+
+    id = "zigbee2mqtt"
+
+    def __init__(
+        self, hass: HomeAssistant, make: Z2MFactory, *, expose_pin: bool = True
+    ) -> None:
+        """Prepare a simulated lock (hiding codes unless ``expose_pin``)."""
+        self.hass = hass
+        self.make = make
+        self.expose_pin = expose_pin
+        self.masks_codes = not expose_pin
+        self.harness: Z2MHarness | None = None
+
+    @property
+    def z2m(self) -> Z2MHarness:
+        """Return the running simulated lock."""
+        assert self.harness is not None
+        return self.harness
+
+    async def async_build(self) -> LockProvider:
+        """Start the simulated lock and a provider for users 0 to 9."""
+        self.harness = await self.make(expose_pin=self.expose_pin)
+        return Zigbee2MqttLock(
+            self.hass, base_topic=BASE, device=DEVICE, slots=10, pin_min=4, pin_max=8
+        )
+
+    async def async_set_online(self, *, online: bool) -> None:
+        """Zigbee2MQTT reports the lock (un)available."""
+        self.z2m.lock.set_online(online=online)
+        await self.z2m.async_delivered()
+
+    async def async_press_keypad(self, slot: int) -> None:
+        """The lock reports an unlock from the keypad by user ``slot``."""
+        self.z2m.lock.press_keypad(slot)
+        await self.z2m.async_delivered()
+
+    async def async_unlock_by_hand(self, slot: int) -> None:
+        """The lock reports a manual unlock."""
+        self.z2m.lock.unlock_by_hand(slot)
+        await self.z2m.async_delivered()
+
+    async def async_seed(self, slot: int, code: str) -> None:
+        """Store a code in the lock."""
+        self.z2m.lock.seed(slot, code)
+
+    async def async_held(self) -> dict[int, str]:
+        """Return the lock's codes once it handled every command sent."""
+        return await self.z2m.async_held()
+
+
+def _z2m(hass: HomeAssistant, request: Any, *, expose_pin: bool) -> Family:
+    return Zigbee2MqttFamily(
+        hass, request.getfixturevalue("z2m_lock"), expose_pin=expose_pin
+    )
+
+
+# name -> (family class, build(hass, pytest request))
+FAMILIES: dict[str, tuple[type[Family], Callable[[HomeAssistant, Any], Family]]] = {
+    "virtual": (VirtualFamily, lambda hass, request: VirtualFamily()),
+    "zwave_js": (ZwaveFamily, lambda hass, request: ZwaveFamily(hass)),
+    "zwave_js_masked": (
+        ZwaveFamily,
+        lambda hass, request: ZwaveFamily(hass, masked=True),
+    ),
+    "zigbee2mqtt": (
+        Zigbee2MqttFamily,
+        lambda hass, request: _z2m(hass, request, expose_pin=True),
+    ),
+    "zigbee2mqtt_masked": (
+        Zigbee2MqttFamily,
+        lambda hass, request: _z2m(hass, request, expose_pin=False),
+    ),
+}
+
+
+def family_names(**flags: bool) -> list[str]:
+    """Return the families whose class flags match ``flags`` (all by default)."""
+    return [
+        name
+        for name, (cls, _) in FAMILIES.items()
+        if all(getattr(cls, flag) == value for flag, value in flags.items())
+    ]
