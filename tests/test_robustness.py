@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.providers.virtual import VirtualLock
 from custom_components.keyholder.runtime import _take_back_interrupted
-from custom_components.keyholder.store import KeyholderStore
+from custom_components.keyholder.store import KeyholderStore, SiteData
 
 from .conftest import LOCK_FRONT
 from .helpers import issue, move_to
@@ -209,18 +209,26 @@ async def test_pending_writes_are_saved_before_the_lock_changes(
 ) -> None:
     lock = await start_site(hass, freezer, site_entry)
     runtime = site_entry.runtime_data
-    saved: list[dict[str, dict[int, str | None]]] = []
-    save = runtime.async_save
+    saved: list[tuple[dict[str, dict[int, str | None]], dict[int, str], bool]] = []
+    store = runtime._store
+    save = store.async_save_pending
 
-    async def recording_save() -> None:
-        saved.append({lock_id: dict(s) for lock_id, s in runtime.data.pending.items()})
-        await save()
+    async def recording_save(data: SiteData) -> None:
+        pending = {lock_id: dict(s) for lock_id, s in data.pending.items()}
+        stored = await KeyholderStore(hass, site_entry.entry_id).async_load()
+        saved.append((pending, dict(lock.codes), bool(stored.written.get(LOCK_FRONT))))
+        await save(data)
 
-    runtime.async_save = recording_save  # type: ignore[method-assign]
+    store.async_save_pending = recording_save  # type: ignore[method-assign]
     key = await issue(hass)
     (slot,) = lock.codes
-    assert {LOCK_FRONT: {slot: key["passcode"]}} in saved
-    assert runtime.data.pending == {}
+    # On disk before the lock holds the code; emptied only once the record of
+    # what was written is saved.
+    assert saved == [
+        ({LOCK_FRONT: {slot: key["passcode"]}}, {}, False),
+        ({}, {slot: key["passcode"]}, True),
+    ]
+    assert (await KeyholderStore(hass, site_entry.entry_id).async_load()).pending == {}
 
 
 async def test_setup_does_not_wait_for_the_first_sync(

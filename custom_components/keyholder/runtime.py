@@ -377,7 +377,7 @@ class KeyholderRuntime:
             self.data.pending[lock_id] = {
                 op.slot: op.credential.secret if op.credential else None for op in ops
             }
-            await self.async_save()
+            await self._store.async_save_pending(self.data)
         for op in ops:
             slot, credential = op.slot, op.credential
             if credential is None:
@@ -394,6 +394,8 @@ class KeyholderRuntime:
                     credential.secret if credential else None,
                     dt_util.utcnow(),
                 )
+        # Done: what was written is in ``written``, saved at the end of the pass
+        # (the list of pending writes on disk is emptied only after that).
         self.data.pending.pop(lock_id, None)
         status.confirmed = self._confirmed(desired, written, unconfirmed)
         status.unconfirmed = len(unconfirmed)

@@ -23,7 +23,10 @@ import os
 from typing import Any, override
 
 from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant
-from homeassistant.exceptions import UnsupportedStorageVersionError
+from homeassistant.exceptions import (
+    HomeAssistantError,
+    UnsupportedStorageVersionError,
+)
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
@@ -127,7 +130,6 @@ def _payload(data: SiteData) -> dict[str, Any]:
         "written": _slots_out(data.written),
         "virtual": _slots_out(data.virtual),
         "targets": dict(data.targets),
-        "pending": _slots_out(data.pending),
     }
 
 
@@ -142,7 +144,6 @@ def _parse(raw: Any) -> SiteData:
         targets={
             str(lock): str(target) for lock, target in raw.get("targets", {}).items()
         },
-        pending=_slots_in(raw.get("pending", {})),
     )
 
 
@@ -168,6 +169,11 @@ class KeyholderStore:
         self._hass = hass
         self._store = self._make(f"{DOMAIN}.{entry_id}")
         self._backup = self._make(f"{DOMAIN}.{entry_id}.backup")
+        # Small and written often: the writes a pass is about to make.
+        self._pending: Store[dict[str, Any]] = Store(
+            hass, 1, f"{DOMAIN}.{entry_id}.pending", private=True, atomic_writes=True
+        )
+        self._pending_on_disk: dict[str, dict[int, str | None]] = {}
         self._backup_payload: dict[str, Any] | None = None
         self._backup_pending = False
 
@@ -186,6 +192,26 @@ class KeyholderStore:
         return (await self.async_load_checked()).data
 
     async def async_load_checked(self) -> LoadResult:
+        """Return the saved data, with the writes left pending by a crash."""
+        result = await self._async_load_site()
+        try:
+            raw = await self._pending.async_load()
+            if raw is not None:
+                result.data.pending = _slots_in(raw["pending"])
+                self._pending_on_disk = _copy(result.data.pending)
+        except (HomeAssistantError, *_SHAPE_ERRORS) as err:
+            # At worst a code written just before a crash shows as unmanaged.
+            LOGGER.warning(
+                "Unreadable list of pending writes (%s) ignored", type(err).__name__
+            )
+        return result
+
+    async def async_save_pending(self, data: SiteData) -> None:
+        """Write the writes about to be made to disk now (before they start)."""
+        self._pending_on_disk = _copy(data.pending)
+        await self._pending.async_save({"pending": _slots_out(data.pending)})
+
+    async def _async_load_site(self) -> LoadResult:
         """
         Return the saved data and how it was obtained.
 
@@ -248,6 +274,9 @@ class KeyholderStore:
         """Write the data to disk now; the copy follows within BACKUP_DELAY."""
         payload = _payload(data)
         await self._store.async_save(payload)
+        if data.pending != self._pending_on_disk:
+            # Only now that what was written is saved may the list shrink.
+            await self.async_save_pending(data)
         self._backup_payload = {**payload, "saved_at": dt_util.utcnow().isoformat()}
         if not self._backup_pending:
             # Throttled, not debounced: later saves only refresh what is written.
@@ -267,10 +296,17 @@ class KeyholderStore:
             await self._backup.async_save(self._backup_payload)
 
     async def async_remove(self) -> None:
-        """Delete both files (when the site is removed)."""
+        """Delete the site's files (when the site is removed)."""
         self._backup_pending = False
         await self._store.async_remove()
         await self._backup.async_remove()
+        await self._pending.async_remove()
+
+
+def _copy(
+    pending: dict[str, dict[int, str | None]],
+) -> dict[str, dict[int, str | None]]:
+    return {lock: dict(slots) for lock, slots in pending.items()}
 
 
 def _modified(path: str) -> datetime | None:
