@@ -104,6 +104,9 @@ async def test_offline_lock_fails_every_operation_until_it_is_back(
     provider = await _built(family)
     slot = provider.capabilities.slot_min
     await provider.async_set_code(slot, "4826")
+    # The lock has the code before it goes away (a write still on its way to
+    # a lock that goes offline is lost, as it would be).
+    assert await family.async_held() == {slot: "4826"}
     backs: list[str] = []
     unsub = provider.async_listen_available(lambda: backs.append("back"))
 
