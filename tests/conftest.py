@@ -10,6 +10,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.engine.schedule import resolve
 
 pytest_plugins = ["pytest_homeassistant_custom_component"]
 
@@ -19,6 +20,17 @@ def auto_enable_custom_integrations(
     enable_custom_integrations: None,
 ) -> None:
     """Let Home Assistant load custom_components/keyholder in every test."""
+
+
+@pytest.fixture(autouse=True)
+def fresh_schedule_cache() -> None:
+    """
+    Forget the instants the engine cached in earlier tests.
+
+    Under freezegun they are built by its datetime class, outside it by the
+    real one; mixed in one calendar event Home Assistant refuses them.
+    """
+    resolve.cache_clear()
 
 
 LOCK_FRONT = "lock_front"

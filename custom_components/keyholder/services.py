@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from types import MappingProxyType
 from typing import Any
 
@@ -67,6 +67,9 @@ ATTR_LOCK = "lock"
 ATTR_SLOT = "slot"
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+EARLIEST = 1970
+LATEST = 2999
+"""Dates and times of day outside these years are refused (typos, not plans)."""
 
 _SITE: dict[Any, Any] = {vol.Optional(ATTR_SITE): cv.string}
 _KEYHOLDER = {**_SITE, vol.Required(ATTR_KEYHOLDER): cv.string}
@@ -177,12 +180,30 @@ def _lock_ids(
     return frozenset(result)
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def _utc(value: datetime | None, field: str) -> datetime | None:
+    """Return a datetime in UTC (naive ones are local); refuse far-off years."""
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt_util.get_default_time_zone())
-    return dt_util.as_utc(value)
+    try:
+        utc = dt_util.as_utc(value)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc.year <= LATEST:
+        raise validation_error("out_of_range", field=field)
+    return utc
+
+
+def _day(value: date | None, field: str) -> date | None:
+    """Return the day of a date (or of a datetime); refuse far-off years."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        value = value.date()
+    if not EARLIEST <= value.year <= LATEST:
+        raise validation_error("out_of_range", field=field)
+    return value
 
 
 def _schedule(data: dict[str, Any]) -> Schedule:
@@ -196,8 +217,8 @@ def _schedule(data: dict[str, Any]) -> Schedule:
             raise validation_error("window_needs_times")
         day_numbers = frozenset(WEEKDAYS.index(day) for day in days or WEEKDAYS)
         windows = (Window(days=day_numbers, start=start, end=end),)
-    valid_from = _utc(data.get(ATTR_VALID_FROM))
-    valid_until = _utc(data.get(ATTR_VALID_UNTIL))
+    valid_from = _utc(data.get(ATTR_VALID_FROM), ATTR_VALID_FROM)
+    valid_until = _utc(data.get(ATTR_VALID_UNTIL), ATTR_VALID_UNTIL)
     if valid_from and valid_until and valid_until <= valid_from:
         raise validation_error("until_before_from")
     return Schedule(windows=windows, valid_from=valid_from, valid_until=valid_until)
@@ -305,9 +326,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
         entry = _entry(hass, call)
         # Keyholder details are stored as the flows store them: ISO strings.
         user_input = {k: v for k, v in call.data.items() if k != ATTR_SITE}
-        if active := _utc(call.data.get(CONF_ACTIVE_FROM)):
+        if active := _utc(call.data.get(CONF_ACTIVE_FROM), CONF_ACTIVE_FROM):
             user_input[CONF_ACTIVE_FROM] = active.isoformat()
-        if expires := call.data.get(CONF_EXPIRES_ON):
+        if expires := _day(call.data.get(CONF_EXPIRES_ON), CONF_EXPIRES_ON):
             user_input[CONF_EXPIRES_ON] = expires.isoformat()
         others = [
             dict(sub.data)
