@@ -197,8 +197,10 @@ How:
   have a state.
 - timers: TimerHandles in hass.loop._scheduled whose callback, looked at through
   Home Assistant's wrappers (HassJob, async_track_point_in_* objects and closures,
-  bound methods named by their object's class), is Keyholder code; counted once the
-  setup has settled. State writes: state_changed events of the site's entities.
+  bound methods named by their object's class), is Keyholder code (its entities'
+  platform timers included); counted at the end of the idle period, which starts
+  after the store's backup copy is due (BACKUP_DELAY + 1 s after setup). State
+  writes: state_changed events of the site's entities over that whole period.
 - virtual edge latency: keys on all 20 locks with windows 5 s apart; each lock's
   set/clear is wrapped to time when the code lands/leaves its memory; the result is
   the time until the last lock has it (the first lock below).

@@ -14,6 +14,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.setup import async_setup_component
+from homeassistant.util.async_ import get_scheduled_timer_handles
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -156,6 +157,16 @@ async def test_calendar_during_a_window(
     await move_to(hass, freezer, WEDNESDAY.replace(day=3, hour=15))
     state = hass.states.get("calendar.home_access")
     assert state.state == "on"
+    # The state is kept right by the site's transition timer alone: the
+    # calendar platform's own alarm for the window's end is not armed.
+    window_end = WEDNESDAY.replace(day=3, hour=17).timestamp()
+    due_at_end = [
+        repr(handle)
+        for handle in get_scheduled_timer_handles(hass.loop)
+        if not handle.cancelled() and handle.when() == window_end
+    ]
+    assert len(due_at_end) == 1, due_at_end
+    assert "KeyholderRuntime._async_on_transition" in due_at_end[0]
     # The window's own start, not the moment the state was written.
     assert state.attributes["start_time"] == "2026-12-03 13:00:00"
     assert state.attributes["end_time"] == "2026-12-03 17:00:00"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
@@ -89,6 +89,22 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
     def _handle_update(self) -> None:
         self._current = None
         super()._handle_update()
+
+    @callback
+    def _async_write_ha_state(self) -> None:
+        """
+        Write the state, without the calendar platform's own start/end alarms.
+
+        Every window edge is a status change of a key, so the site's transition
+        timer writes this state at that instant anyway; the platform's alarms
+        would be second and third timers for the same instants.
+        """
+        super()._async_write_ha_state()
+        alarms: list[Callable[[], None]] | None = getattr(self, "_alarm_unsubs", None)
+        for unsub in alarms or ():
+            unsub()
+        if alarms:
+            alarms.clear()
 
     @property
     def event(self) -> CalendarEvent | None:

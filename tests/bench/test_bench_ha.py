@@ -65,6 +65,8 @@ BENCH_ENGINE = Path(__file__).resolve().parents[2] / "scripts" / "bench_engine.p
 RESTARTS = int(os.environ.get("KEYHOLDER_BENCH_RESTARTS", "5"))
 EDGE_KEYS = max(3, int(os.environ.get("KEYHOLDER_BENCH_EDGES", "10")) // 2)
 IDLE_SECONDS = float(os.environ.get("KEYHOLDER_BENCH_IDLE", "10"))
+# Waited before idling is measured: the store's backup copy is written then.
+SETTLE_SECONDS = importlib.import_module(f"{PACKAGE}.store").BACKUP_DELAY + 1
 # Edges 5 s apart, so that each one is applied by a pass of its own.
 WINDOW = 5.0  # s each bench key's window lasts
 GAP = 5.0  # s between one window's end and the next one's start
@@ -286,12 +288,11 @@ async def _edge_latencies(
 async def _idle(hass: HomeAssistant, runtime: Any, entity_ids: set[str]) -> dict:
     """Count state writes and re-armed timers of Keyholder over an idle period."""
     # Stay clear of the site's own next transition (edges fall on quarter hours).
-    margin = timedelta(seconds=IDLE_SECONDS + 2)
+    margin = timedelta(seconds=SETTLE_SECONDS + IDLE_SECONDS + 2)
     if runtime.next_transition and runtime.next_transition < dt_util.utcnow() + margin:
         wait = (runtime.next_transition - dt_util.utcnow()).total_seconds() + 2
         await asyncio.sleep(max(wait, 0))
         await hass.async_block_till_done()
-    armed = _keyholder_timers(hass)
     writes: Counter[str] = Counter()
 
     @callback
@@ -300,11 +301,16 @@ async def _idle(hass: HomeAssistant, runtime: Any, entity_ids: set[str]) -> dict
             writes[event.data["entity_id"]] += 1
 
     unsub = hass.bus.async_listen(EVENT_STATE_CHANGED, _on_state)
+    # The store's backup copy follows the setup's last save within BACKUP_DELAY:
+    # idle means after that.
+    await asyncio.sleep(SETTLE_SECONDS)
+    armed = _keyholder_timers(hass)
     await asyncio.sleep(IDLE_SECONDS)
     unsub()
     after = _keyholder_timers(hass)
     return {
-        "seconds": IDLE_SECONDS,
+        "seconds": SETTLE_SECONDS + IDLE_SECONDS,
+        "armed": after,
         "state_writes": writes.total(),
         "state_writes_by_entity": dict(writes),
         "timer_rearmed": [id(h) for h in armed] != [id(h) for h in after],
@@ -358,8 +364,9 @@ async def test_site_bench(
     counts = [per_keyholder.get(holder_id, 0) for holder_id in keyholder_ids]
 
     # Timers while idle.
+    idle = await _idle(hass, runtime, {e.entity_id for e in entities})
     new_timers = [h for h in _live_timers(hass) if id(h) not in timers_before]
-    ours = _keyholder_timers(hass)
+    ours = idle.pop("armed")
     loop_now, wall_now = hass.loop.time(), time.time()
     timers = {
         "keyholder": len(ours),
@@ -373,7 +380,6 @@ async def test_site_bench(
         "new_since_setup": len(new_timers),
         "new_since_setup_targets": sorted(_timer_owner(h) for h in new_timers),
     }
-    idle = await _idle(hass, runtime, {e.entity_id for e in entities})
 
     edges = await _edge_latencies(hass, runtime, lock_ids)
 

@@ -405,8 +405,8 @@ async def test_server_down_retries_repair_and_recovery(site: Site) -> None:
     assert state.state == "failed"
     assert state.attributes["failures"] == 1
     assert state.attributes["last_error"] == "lock_offline"
-    # codes_wanted is not asserted here: it is only recomputed after a successful
-    # read of the lock, so it still shows the last good pass (0) while offline.
+    # What the lock should hold is planned even while it cannot be read.
+    assert state.attributes["codes_wanted"] == 1
     assert state.attributes["codes_confirmed"] == 0
     status = site.runtime.lock_status[LOCK_ID]
     assert status.next_retry is not None
