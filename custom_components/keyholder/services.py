@@ -146,7 +146,7 @@ def _runtime(hass: HomeAssistant, call: ServiceCall) -> KeyholderRuntime:
     return runtime
 
 
-def _keyholder_id(runtime: KeyholderRuntime, ref: str) -> str:
+def resolve_keyholder(runtime: KeyholderRuntime, ref: str) -> str:
     """Resolve a keyholder by id or full name (case-insensitive)."""
     holders = runtime.site.keyholders
     if ref in holders:
@@ -159,7 +159,7 @@ def _keyholder_id(runtime: KeyholderRuntime, ref: str) -> str:
     return matches[0]
 
 
-def _lock_ids(
+def resolve_locks(
     hass: HomeAssistant, runtime: KeyholderRuntime, refs: list[str]
 ) -> frozenset[str]:
     """Resolve locks by lock entity id, lock name or lock id."""
@@ -240,8 +240,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
         max_uses: int | None = data.get(ATTR_USES)
         issued = await async_issue_key(
             runtime,
-            keyholder_id=_keyholder_id(runtime, data[ATTR_KEYHOLDER]),
-            lock_ids=_lock_ids(hass, runtime, data[ATTR_LOCKS]),
+            keyholder_id=resolve_keyholder(runtime, data[ATTR_KEYHOLDER]),
+            lock_ids=resolve_locks(hass, runtime, data[ATTR_LOCKS]),
             kind=kind,
             schedule=_schedule(dict(data)),
             max_uses=max_uses,
@@ -274,20 +274,20 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async def block_user(call: ServiceCall) -> None:
         runtime = _runtime(hass, call)
         await async_set_blocked(
-            runtime, _keyholder_id(runtime, call.data[ATTR_KEYHOLDER]), blocked=True
+            runtime, resolve_keyholder(runtime, call.data[ATTR_KEYHOLDER]), blocked=True
         )
 
     async def unblock_user(call: ServiceCall) -> None:
         runtime = _runtime(hass, call)
         await async_set_blocked(
-            runtime, _keyholder_id(runtime, call.data[ATTR_KEYHOLDER]), blocked=False
+            runtime, resolve_keyholder(runtime, call.data[ATTR_KEYHOLDER]), blocked=False
         )
 
     async def list_keys(call: ServiceCall) -> ServiceResponse:
         runtime = _runtime(hass, call)
         site = runtime.site
         only = call.data.get(ATTR_KEYHOLDER)
-        holder_id = _keyholder_id(runtime, only) if only else None
+        holder_id = resolve_keyholder(runtime, only) if only else None
         now = dt_util.utcnow()
         keys: list[Any] = []
         for key in sorted(site.keys.values(), key=lambda k: k.id):
@@ -353,7 +353,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async def remove_keyholder(call: ServiceCall) -> None:
         entry = _entry(hass, call)
         runtime: KeyholderRuntime = entry.runtime_data
-        keyholder_id = _keyholder_id(runtime, call.data[ATTR_KEYHOLDER])
+        keyholder_id = resolve_keyholder(runtime, call.data[ATTR_KEYHOLDER])
         holder = runtime.site.keyholders[keyholder_id]
         if is_last_active_manager(runtime.site, holder):
             raise validation_error("last_manager_removed", keyholder=holder.name)
@@ -362,12 +362,12 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
     async def adopt_code(call: ServiceCall) -> ServiceResponse:
         runtime = _runtime(hass, call)
-        (lock_id,) = _lock_ids(hass, runtime, [call.data[ATTR_LOCK]])
+        (lock_id,) = resolve_locks(hass, runtime, [call.data[ATTR_LOCK]])
         key = await async_adopt_code(
             runtime,
             lock_id=lock_id,
             slot=call.data[ATTR_SLOT],
-            keyholder_id=_keyholder_id(runtime, call.data[ATTR_KEYHOLDER]),
+            keyholder_id=resolve_keyholder(runtime, call.data[ATTR_KEYHOLDER]),
             name=call.data[ATTR_NAME],
         )
         return {ATTR_KEY_ID: key.id}
