@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.lock import LockEntity
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    MockEntityPlatform,
+    async_fire_time_changed,
+)
 
 from custom_components.keyholder.const import DOMAIN
 
@@ -32,3 +40,37 @@ async def move_to(
     freezer.move_to(when)
     async_fire_time_changed(hass, when)
     await hass.async_block_till_done()
+
+
+class FakeZwaveLock(LockEntity):
+    """A lock entity of the zwave_js platform: its set_lock_usercode handler."""
+
+    _attr_is_locked = True
+
+    def __init__(
+        self, unique_id: str, device: str, write: Callable[[int, str], None]
+    ) -> None:
+        """Hand every code written to ``write(slot, code)``."""
+        self._attr_unique_id = unique_id
+        self._attr_device_info = DeviceInfo(identifiers={("zwave_js", device)})
+        self._write = write
+
+    async def async_set_lock_usercode(self, code_slot: int, usercode: str) -> None:
+        """Set a code, as zwave_js's lock entity does for the action."""
+        self._write(code_slot, usercode)
+
+
+async def async_add_zwave_lock(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    unique_id: str,
+    device: str,
+    write: Callable[[int, str], None],
+) -> FakeZwaveLock:
+    """Add the zwave_js lock entity of a device (``device``: its identifier)."""
+    assert await async_setup_component(hass, "lock", {})
+    entity = FakeZwaveLock(unique_id, device, write)
+    platform = MockEntityPlatform(hass, domain="lock", platform_name="zwave_js")
+    platform.config_entry = entry
+    await platform.async_add_entities([entity])
+    return entity

@@ -16,6 +16,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant import config_entries
 from homeassistant.components.zwave_js import helpers as zwave_helpers
 from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -37,7 +38,7 @@ from custom_components.keyholder.providers import ProviderError
 from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
 
 from .conftest import PLUMBER, _keyholder
-from .helpers import issue
+from .helpers import async_add_zwave_lock, issue
 
 ZLOCK = "lock.z_front"
 LOCK_ID = "lock_zfront"
@@ -94,7 +95,8 @@ def node(hass: HomeAssistant) -> FakeNode:
         }
 
     def set_code(call: ServiceCall) -> None:
-        fake._write(call.data["code_slot"], call.data["usercode"])
+        # Keyholder writes codes through the entity, never through the action.
+        raise AssertionError("set_lock_usercode called as an action")
 
     def clear_code(call: ServiceCall) -> None:
         fake._write(call.data["code_slot"], None)
@@ -111,10 +113,11 @@ def node(hass: HomeAssistant) -> FakeNode:
 
 
 @pytest.fixture
-def zwave_device(
+async def zwave_device(
     hass: HomeAssistant,
     device_registry: dr.DeviceRegistry,
     entity_registry: er.EntityRegistry,
+    node: FakeNode,
 ) -> str:
     """A zwave_js lock entity on its device; returns the device id."""
     zwave_entry = MockConfigEntry(domain="zwave_js", data={"url": "ws://127.0.0.1:1"})
@@ -130,7 +133,10 @@ def zwave_device(
         config_entry=zwave_entry,
         suggested_object_id="z_front",
     )
-    hass.states.async_set(ZLOCK, "locked")
+    entity = await async_add_zwave_lock(
+        hass, zwave_entry, "123.5-98-0-currentMode", "123-5", node._write
+    )
+    assert entity.entity_id == ZLOCK
     return device.id
 
 
@@ -191,8 +197,17 @@ async def test_codes_set_and_cleared_leaving_foreign_slots(
     zwave_site: MockConfigEntry,
 ) -> None:
     entry = zwave_site
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
     key = await issue(hass)
     assert node.codes == {1: "9911", 2: key["passcode"]}
+    # Written without an action call: the code is in no call_service event
+    # (which the recorder would keep), while clears and reads are actions.
+    zwave_calls = [e.data for e in calls if e.data["domain"] == "zwave_js"]
+    assert [c["service"] for c in zwave_calls] == ["get_lock_usercode"] * len(
+        zwave_calls
+    )
+    assert zwave_calls
+    assert all(key["passcode"] not in repr(e.data) for e in calls)
     assert hass.states.get("sensor.front_door_sync").state == "pending"
     await settle(hass, freezer)
     sync = hass.states.get("sensor.front_door_sync")

@@ -25,6 +25,7 @@ from custom_components.keyholder.providers.virtual import VirtualLock
 from custom_components.keyholder.providers.zigbee2mqtt import Zigbee2MqttLock
 from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
 
+from ..helpers import async_add_zwave_lock
 from ..zigbee2mqtt_sim import BASE, DEVICE, Z2MFactory, Z2MHarness
 
 
@@ -138,8 +139,8 @@ class ZwaveFamily(Family):
                 }
             }
 
-        def set_code(call: ServiceCall) -> None:
-            node.codes[call.data["code_slot"]] = call.data["usercode"]
+        def set_code(slot: int, code: str) -> None:
+            node.codes[slot] = code
 
         def clear_code(call: ServiceCall) -> None:
             node.codes.pop(call.data["code_slot"], None)
@@ -151,7 +152,6 @@ class ZwaveFamily(Family):
             get_codes,
             supports_response=SupportsResponse.ONLY,
         )
-        services.async_register("zwave_js", "set_lock_usercode", set_code)
         services.async_register("zwave_js", "clear_lock_usercode", clear_code)
         entry = MockConfigEntry(domain="zwave_js", data={"url": "ws://127.0.0.1:1"})
         entry.add_to_hass(self.hass)
@@ -167,7 +167,10 @@ class ZwaveFamily(Family):
             suggested_object_id="contract_front",
         )
         self.device_id = device.id
-        self.hass.states.async_set(ZLOCK, "locked")
+        # Codes are set through the lock entity's handler, not the action.
+        await async_add_zwave_lock(
+            self.hass, entry, "99.5-98-0-currentMode", "99-5", set_code
+        )
         return ZwaveJSLock(self.hass, ZLOCK)
 
     async def async_set_online(self, *, online: bool) -> None:

@@ -68,6 +68,29 @@ class LockProvider(Protocol):
         """Call ``on_back()`` when the lock becomes reachable again."""
 
 
+def platform_lock_entity(hass: HomeAssistant, entity_id: str, platform: str) -> Any:
+    """
+    Return the lock entity object of ``entity_id``, provided by ``platform``.
+
+    A code goes to such a lock through the entity's own handler of the action,
+    never through the action itself: Home Assistant records the data of every
+    action call (the ``call_service`` event, kept by the recorder).
+    """
+    from homeassistant.components.lock.const import (  # noqa: PLC0415
+        DATA_COMPONENT,
+    )
+
+    component = hass.data.get(DATA_COMPONENT)
+    entity = component.get_entity(entity_id) if component else None
+    if entity is None or entity.platform is None:
+        raise ProviderError("integration_not_loaded", f"{entity_id} is not loaded")
+    if entity.platform.platform_name != platform:
+        raise ProviderError(
+            "integration_not_loaded", f"{entity_id} is not a {platform} lock"
+        )
+    return entity
+
+
 def create_provider(
     hass: HomeAssistant,
     lock_id: str,

@@ -2,7 +2,9 @@
 Z-Wave JS locks, driven through Home Assistant's own zwave_js actions.
 
 Codes are written with ``zwave_js.set_lock_usercode`` / ``clear_lock_usercode``
-and read back with ``zwave_js.get_lock_usercode``. Keypad use arrives two ways:
+and read back with ``zwave_js.get_lock_usercode``; a code is set by calling the
+lock entity's own handler of ``set_lock_usercode`` (the action would record the
+code in Home Assistant's ``call_service`` event, which the recorder keeps). Keypad use arrives two ways:
 as ``zwave_js_notification`` events (Access Control, keypad unlock, ``userId``),
 and, from locks that speak the older Alarm reports, as updates of the node's
 Notification CC ``alarmType`` / ``alarmLevel`` values (type 19: keypad unlock,
@@ -30,7 +32,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError
+from . import ProviderError, platform_lock_entity
 
 if TYPE_CHECKING:
     from zwave_js_server.model.node import Node as ZwaveNode
@@ -164,7 +166,13 @@ class ZwaveJSLock:
             raise ProviderError("slot_out_of_range", f"Slot {slot} does not exist")
         if not PIN_MIN <= len(code) <= PIN_MAX:
             raise ProviderError("code_rejected", "Z-Wave codes have 4 to 10 digits")
-        await self._call("set_lock_usercode", {"code_slot": slot, "usercode": code})
+        self._ensure_available()
+        entity = platform_lock_entity(self._hass, self.entity_id, ZWAVE_DOMAIN)
+        try:
+            await entity.async_set_lock_usercode(code_slot=slot, usercode=code)
+        except HomeAssistantError as err:
+            # Z-Wave JS messages name slots, never codes.
+            raise ProviderError("lock_error", str(err)) from err
         self._expect[slot] = (code, time.monotonic() + self.settle_seconds)
 
     async def async_clear_code(self, slot: int) -> None:
