@@ -49,7 +49,7 @@ PIN = 1
 ADD, MODIFY = 0, 2
 OCCUPIED_ENABLED = 1
 UNRESTRICTED = 0
-SUCCESS, DUPLICATE, OCCUPIED = 0, 2, 3
+SUCCESS, FAILURE, DUPLICATE, OCCUPIED = 0, 1, 2, 3
 INVALID_FIELD, RESOURCE_EXHAUSTED = 0x85, 0x89
 KEYPAD, MANUAL = 3, 1
 UNLOCK = 1
@@ -331,7 +331,7 @@ class MatterServerSim:
         msg_id, command, args = raw["message_id"], raw["command"], raw["args"] or {}
         reply: dict[str, Any]
         if command == APICommand.START_LISTENING:
-            reply = {"message_id": msg_id, "result": [copy.deepcopy(self.node)]}
+            reply = {"message_id": msg_id, "result": [self._node_data()]}
         elif command == APICommand.DEVICE_COMMAND:
             reply = self._device_command(msg_id, args)
         else:
@@ -370,6 +370,21 @@ class MatterServerSim:
             }
         return {"message_id": msg_id, "result": result}
 
+    def _node_data(self) -> dict[str, Any]:
+        """Return the node as the server reports it, with the lock's capacities."""
+        node = copy.deepcopy(self.node)
+        prefix = f"{LOCK_ENDPOINT}/{DOOR_LOCK}"
+        node["attributes"].update(
+            {
+                f"{prefix}/17": self.lock.max_users,
+                f"{prefix}/18": self.lock.max_pins,
+                f"{prefix}/23": self.lock.pin_max,
+                f"{prefix}/24": self.lock.pin_min,
+                f"{prefix}/28": self.lock.per_user,
+            }
+        )
+        return node
+
     def _push(self, event: EventType, data: Any) -> None:
         self._queue.put_nowait({"event": event.value, "data": data})
 
@@ -380,7 +395,7 @@ class MatterServerSim:
     def set_online(self, *, online: bool) -> None:
         """The node becomes (un)reachable; the server tells the client."""
         self.node["available"] = online
-        self._push(EventType.NODE_UPDATED, copy.deepcopy(self.node))
+        self._push(EventType.NODE_UPDATED, self._node_data())
 
     def _lock_operation(self, data: dict[str, Any]) -> None:
         self._events += 1
