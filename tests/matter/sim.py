@@ -95,6 +95,8 @@ class DoorLock:
         # Answer the next SetCredential with this status instead (a lock's
         # own rules the simulation does not model).
         self.next_set_status: int | None = None
+        # command name -> the error the next such command fails with
+        self.fail_next: dict[str, str] = {}
 
     # -- what tests do behind Keyholder's back ----------------------------
 
@@ -124,6 +126,8 @@ class DoorLock:
     def handle(self, name: str, payload: dict[str, Any]) -> Any:
         """Carry out a DoorLock command; return its response (or None)."""
         self.commands.append(name)
+        if name in self.fail_next:
+            raise CommandRefusedError(self.fail_next.pop(name))
         handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "GetUser": self._get_user,
             "SetUser": self._set_user,
@@ -173,7 +177,7 @@ class DoorLock:
         user = self.users.get(index)
         if payload["operationType"] == ADD:
             if user is not None:
-                raise CommandRefusedError("InteractionModelError: Occupied (0x?)")
+                raise CommandRefusedError("InteractionModelError: Failure (0x1)")
             self.users[index] = _User(
                 status=payload.get("userStatus") or OCCUPIED_ENABLED,
                 user_type=payload.get("userType") or UNRESTRICTED,
@@ -225,6 +229,11 @@ class DoorLock:
         ):
             return self._set_answer(INVALID_FIELD)
         held = self.creds.get((kind, index))
+        if user_index is not None and (
+            payload.get("userStatus") is not None or payload.get("userType") is not None
+        ):
+            # Status and type only describe a user the lock creates.
+            return self._set_answer(INVALID_FIELD)
         if any(
             d == data and key != (kind, index) and key[0] == kind
             for key, (d, _) in self.creds.items()
@@ -257,6 +266,8 @@ class DoorLock:
     def _clear_credential(self, payload: dict[str, Any]) -> None:
         cred = payload["credential"]
         kind, index = cred["credentialType"], cred["credentialIndex"]
+        if index != CLEAR_ALL and not 1 <= index <= self.max_pins:
+            raise CommandRefusedError("InteractionModelError: InvalidCommand (0x85)")
         targets = (
             [key for key in self.creds if key[0] == kind]
             if index == CLEAR_ALL
@@ -370,6 +381,11 @@ class MatterServerSim:
             }
         return {"message_id": msg_id, "result": result}
 
+    def update_attribute(self, path: str, value: Any) -> None:
+        """An attribute of the node changes; the server tells the client."""
+        self.node["attributes"][path] = value
+        self._push(EventType.ATTRIBUTE_UPDATED, [NODE_ID, path, value])
+
     def _node_data(self) -> dict[str, Any]:
         """Return the node as the server reports it, with the lock's capacities."""
         node = copy.deepcopy(self.node)
@@ -414,11 +430,13 @@ class MatterServerSim:
             },
         )
 
-    def press_keypad(self, index: int, *, name_credential: bool = True) -> None:
-        """Someone opens the door at the keypad with PIN ``index``."""
+    def press_keypad(
+        self, index: int, *, name_credential: bool = True, operation: int = UNLOCK
+    ) -> None:
+        """Someone opens (or locks) the door at the keypad with PIN ``index``."""
         self._lock_operation(
             {
-                "lockOperationType": UNLOCK,
+                "lockOperationType": operation,
                 "operationSource": KEYPAD,
                 "userIndex": self.lock.owner(index),
                 "fabricIndex": None,

@@ -211,3 +211,66 @@ async def test_keypad_use_is_attributed_through_reloads(
     matter_server.press_keypad(3)
     await harness.async_delivered()
     assert used == [7, 3, 3]
+
+
+async def test_failed_commands_become_reasons(matter_lock: MatterFactory) -> None:
+    harness, provider = await _provider(matter_lock)
+    lock = harness.lock
+    await provider.async_read_slots()
+    lock.fail_next["GetUser"] = "Timeout while waiting for a response"
+    with pytest.raises(ProviderError) as err:
+        await provider.async_read_slots()
+    assert err.value.reason == "lock_not_answering"
+    lock.fail_next["GetCredentialStatus"] = "InteractionModelError: Failure (0x1)"
+    assert await _refused(provider, 2, "4826") == "lock_error"
+    assert lock.held() == {}
+
+    # The lock drops a user with its last credential; should it refuse the
+    # ClearUser that follows, the slot is empty all the same.
+    await provider.async_set_code(2, "4826")
+    lock.fail_next["ClearUser"] = "InteractionModelError: Failure (0x1)"
+    await provider.async_clear_code(2)
+    assert lock.held() == {}
+    assert lock.users == {}
+
+
+async def test_changed_limits_are_the_locks_to_enforce(
+    matter_lock: MatterFactory, matter_server: MatterServerSim
+) -> None:
+    harness, provider = await _provider(matter_lock)
+    await provider.async_read_slots()
+    assert provider.capabilities.pin_max == 8
+    # The lock now takes at most 6 digits; Keyholder learns it at the next read,
+    # matter refuses longer PINs before that.
+    harness.lock.pin_max = 6
+    matter_server.update_attribute("1/257/23", 6)
+    await harness.async_delivered()
+    assert await _refused(provider, 2, "4826157") == "code_rejected"
+    await provider.async_read_slots()
+    assert provider.capabilities.pin_max == 6
+    # The lock stops offering user management.
+    matter_server.update_attribute("1/257/65532", 1)
+    await harness.async_delivered()
+    assert await _refused(provider, 2, "4826") == "pins_not_supported"
+    assert harness.lock.held() == {}
+
+
+async def test_only_keypad_openings_with_a_known_slot_count(
+    matter_lock: MatterFactory, matter_server: MatterServerSim
+) -> None:
+    harness, provider = await _provider(matter_lock)
+    user = harness.lock.seed(4, "2468")
+    harness.lock.seed(5, "1357", user=user)
+    used: list[int] = []
+    unsub = provider.async_listen_usage(used.append)
+    await provider.async_read_slots()
+    # Locking at the keypad is no use of a code.
+    matter_server.press_keypad(4, operation=0)
+    # A user with two PINs, the event naming none of them: which one is unknown.
+    matter_server.press_keypad(4, name_credential=False)
+    await harness.async_delivered()
+    assert used == []
+    matter_server.press_keypad(5)
+    await harness.async_delivered()
+    assert used == [5]
+    unsub()

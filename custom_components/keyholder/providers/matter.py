@@ -73,8 +73,9 @@ ERROR_CLASSES = {
     "NoAvailableUserSlotsError": "lock_full",
     "LockEndpointNotFoundError": "pins_not_supported",
 }
-# matter server errors that mean the lock did not answer.
-NOT_ANSWERING = frozenset({"NodeNotReady", "NodeNotResolving", "SDKStackError"})
+# matter server errors that mean the lock did not answer (the SDK's own errors
+# only when they are timeouts: a status the lock answered with is one too).
+NOT_ANSWERING = frozenset({"NodeNotReady", "NodeNotResolving"})
 
 
 def _reason(err: HomeAssistantError) -> str:
@@ -86,7 +87,10 @@ def _reason(err: HomeAssistantError) -> str:
         return ERROR_KEYS[err.translation_key]
     if type(err).__name__ in ERROR_CLASSES:
         return ERROR_CLASSES[type(err).__name__]
-    if type(err.__cause__).__name__ in NOT_ANSWERING:
+    cause = err.__cause__
+    if type(cause).__name__ in NOT_ANSWERING or (
+        type(cause).__name__ == "SDKStackError" and "timeout" in str(cause).lower()
+    ):
         return "lock_not_answering"
     return "lock_error"
 
