@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from homeassistant.const import MATCH_ALL
 from homeassistant.core import HomeAssistant
 import pytest
 
@@ -274,3 +275,27 @@ async def test_only_keypad_openings_with_a_known_slot_count(
     await harness.async_delivered()
     assert used == [5]
     unsub()
+
+
+async def test_the_pin_travels_on_no_event_and_in_no_log(
+    hass: HomeAssistant,
+    matter_lock: MatterFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    harness, provider = await _provider(matter_lock)
+    seen: list[str] = []
+    unsub = hass.bus.async_listen(MATCH_ALL, lambda event: seen.append(repr(event)))
+    await provider.async_read_slots()
+    await provider.async_set_code(3, "48261597")
+    await provider.async_set_code(3, "59372684")
+    await provider.async_clear_code(3)
+    await hass.async_block_till_done()
+    unsub()
+    assert harness.lock.commands.count("SetCredential") == 2
+    # Home Assistant records every action call (the call_service event, kept by
+    # the recorder): the PIN must not be in one.
+    assert any("call_service" in event for event in seen)
+    for pin in ("48261597", "59372684"):
+        assert not [event for event in seen if pin in event]
+        assert pin not in caplog.text

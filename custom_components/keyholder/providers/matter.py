@@ -2,7 +2,7 @@
 Matter locks, driven through Home Assistant's own matter lock actions.
 
 A Keyholder slot is a PIN credential index of the lock (1 to the lock's
-number of PIN users). Codes are written with ``matter.set_lock_credential``:
+number of PIN users). Codes are written with matter's ``set_lock_credential``:
 into an empty index as a new credential, for which the lock creates a user of
 its own (one call, so a failure never leaves a user without a code behind), and
 into an occupied index by modifying that credential of its user. Clearing
@@ -17,6 +17,12 @@ operation source keypad). Home Assistant's lock entity keeps only the source
 name of it, so the provider listens to the lock's node through the matter
 integration's own client (never the library directly); the event names the
 user and usually the credential that opened the door.
+
+Home Assistant records every action call with its data (the ``call_service``
+event, kept by the recorder and repeated in debug logs). The one call that
+carries a PIN therefore runs the lock entity's own handler of
+``matter.set_lock_credential`` directly, exactly as the action would but
+without that record; every other call is an ordinary action call.
 """
 
 from __future__ import annotations
@@ -133,13 +139,16 @@ class MatterLock:
         state = self._hass.states.get(self.entity_id)
         return state is not None and state.state != STATE_UNAVAILABLE
 
-    async def _call(
-        self, service: str, data: dict[str, Any], *, response: bool = False
-    ) -> dict[str, Any]:
+    def _ensure_available(self) -> None:
         if not self.available:
             raise ProviderError(
                 "lock_offline", f"{self.entity_id} is unavailable or unknown"
             )
+
+    async def _call(
+        self, service: str, data: dict[str, Any], *, response: bool = False
+    ) -> dict[str, Any]:
+        self._ensure_available()
         try:
             result = await self._hass.services.async_call(
                 MATTER_DOMAIN,
@@ -233,9 +242,38 @@ class MatterLock:
         else:
             data["user_status"] = "occupied_enabled"
             data["user_type"] = "unrestricted_user"
-        result = await self._call("set_lock_credential", data, response=True)
+        result = await self._async_set_credential(data)
         if isinstance(user := result.get("user_index"), int):
             self._users.setdefault(user, set()).add((PIN, slot))
+
+    async def _async_set_credential(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Run matter's set_lock_credential without recording the PIN."""
+        self._ensure_available()
+        try:
+            # Imported here: matter's library is only installed once matter is used.
+            from homeassistant.components.lock.const import (  # noqa: PLC0415
+                DATA_COMPONENT,
+            )
+            from homeassistant.components.matter.lock import (  # noqa: PLC0415
+                MatterLock as MatterLockEntity,
+            )
+        except ImportError as err:
+            raise ProviderError("integration_not_loaded", str(err)) from err
+        component = self._hass.data.get(DATA_COMPONENT)
+        entity = component.get_entity(self.entity_id) if component else None
+        if not isinstance(entity, MatterLockEntity):
+            raise ProviderError(
+                "integration_not_loaded", f"{self.entity_id} is not a matter lock"
+            )
+        try:
+            # The handler the action runs, with the same checks and errors.
+            result = await entity.async_set_lock_credential(**data)
+        except HomeAssistantError as err:
+            reason = _reason(err)
+            raise ProviderError(
+                reason, f"Setting a PIN on {self.entity_id} failed ({reason})"
+            ) from err
+        return dict(result)
 
     async def async_clear_code(self, slot: int) -> None:
         """Empty a slot, and remove its user if the PIN was all it had."""
