@@ -46,6 +46,7 @@ from .const import (
     SUBENTRY_LOCK,
 )
 from .engine.model import Role
+from .providers.matter import PROVIDER_MATTER
 from .providers.virtual import PROVIDER_VIRTUAL
 from .providers.zigbee2mqtt import (
     CONF_BASE_TOPIC,
@@ -57,7 +58,8 @@ from .providers.zigbee2mqtt import (
 )
 from .providers.zwave_js import PROVIDER_ZWAVE_JS
 
-PROVIDERS = [PROVIDER_VIRTUAL, PROVIDER_ZWAVE_JS, PROVIDER_ZIGBEE2MQTT]
+PROVIDERS = [PROVIDER_VIRTUAL, PROVIDER_ZWAVE_JS, PROVIDER_ZIGBEE2MQTT, PROVIDER_MATTER]
+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -114,6 +116,8 @@ class LockSubentryFlow(_SiteSubentryFlow):
                 return await self.async_step_zwave_js()
             if user_input[CONF_PROVIDER] == PROVIDER_ZIGBEE2MQTT:
                 return await self.async_step_zigbee2mqtt()
+            if user_input[CONF_PROVIDER] == PROVIDER_MATTER:
+                return await self.async_step_matter()
             return await self.async_step_virtual()
         return self.async_show_form(
             step_id="user",
@@ -140,6 +144,8 @@ class LockSubentryFlow(_SiteSubentryFlow):
             return await self.async_step_zwave_js(user_input)
         if self._defaults().get(CONF_PROVIDER) == PROVIDER_ZIGBEE2MQTT:
             return await self.async_step_zigbee2mqtt(user_input)
+        if self._defaults().get(CONF_PROVIDER) == PROVIDER_MATTER:
+            return await self.async_step_matter(user_input)
         return await self.async_step_virtual(user_input)
 
     def _name_error(self, name: str) -> dict[str, str]:
@@ -154,6 +160,18 @@ class LockSubentryFlow(_SiteSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Choose the Z-Wave lock entity that Keyholder should manage."""
+        return self._entity_step(PROVIDER_ZWAVE_JS, user_input)
+
+    async def async_step_matter(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Choose the Matter lock entity that Keyholder should manage."""
+        return self._entity_step(PROVIDER_MATTER, user_input)
+
+    def _entity_step(
+        self, provider: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        """Name a lock entity of the integration ``provider`` (one form per family)."""
         errors: dict[str, str] = {}
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
@@ -168,12 +186,12 @@ class LockSubentryFlow(_SiteSubentryFlow):
                     {
                         CONF_NAME: name,
                         CONF_LOCK_ENTITY: entity_id,
-                        CONF_PROVIDER: PROVIDER_ZWAVE_JS,
+                        CONF_PROVIDER: provider,
                     },
                 )
         defaults = user_input or self._defaults()
         return self.async_show_form(
-            step_id="zwave_js",
+            step_id=provider,
             data_schema=vol.Schema(
                 {
                     vol.Required(
@@ -182,7 +200,7 @@ class LockSubentryFlow(_SiteSubentryFlow):
                     vol.Required(
                         CONF_LOCK_ENTITY, default=defaults.get(CONF_LOCK_ENTITY)
                     ): EntitySelector(
-                        EntitySelectorConfig(integration="zwave_js", domain="lock")
+                        EntitySelectorConfig(integration=provider, domain="lock")
                     ),
                 }
             ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant
 import pytest
 
+from ..matter.sim import matter_lock, matter_server  # noqa: F401 (fixtures)
 from ..zigbee2mqtt_sim import (  # noqa: F401 (fixtures)
     mosquitto,
     mosquitto_binary,

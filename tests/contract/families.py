@@ -21,11 +21,13 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.providers import LockProvider
+from custom_components.keyholder.providers.matter import MatterLock
 from custom_components.keyholder.providers.virtual import VirtualLock
 from custom_components.keyholder.providers.zigbee2mqtt import Zigbee2MqttLock
 from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
 
 from ..helpers import async_add_zwave_lock
+from ..matter.sim import MatterFactory, MatterHarness
 from ..zigbee2mqtt_sim import BASE, DEVICE, Z2MFactory, Z2MHarness
 
 
@@ -259,6 +261,54 @@ class Zigbee2MqttFamily(Family):
         return await self.z2m.async_held()
 
 
+class MatterFamily(Family):
+    """A Matter lock behind Home Assistant's matter integration (server simulated)."""
+
+    id = "matter"
+    # Matter never reveals a PIN.
+    masks_codes = True
+
+    def __init__(self, hass: HomeAssistant, make: MatterFactory) -> None:
+        """Prepare a simulated Matter server with one keypad lock."""
+        self.hass = hass
+        self.make = make
+        self.harness: MatterHarness | None = None
+
+    @property
+    def matter(self) -> MatterHarness:
+        """Return the running matter integration and its lock."""
+        assert self.harness is not None
+        return self.harness
+
+    async def async_build(self) -> LockProvider:
+        """Set up matter with the lock (10 PIN users, 4 to 8 digits)."""
+        self.harness = await self.make()
+        return MatterLock(self.hass, self.harness.entity_id)
+
+    async def async_set_online(self, *, online: bool) -> None:
+        """The Matter server reports the node (un)available."""
+        self.matter.server.set_online(online=online)
+        await self.matter.async_delivered()
+
+    async def async_press_keypad(self, slot: int) -> None:
+        """The lock sends a LockOperation event: unlock from the keypad."""
+        self.matter.server.press_keypad(slot)
+        await self.matter.async_delivered()
+
+    async def async_unlock_by_hand(self, slot: int) -> None:
+        """The lock sends a LockOperation event: manual unlock."""
+        self.matter.server.unlock_by_hand(slot)
+        await self.matter.async_delivered()
+
+    async def async_seed(self, slot: int, code: str) -> None:
+        """Store a PIN credential (with its own user) in the lock."""
+        self.matter.lock.seed(slot, code)
+
+    async def async_held(self) -> dict[int, str]:
+        """Return the lock's PIN credentials."""
+        return self.matter.lock.held()
+
+
 def _z2m(hass: HomeAssistant, request: Any, *, expose_pin: bool) -> Family:
     return Zigbee2MqttFamily(
         hass, request.getfixturevalue("z2m_lock"), expose_pin=expose_pin
@@ -280,6 +330,12 @@ FAMILIES: dict[str, tuple[type[Family], Callable[[HomeAssistant, Any], Family]]]
     "zigbee2mqtt_masked": (
         Zigbee2MqttFamily,
         lambda hass, request: _z2m(hass, request, expose_pin=False),
+    ),
+    "matter": (
+        MatterFamily,
+        lambda hass, request: MatterFamily(
+            hass, request.getfixturevalue("matter_lock")
+        ),
     ),
 }
 

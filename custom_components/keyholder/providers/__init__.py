@@ -102,6 +102,7 @@ def create_provider(
 
     ``virtual_memory`` holds what each virtual lock stores (lock id -> codes).
     """
+    from .matter import PROVIDER_MATTER, MatterLock  # noqa: PLC0415
     from .virtual import PROVIDER_VIRTUAL, VirtualLock  # noqa: PLC0415
     from .zigbee2mqtt import (  # noqa: PLC0415
         CONF_BASE_TOPIC,
@@ -121,6 +122,8 @@ def create_provider(
             pin_min=int(data[CONF_PIN_MIN]),
             pin_max=int(data[CONF_PIN_MAX]),
         )
+    if provider == PROVIDER_MATTER:
+        return MatterLock(hass, data[CONF_LOCK_ENTITY])
     if provider == PROVIDER_VIRTUAL:
         return VirtualLock(
             slots=int(data[CONF_SLOTS]),
