@@ -280,7 +280,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
     async def unblock_user(call: ServiceCall) -> None:
         runtime = _runtime(hass, call)
         await async_set_blocked(
-            runtime, resolve_keyholder(runtime, call.data[ATTR_KEYHOLDER]), blocked=False
+            runtime,
+            resolve_keyholder(runtime, call.data[ATTR_KEYHOLDER]),
+            blocked=False,
         )
 
     async def list_keys(call: ServiceCall) -> ServiceResponse:
