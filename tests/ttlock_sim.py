@@ -153,7 +153,8 @@ class SimTTLock:
         """Return the advertisement's manufacturer data (V3 layout)."""
         flags = (0 if self.locked else 0x01) | (0x02 if self.has_new_records else 0)
         raw = bytes([5, 3, 2, flags, 90]) + bytes(4)
-        raw += bytes(reversed(bytes.fromhex(self.address.replace(":", ""))))
+        mac = self.address.replace(":", "")
+        raw += bytes(reversed(bytes.fromhex(mac))) if len(mac) == 12 else bytes(6)
         return {int.from_bytes(raw[:2], "little"): raw[2:]}
 
     # -- the protocol ----------------------------------------------------------

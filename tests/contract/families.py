@@ -330,6 +330,7 @@ class TTLockFamily(Family):
 
     async def async_build(self) -> LockProvider:
         """Build a provider with 10 slots."""
+        self.hass.config.components.add("bluetooth")
         return TTLockLock(
             self.hass,
             address=ADDRESS,

@@ -33,6 +33,7 @@ def provider(
     hass: HomeAssistant, air: FakeBluetooth, slot_map: dict[int, str]
 ) -> TTLockLock:
     """A provider for the simulated lock with 10 slots."""
+    hass.config.components.add("bluetooth")
     return TTLockLock(
         hass, address=ADDRESS, key=parse_ekey(ekey_dict()), slots=10, slot_map=slot_map
     )

@@ -247,3 +247,20 @@ def test_ekey_parsing() -> None:
         with pytest.raises(ValueError) as err:
             parse_ekey(bad)
         assert "zz" not in str(err.value)
+
+
+async def test_without_bluetooth_nothing_is_attempted(
+    hass: HomeAssistant, provider: TTLockLock, sim_lock: SimTTLock
+) -> None:
+    hass.config.components.remove("bluetooth")
+    assert not provider.available
+    with pytest.raises(ProviderError) as err:
+        await provider.async_read_slots()
+    assert err.value.reason == "integration_not_loaded"
+    unsubs = [
+        provider.async_listen_usage(lambda slot: None),
+        provider.async_listen_available(lambda: None),
+    ]
+    for unsub in unsubs:
+        unsub()
+    assert sim_lock.connections == 0

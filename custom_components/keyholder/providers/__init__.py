@@ -135,7 +135,12 @@ def create_provider(
 
     provider = data.get(CONF_PROVIDER, PROVIDER_VIRTUAL)
     if provider == "ttlock":
-        from .ttlock import CONF_ADDRESS, CONF_EKEY, TTLockLock, parse_ekey  # noqa: PLC0415
+        from .ttlock import (  # noqa: PLC0415
+            CONF_ADDRESS,
+            CONF_EKEY,
+            TTLockLock,
+            parse_ekey,
+        )
 
         # The lock numbers no slots: the provider's numbering is kept like a
         # virtual lock's memory (saved with the site).

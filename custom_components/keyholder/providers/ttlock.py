@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from ttlock_ble import LogEntry, PasscodeEntry
 
 PROVIDER_TTLOCK: Final = "ttlock"
+BLUETOOTH_DOMAIN: Final = "bluetooth"
 CONF_ADDRESS: Final = "address"
 CONF_EKEY: Final = "ekey"
 DEFAULT_SLOTS: Final = 20
@@ -78,20 +79,35 @@ type Validity = tuple[datetime, datetime | None]
 """When a code works: from ``start`` until ``end`` (None: for good)."""
 
 
+class NotAdminKeyError(ValueError):
+    """The eKey has no admin password, so it cannot manage passcodes."""
+
+
+_MAC = re.compile(r"^([0-9A-F]{2}:){5}[0-9A-F]{2}$")
+
+
 def parse_ekey(data: Mapping[str, Any]) -> VirtualKey:
     """
     Build the lock's eKey from what ``ttlock sync`` stores (one keys.json entry).
 
-    Raises ValueError (never quoting a value) when something is missing or wrong.
+    Raises ValueError (NotAdminKeyError without an admin password), never
+    quoting a value.
     """
     try:
         key = VirtualKey.from_dict(dict(data))
         TTLockClient(key)  # checks the AES key without any I/O
+        int(key.unlockKey)
     except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise ValueError("not a TTLock eKey") from err
     if not key.adminPs.isdigit():
-        raise ValueError("the eKey carries no admin password")
+        raise NotAdminKeyError("the eKey carries no admin password")
     return key
+
+
+def normalize_address(address: str) -> str | None:
+    """Return a Bluetooth address as ``AA:BB:CC:DD:EE:FF`` (None if it is none)."""
+    text = address.strip().upper().replace("-", ":")
+    return text if _MAC.match(text) else None
 
 
 def _error_byte(err: TTLockError) -> int | None:
@@ -159,15 +175,23 @@ class TTLockLock:
         return self._capabilities
 
     @property
+    def _bluetooth_loaded(self) -> bool:
+        return BLUETOOTH_DOMAIN in self.hass.config.components
+
+    @property
     def available(self) -> bool:
         """Return True while Home Assistant hears the lock and can connect to it."""
-        return bluetooth.async_address_present(
+        return self._bluetooth_loaded and bluetooth.async_address_present(
             self.hass, self.address, connectable=True
         )
 
     # -- sessions ------------------------------------------------------------
 
     def _device(self) -> BLEDevice:
+        if not self._bluetooth_loaded:
+            raise ProviderError(
+                "integration_not_loaded", "The Bluetooth integration is not loaded"
+            )
         device = bluetooth.async_ble_device_from_address(
             self.hass, self.address, connectable=True
         )
@@ -337,6 +361,10 @@ class TTLockLock:
     def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
         """Call ``on_use(slot)`` for keypad unlocks found in the lock's log."""
         self._usage.append(on_use)
+        if not self._bluetooth_loaded:
+            # Keypad use is still read with every sync; Keyholder reloads with
+            # Bluetooth (a dependency loaded before it when both are set up).
+            return lambda: self._usage.remove(on_use)
         unsub_adv = bluetooth.async_register_callback(
             self.hass,
             self._on_advertisement,
@@ -376,6 +404,8 @@ class TTLockLock:
 
     def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
         """Call ``on_back()`` when the lock is heard again after being gone."""
+        if not self._bluetooth_loaded:
+            return lambda: None
         gone = not self.available
 
         @callback
