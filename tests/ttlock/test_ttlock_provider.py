@@ -264,3 +264,17 @@ async def test_without_bluetooth_nothing_is_attempted(
     for unsub in unsubs:
         unsub()
     assert sim_lock.connections == 0
+
+
+async def test_no_passcode_in_the_library_debug_log(
+    provider: TTLockLock, sim_lock: SimTTLock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The library hex-dumps decrypted replies at debug level; they never show."""
+    caplog.set_level(logging.DEBUG)
+    provider.async_listen_usage(lambda slot: None)
+    await provider.async_set_code(1, CODE)
+    assert sim_lock.press_keypad(CODE)
+    assert await provider.async_read_slots() == {1: CODE}
+    assert "ttlock_ble" in caplog.text  # the library did log
+    assert CODE not in caplog.text
+    assert CODE.encode().hex() not in caplog.text

@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
+import logging
 import re
 from typing import TYPE_CHECKING, Any, Final
 
@@ -77,6 +78,16 @@ _KEYPAD_UNLOCKS: Final = frozenset({LogOperate.KEYBOARD_PASSWORD_UNLOCK})
 
 type Validity = tuple[datetime, datetime | None]
 """When a code works: from ``start`` until ``end`` (None: for good)."""
+
+
+class _NoPlaintext(logging.Filter):
+    """Drop the library's debug dumps of decrypted replies (they hold passcodes)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "plaintext" not in str(record.msg)
+
+
+logging.getLogger("ttlock_ble.client").addFilter(_NoPlaintext())
 
 
 class NotAdminKeyError(ValueError):
