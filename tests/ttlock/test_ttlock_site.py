@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant, State
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -171,3 +172,51 @@ async def test_full_lock_is_a_translated_failure(
     assert sync.state == "failed"
     assert sync.attributes["last_error"] == "lock_full"
     assert key["passcode"] not in sim_lock.passcodes
+
+
+async def test_lock_entity_drives_the_bolt(
+    hass: HomeAssistant, air: FakeBluetooth, sim_lock: SimTTLock
+) -> None:
+    await _site(hass)
+    entity_id = "lock.front_door"
+    state = hass.states.get(entity_id)
+    assert state is not None
+    assert state.state == "unknown"
+    # The lock advertises where its bolt is.
+    air.advertise()
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == "locked"
+
+    await hass.services.async_call(
+        "lock", "unlock", {"entity_id": entity_id}, blocking=True
+    )
+    assert not sim_lock.locked
+    assert hass.states.get(entity_id).state == "unlocked"
+    await hass.services.async_call(
+        "lock", "lock", {"entity_id": entity_id}, blocking=True
+    )
+    assert sim_lock.locked
+    assert hass.states.get(entity_id).state == "locked"
+
+    # Opened with the mechanical key: the next advertisement says so.
+    sim_lock.unlock_by_hand()
+    air.advertise()
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == "unlocked"
+
+    # A lock heard but not answering: a translated error.
+    sim_lock.answers = False
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "lock", "lock", {"entity_id": entity_id}, blocking=True
+        )
+    assert err.value.translation_key == "lock_not_answering"
+    assert str(err.value) == "The lock did not answer in time"
+
+    # Out of range: unavailable; heard again: back.
+    air.set_online(online=False)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == "unavailable"
+    air.set_online(online=True)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id).state == "unlocked"

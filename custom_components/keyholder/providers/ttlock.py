@@ -39,6 +39,7 @@ from homeassistant.util import dt as dt_util
 from ttlock_ble import (
     KeyboardPwdType,
     LockAdvertisement,
+    LockState,
     LogOperate,
     TTLockClient,
     TTLockError,
@@ -179,6 +180,8 @@ class TTLockLock:
         self._usage: list[Callable[[int], None]] = []
         self._log_task: asyncio.Task[None] | None = None
         self._clock_checked = False
+        self.locked: bool | None = None
+        """Where the bolt is, as last heard (None: not known yet)."""
 
     @property
     def capabilities(self) -> LockCapabilities:
@@ -412,6 +415,72 @@ class TTLockLock:
         with contextlib.suppress(ProviderError):
             async with self._session(read_log=True):
                 pass  # the session reads the log on its way out
+
+    # -- the bolt (the lock entity) --------------------------------------------
+
+    async def async_lock(self) -> None:
+        """Throw the bolt over Bluetooth."""
+        async with self._session() as client:
+            await client.lock()
+        self.locked = True
+
+    async def async_unlock(self) -> None:
+        """Withdraw the bolt over Bluetooth."""
+        async with self._session() as client:
+            await client.unlock()
+        self.locked = False
+
+    def async_listen_state(self, on_change: Callable[[], None]) -> Callable[[], None]:
+        """Call ``on_change()`` when the bolt moves or the lock comes or goes."""
+        if not self._bluetooth_loaded:
+            return lambda: None
+        gone = False
+
+        @callback
+        def _on_gone(_info: bluetooth.BluetoothServiceInfoBleak) -> None:
+            nonlocal gone
+            gone = True
+            on_change()
+
+        @callback
+        def _on_adv(
+            info: bluetooth.BluetoothServiceInfoBleak,
+            _change: bluetooth.BluetoothChange,
+        ) -> None:
+            nonlocal gone
+            if gone:
+                gone = False
+                on_change()
+            for company, payload in info.manufacturer_data.items():
+                adv = LockAdvertisement.from_manufacturer_data(company, payload)
+                if (
+                    adv is None
+                    or adv.lock_state is None  # dormant: the bit means nothing
+                    or adv.lock_mac.upper() != self.address
+                ):
+                    continue
+                locked = adv.lock_state is LockState.LOCKED
+                if locked is not self.locked:
+                    self.locked = locked
+                    on_change()
+
+        unsubs = [
+            bluetooth.async_register_callback(
+                self.hass,
+                _on_adv,
+                bluetooth.BluetoothCallbackMatcher(address=self.address),
+                bluetooth.BluetoothScanningMode.PASSIVE,
+            ),
+            bluetooth.async_track_unavailable(
+                self.hass, _on_gone, self.address, connectable=True
+            ),
+        ]
+
+        def _unsub() -> None:
+            for unsub in unsubs:
+                unsub()
+
+        return _unsub
 
     def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
         """Call ``on_back()`` when the lock is heard again after being gone."""
