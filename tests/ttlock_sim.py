@@ -258,7 +258,9 @@ class SimTTLock:
         return bytes([op.CMD_GET_LOCK_TIME, 1]) + _date6(self.now())
 
     def _calibrate(self, plain: bytes) -> bytes:
-        assert decode_date6(plain[:6]) is not None
+        when = decode_date6(plain[:6])
+        assert when is not None
+        self.clock_offset = (when - dt_util.now().replace(tzinfo=None)).total_seconds()
         self.calibrations += 1
         return bytes([op.CMD_TIME_CALIBRATE, 1])
 

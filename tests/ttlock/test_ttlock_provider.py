@@ -46,7 +46,8 @@ async def test_period_passcode_carries_the_window(
     await provider.async_set_code(3, CODE, valid=(start, end))
     held = sim_lock.passcodes[CODE]
     assert held.pwd_type == KeyboardPwdType.PERIOD
-    assert held.start == _minute()
+    # A minute early, so a lock clock a little behind takes it at once.
+    assert held.start == _minute(-timedelta(minutes=1))
     assert held.end == _minute(timedelta(hours=2))
     assert sim_lock.accepts(CODE)
     # The lock enforces the end by itself (Home Assistant may be down by then).
@@ -278,3 +279,20 @@ async def test_no_passcode_in_the_library_debug_log(
     assert "ttlock_ble" in caplog.text  # the library did log
     assert CODE not in caplog.text
     assert CODE.encode().hex() not in caplog.text
+
+
+async def test_lock_clock_is_set_when_it_drifted(
+    provider: TTLockLock, sim_lock: SimTTLock
+) -> None:
+    sim_lock.clock_offset = -600
+    start = dt_util.utcnow()
+    await provider.async_set_code(1, CODE, valid=(start, start + timedelta(hours=1)))
+    assert sim_lock.calibrations == 1
+    assert abs(sim_lock.clock_offset) < 2
+    assert sim_lock.accepts(CODE)
+    # Checked again only hours later.
+    sim_lock.clock_offset = -600
+    await provider.async_set_code(
+        2, "593702", valid=(start, start + timedelta(hours=1))
+    )
+    assert sim_lock.calibrations == 1

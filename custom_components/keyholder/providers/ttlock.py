@@ -28,7 +28,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 import logging
 import re
 from typing import TYPE_CHECKING, Any, Final
@@ -46,6 +46,7 @@ from ttlock_ble import (
     VirtualKey,
 )
 
+from ..const import LOGGER
 from ..engine.model import KeyKind, LockCapabilities
 from . import ProviderError
 
@@ -60,6 +61,8 @@ CONF_EKEY: Final = "ekey"
 DEFAULT_SLOTS: Final = 20
 # The library refuses more than this many passcodes from one lock.
 MAX_SLOTS: Final = 150
+# How often the lock's clock is checked (with a write of a period passcode).
+CLOCK_CHECK: Final = timedelta(hours=6)
 PIN_MIN: Final = 4
 PIN_MAX: Final = 9
 # TTLock's 128-bit service, as its locks advertise it.
@@ -179,7 +182,7 @@ class TTLockLock:
         self._session_guard = asyncio.Lock()
         self._usage: list[Callable[[int], None]] = []
         self._log_task: asyncio.Task[None] | None = None
-        self._clock_checked = False
+        self._clock_checked: datetime | None = None
         self.locked: bool | None = None
         """Where the bolt is, as last heard (None: not known yet)."""
 
@@ -292,10 +295,8 @@ class TTLockLock:
             return  # the last read found it on the lock with this very window
         async with self._session() as client:
             await self._async_read_held(client)
-            if valid is not None and not self._clock_checked:
-                # Period passcodes are only as right as the lock's clock.
-                await client.sync_time(local_time=_lock_time(dt_util.utcnow()))
-                self._clock_checked = True
+            if valid is not None:
+                await self._async_check_clock(client)
             old = self.slot_map.get(slot)
             if old is not None and old != code and old in self._held:
                 await self._async_delete(client, old)
@@ -308,6 +309,23 @@ class TTLockLock:
             for other in [s for s, c in self.slot_map.items() if c == code]:
                 del self.slot_map[other]
             self.slot_map[slot] = code
+
+    async def _async_check_clock(self, client: TTLockClient) -> None:
+        """
+        Set the lock's clock when it drifted (at most every few hours).
+
+        Period passcodes are only as right as the lock's clock, which keeps
+        local wall-clock time with no zone: it also needs setting after a
+        daylight saving change. A lock refusing it does not stop the write.
+        """
+        now = dt_util.utcnow()
+        if self._clock_checked is not None and now - self._clock_checked < CLOCK_CHECK:
+            return
+        try:
+            await client.sync_time(local_time=_lock_time(now))
+        except TTLockError:
+            LOGGER.warning("Could not check the clock of the TTLock %s", self.address)
+        self._clock_checked = now
 
     async def async_clear_code(self, slot: int) -> None:
         """Delete the passcode of ``slot`` from the lock."""
@@ -323,7 +341,11 @@ class TTLockLock:
     def _wanted(self, valid: Validity | None) -> _Held:
         if valid is None or valid[1] is None:
             return _Held(KeyboardPwdType.PERMANENT, None, None)
-        start = _lock_time(valid[0]).replace(second=0, microsecond=0)
+        # A minute early: a lock clock a few seconds behind still takes the
+        # code at once (it was not on the lock before, so this grants nothing).
+        start = _lock_time(valid[0] - timedelta(minutes=1)).replace(
+            second=0, microsecond=0
+        )
         end = _lock_time(valid[1]).replace(second=0, microsecond=0)
         return _Held(KeyboardPwdType.PERIOD, start, end)
 
