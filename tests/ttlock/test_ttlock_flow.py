@@ -8,8 +8,10 @@ from homeassistant import config_entries
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.loader import async_get_bluetooth
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from ttlock_ble import LockAdvertisement
 
 from custom_components.keyholder.const import DOMAIN
 
@@ -167,3 +169,15 @@ async def test_discovery_without_a_site(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "not_supported"
+
+
+async def test_manifest_matches_ttlock_advertisements(hass: HomeAssistant) -> None:
+    """The matcher's manufacturer id is the V3 header (05 03) TTLocks advertise."""
+    matchers = [m for m in await async_get_bluetooth(hass) if m["domain"] == DOMAIN]
+    assert matchers == [{"domain": DOMAIN, "manufacturer_id": 773, "connectable": True}]
+    info = _discovered()
+    assert list(info.manufacturer_data) == [773]
+    (payload,) = info.manufacturer_data.values()
+    decoded = LockAdvertisement.from_manufacturer_data(773, payload)
+    assert decoded is not None
+    assert decoded.lock_mac == ADDRESS
