@@ -296,3 +296,25 @@ async def test_lock_clock_is_set_when_it_drifted(
         2, "593702", valid=(start, start + timedelta(hours=1))
     )
     assert sim_lock.calibrations == 1
+
+
+async def test_failed_log_fetch_pauses_fetching(
+    hass: HomeAssistant, provider: TTLockLock, sim_lock: SimTTLock, air: FakeBluetooth
+) -> None:
+    await provider.async_set_code(2, CODE)
+    used: list[int] = []
+    provider.async_listen_usage(used.append)
+    assert sim_lock.press_keypad(CODE)
+    sim_lock.answers = False
+    air.advertise()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert used == []
+    connections = sim_lock.connections
+    sim_lock.answers = True
+    # The lock advertises every second: no new attempt for a while...
+    air.advertise()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert sim_lock.connections == connections
+    # ...and the next sync reads the use anyway.
+    await provider.async_read_slots()
+    assert used == [2]

@@ -63,6 +63,8 @@ DEFAULT_SLOTS: Final = 20
 MAX_SLOTS: Final = 150
 # How often the lock's clock is checked (with a write of a period passcode).
 CLOCK_CHECK: Final = timedelta(hours=6)
+# Pause after a failed log fetch before an advertisement may start another.
+LOG_RETRY: Final = 60.0
 PIN_MIN: Final = 4
 PIN_MAX: Final = 9
 # TTLock's 128-bit service, as its locks advertise it.
@@ -182,6 +184,7 @@ class TTLockLock:
         self._session_guard = asyncio.Lock()
         self._usage: list[Callable[[int], None]] = []
         self._log_task: asyncio.Task[None] | None = None
+        self._log_retry_at = 0.0
         self._clock_checked: datetime | None = None
         self.locked: bool | None = None
         """Where the bolt is, as last heard (None: not known yet)."""
@@ -428,15 +431,21 @@ class TTLockLock:
             for company, payload in info.manufacturer_data.items()
         ):
             return
-        if self._log_task is None or self._log_task.done():
-            self._log_task = self.hass.async_create_background_task(
-                self._async_fetch_log(), f"keyholder ttlock log {self.address}"
-            )
+        if self._log_task is not None and not self._log_task.done():
+            return
+        if self.hass.loop.time() < self._log_retry_at:
+            return  # the last fetch failed: the lock advertises every second
+        self._log_task = self.hass.async_create_background_task(
+            self._async_fetch_log(), f"keyholder ttlock log {self.address}"
+        )
 
     async def _async_fetch_log(self) -> None:
-        with contextlib.suppress(ProviderError):
+        try:
             async with self._session(read_log=True):
                 pass  # the session reads the log on its way out
+        except ProviderError:
+            self._log_retry_at = self.hass.loop.time() + LOG_RETRY
+            LOGGER.debug("Could not read the log of the TTLock %s", self.address)
 
     # -- the bolt (the lock entity) --------------------------------------------
 
