@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bleak.backends.characteristic import BleakGATTCharacteristic
+from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
+from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError
 from homeassistant.components import bluetooth as ha_bluetooth
 from homeassistant.util import dt as dt_util
@@ -468,5 +471,118 @@ def install(monkeypatch: Any, lock: SimTTLock) -> FakeBluetooth:
     monkeypatch.setattr("ttlock_ble.ble.transport.POST_NOTIFY_SETTLE", 0)
     # A lock that does not answer is given up on after 0.3 s instead of 6 s.
     monkeypatch.setattr(BleTransport.exchange, "__kwdefaults__", {"timeout": 0.3})
+    monkeypatch.setattr(ttlock, "bluetooth", air)
+    return air
+
+
+class SimBackend(BaseBleakClient):
+    """A bleak backend reaching ``SimBackend.lock``: the real BleakClient stack."""
+
+    lock: SimTTLock
+
+    def __init__(self, address_or_ble_device: Any, **kwargs: Any) -> None:
+        """Create the backend (no I/O)."""
+        super().__init__(address_or_ble_device, **kwargs)
+        self._link: SimBleakClient | None = None
+
+    @property
+    def mtu_size(self) -> int:
+        """The minimum ATT MTU (20-byte writes)."""
+        return 23
+
+    @property
+    def name(self) -> str:
+        """The lock's advertised name."""
+        return "S31_ee01"
+
+    @property
+    def is_connected(self) -> bool:
+        """Whether the link is up."""
+        return self._link is not None and self._link.is_connected
+
+    async def connect(self, pair: bool, **kwargs: Any) -> None:
+        """Connect and serve the lock's GATT table."""
+        if not self.lock.online:
+            raise BleakError("device not found")
+        self.lock.connections += 1
+        self._link = SimBleakClient(self.lock)
+        services = BleakGATTServiceCollection()
+        handle = 0
+
+        def _add(service: BleakGATTService, uuid: str, properties: list[Any]) -> None:
+            nonlocal handle
+            handle += 1
+            services.add_characteristic(
+                BleakGATTCharacteristic(
+                    None, handle, uuid, properties, lambda: 20, service
+                )
+            )
+
+        ttl = BleakGATTService(None, 100, TTL_SERVICE)
+        services.add_service(ttl)
+        _add(ttl, TTL_WRITE, ["write-without-response", "write"])
+        _add(ttl, TTL_NOTIFY, ["notify"])
+        battery = BleakGATTService(None, 200, "0000180f-0000-1000-8000-00805f9b34fb")
+        services.add_service(battery)
+        _add(battery, "00002a19-0000-1000-8000-00805f9b34fb", ["read"])
+        self.services = services
+
+    async def disconnect(self) -> None:
+        """Drop the link."""
+        if self._link is not None:
+            await self._link.disconnect()
+
+    async def pair(self, *args: Any, **kwargs: Any) -> None:
+        """TTLocks do not pair at the Bluetooth level."""
+
+    async def unpair(self) -> None:
+        """TTLocks do not pair at the Bluetooth level."""
+
+    async def read_gatt_char(self, characteristic: Any, **kwargs: Any) -> bytearray:
+        """Read (only the battery level is readable)."""
+        assert self._link is not None
+        return await self._link.read_gatt_char(characteristic.uuid)
+
+    async def read_gatt_descriptor(self, descriptor: Any, **kwargs: Any) -> bytearray:
+        """No descriptors are read."""
+        raise BleakError("no descriptors")
+
+    async def write_gatt_char(
+        self, characteristic: Any, data: Any, response: bool
+    ) -> None:
+        """Hand the chunk to the lock."""
+        assert self._link is not None
+        await self._link.write_gatt_char(characteristic, bytes(data), response)
+
+    async def write_gatt_descriptor(self, descriptor: Any, data: Any) -> None:
+        """No descriptors are written."""
+        raise BleakError("no descriptors")
+
+    async def start_notify(
+        self, characteristic: Any, callback: Callable[[bytearray], None], **kwargs: Any
+    ) -> None:
+        """Deliver the lock's answers to ``callback``."""
+        assert self._link is not None
+        await self._link.start_notify(
+            characteristic, lambda _char, data: callback(data)
+        )
+
+    async def stop_notify(self, characteristic: Any) -> None:
+        """Stop delivering."""
+        if self._link is not None:
+            await self._link.stop_notify(characteristic)
+
+
+def install_backend(monkeypatch: Any, lock: SimTTLock) -> FakeBluetooth:
+    """Like ``install``, but through bleak-retry-connector and BleakClient."""
+    from custom_components.keyholder.providers import ttlock
+
+    SimBackend.lock = lock
+    monkeypatch.setattr(
+        "bleak.get_platform_client_backend_type", lambda: (SimBackend, "sim")
+    )
+    monkeypatch.setattr("ttlock_ble.ble.transport.POST_NOTIFY_SETTLE", 0)
+    monkeypatch.setattr(BleTransport.exchange, "__kwdefaults__", {"timeout": 0.3})
+    air = FakeBluetooth(lock)
     monkeypatch.setattr(ttlock, "bluetooth", air)
     return air

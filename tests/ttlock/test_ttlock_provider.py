@@ -13,7 +13,14 @@ from ttlock_ble import KeyboardPwdType, LogOperate
 from custom_components.keyholder.providers import ProviderError
 from custom_components.keyholder.providers.ttlock import TTLockLock, parse_ekey
 
-from ..ttlock_sim import ADDRESS, FakeBluetooth, LogRecord, SimTTLock, ekey_dict
+from ..ttlock_sim import (
+    ADDRESS,
+    FakeBluetooth,
+    LogRecord,
+    SimTTLock,
+    ekey_dict,
+    install_backend,
+)
 
 CODE = "482611"
 
@@ -318,3 +325,23 @@ async def test_failed_log_fetch_pauses_fetching(
     # ...and the next sync reads the use anyway.
     await provider.async_read_slots()
     assert used == [2]
+
+
+async def test_through_bleak_and_bleak_retry_connector(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real BleakClient stack (Home Assistant's pinned versions) carries it too."""
+    lock = SimTTLock()
+    install_backend(monkeypatch, lock)
+    hass.config.components.add("bluetooth")
+    provider = TTLockLock(
+        hass, address=ADDRESS, key=parse_ekey(ekey_dict()), slots=10, slot_map={}
+    )
+    start = dt_util.utcnow()
+    await provider.async_set_code(1, CODE, valid=(start, start + timedelta(hours=1)))
+    assert lock.accepts(CODE)
+    assert await provider.async_read_slots() == {1: CODE}
+    await provider.async_unlock()
+    assert not lock.locked
+    await provider.async_clear_code(1)
+    assert lock.passcodes == {}
