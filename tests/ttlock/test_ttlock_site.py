@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+import json
+import logging
 
 from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.core import HomeAssistant, State
+from homeassistant.const import MATCH_ALL
+from homeassistant.core import Event, HomeAssistant, State
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 import pytest
@@ -13,6 +16,10 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from ttlock_ble import KeyboardPwdType
 
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
@@ -220,3 +227,53 @@ async def test_lock_entity_drives_the_bolt(
     air.set_online(online=True)
     await hass.async_block_till_done()
     assert hass.states.get(entity_id).state == "unlocked"
+
+
+async def test_no_pin_leaks_at_debug_level(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    air: FakeBluetooth,
+    sim_lock: SimTTLock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Logs (library included), states, events and diagnostics hold no PIN."""
+    caplog.set_level(logging.DEBUG)
+    events: list[Event] = []
+    hass.bus.async_listen(MATCH_ALL, events.append)
+    entry = await _site(hass)
+    until = dt_util.utcnow() + timedelta(hours=3)
+    key = await issue(hass, valid_until=until.isoformat())
+    code = key["passcode"]
+    assert sim_lock.press_keypad(code)
+    air.advertise()
+    await hass.async_block_till_done(wait_background_tasks=True)
+    sim_lock.capacity = 1
+    await issue(hass)  # refused by the full lock
+    await hass.services.async_call(
+        DOMAIN, "cancel_key", {"key_id": key["key_id"]}, blocking=True
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert entry.runtime_data.site.keys[key["key_id"]].uses == 1
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    # The test harness logs what goes to Keyholder's private store, which holds
+    # the codes on purpose (to write them to locks again): that is not a log.
+    logs = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name != "pytest_homeassistant_custom_component.common"
+    ]
+    haystack = "\n".join(
+        [
+            *logs,
+            *(json.dumps(e.as_dict(), default=str) for e in events),
+            *(json.dumps(s.as_dict(), default=str) for s in hass.states.async_all()),
+            json.dumps(diagnostics, default=str),
+        ]
+    )
+    assert any(record.name.startswith("ttlock_ble") for record in caplog.records)
+    for pin in {code, *sim_lock.passcodes}:
+        assert pin not in haystack
+        assert pin.encode().hex() not in haystack
+    # The eKey's secrets are not in diagnostics either.
+    assert ekey_dict()["aesKeyStr"] not in json.dumps(diagnostics)
