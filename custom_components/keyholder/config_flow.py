@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentry,
     ConfigSubentryFlow,
     OptionsFlow,
 )
@@ -18,6 +20,9 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
     TextSelector,
 )
 import probatio as vol
@@ -33,7 +38,18 @@ from .const import (
     SUBENTRY_KEYHOLDER,
     SUBENTRY_LOCK,
 )
-from .subentry_flows import KeyholderSubentryFlow, LockSubentryFlow
+from .providers.ttlock import CONF_ADDRESS, PROVIDER_TTLOCK, normalize_address
+from .subentry_flows import (
+    KeyholderSubentryFlow,
+    LockSubentryFlow,
+    ttlock_lock_data,
+    ttlock_schema,
+)
+
+if TYPE_CHECKING:
+    from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
+
+CONF_SITE = "site"
 
 
 def _defaults_schema(defaults: Mapping[str, Any]) -> dict[Any, Any]:
@@ -77,6 +93,9 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
     """Create or reconfigure a Keyholder site."""
 
     VERSION = 1
+
+    _address: str = ""
+    _lock_name: str = ""
 
     @staticmethod
     @callback
@@ -128,6 +147,95 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
                 }
             ),
             errors=errors,
+        )
+
+    def _sites(self) -> list[ConfigEntry]:
+        return self._async_current_entries(include_ignore=False)
+
+    async def async_step_bluetooth(
+        self, discovery_info: BluetoothServiceInfoBleak
+    ) -> ConfigFlowResult:
+        """Offer a TTLock Home Assistant hears to a site."""
+        address = normalize_address(discovery_info.address)
+        if address is None:
+            return self.async_abort(reason="not_supported")
+        # One flow per lock; ignoring it hides the lock for good.
+        await self.async_set_unique_id(f"{PROVIDER_TTLOCK}_{address}")
+        self._abort_if_unique_id_configured()
+        for entry in self._sites():
+            for sub in entry.subentries.values():
+                if (
+                    sub.subentry_type == SUBENTRY_LOCK
+                    and sub.data.get(CONF_ADDRESS) == address
+                ):
+                    return self.async_abort(reason="already_configured")
+        if not self._sites():
+            return self.async_abort(reason="no_site")
+        self._address = address
+        self._lock_name = discovery_info.name or address
+        self.context["title_placeholders"] = {"name": self._lock_name}
+        return await self.async_step_bluetooth_confirm()
+
+    async def async_step_bluetooth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick the site and give the lock's eKey; the lock joins the site."""
+        sites = {entry.entry_id: entry for entry in self._sites()}
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            site = sites.get(user_input.get(CONF_SITE, ""))
+            if site is None:
+                return self.async_abort(reason="no_site")
+            others = [
+                {**sub.data, "_title": sub.title}
+                for sub in site.subentries.values()
+                if sub.subentry_type == SUBENTRY_LOCK
+            ]
+            data, errors = ttlock_lock_data(
+                {**user_input, CONF_ADDRESS: self._address}, others
+            )
+            name = data[CONF_NAME]
+            if not name:
+                errors = {CONF_NAME: "lock_name_required"}
+            elif name.casefold() in {o["_title"].casefold() for o in others}:
+                errors = {CONF_NAME: "lock_exists"}
+            if not errors:
+                self.hass.config_entries.async_add_subentry(
+                    site,
+                    ConfigSubentry(
+                        data=MappingProxyType(data),
+                        subentry_type=SUBENTRY_LOCK,
+                        title=name,
+                        unique_id=None,
+                    ),
+                )
+                return self.async_abort(
+                    reason="lock_added", description_placeholders={"site": site.title}
+                )
+        defaults = user_input or {CONF_NAME: self._lock_name}
+        fields = ttlock_schema(defaults, with_address=False)
+        return self.async_show_form(
+            step_id="bluetooth_confirm",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_SITE, default=defaults.get(CONF_SITE, next(iter(sites)))
+                    ): SelectSelector(
+                        SelectSelectorConfig(
+                            options=[
+                                SelectOptionDict(value=entry_id, label=entry.title)
+                                for entry_id, entry in sites.items()
+                            ]
+                        )
+                    ),
+                    **fields,
+                }
+            ),
+            errors=errors,
+            description_placeholders={
+                "name": self._lock_name,
+                "address": self._address,
+            },
         )
 
     async def async_step_reconfigure(

@@ -1,7 +1,8 @@
-"""Lock entities Keyholder owns: the virtual keypad locks."""
+"""Lock entities Keyholder owns: the virtual keypad locks and TTLocks it drives."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from homeassistant.components.lock import LockEntity
@@ -13,6 +14,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import KeyholderConfigEntry
 from .const import DOMAIN
 from .entity import KeyholderEntity, lock_device
+from .providers import ProviderError
+from .providers.ttlock import TTLockLock
 from .providers.virtual import VirtualLock
 from .runtime import AccessResult, KeyholderRuntime
 
@@ -24,7 +27,7 @@ async def async_setup_entry(
     entry: KeyholderConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a lock entity per virtual lock."""
+    """Add a lock entity per virtual lock and per TTLock."""
     runtime = entry.runtime_data
     for lock_id, info in runtime.locks.items():
         if isinstance(info.provider, VirtualLock):
@@ -32,6 +35,62 @@ async def async_setup_entry(
                 [VirtualLockEntity(runtime, lock_id, info.provider)],
                 config_subentry_id=lock_id,
             )
+        elif isinstance(info.provider, TTLockLock):
+            async_add_entities(
+                [TTLockEntity(runtime, lock_id, info.provider)],
+                config_subentry_id=lock_id,
+            )
+
+
+class TTLockEntity(KeyholderEntity, LockEntity):
+    """A TTLock's bolt, driven over Bluetooth (its state from its advertisements)."""
+
+    _attr_name = None
+
+    def __init__(
+        self, runtime: KeyholderRuntime, lock_id: str, lock: TTLockLock
+    ) -> None:
+        """Create the entity of one TTLock."""
+        super().__init__(runtime, lock_id, "ttlock")
+        self._lock_id = lock_id
+        self._lock = lock
+        self._attr_device_info = lock_device(runtime, lock_id)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the lock's advertisements too."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._lock.async_listen_state(self.async_write_ha_state))
+
+    @property
+    def available(self) -> bool:
+        """Return True while Home Assistant hears the lock."""
+        return self._lock.available
+
+    @property
+    def is_locked(self) -> bool | None:
+        """Return where the bolt is, as last heard."""
+        return self._lock.locked
+
+    async def async_lock(self, **kwargs: Any) -> None:
+        """Lock over Bluetooth."""
+        await self._async_drive(self._lock.async_lock)
+
+    async def async_unlock(self, **kwargs: Any) -> None:
+        """Unlock over Bluetooth."""
+        await self._async_drive(self._lock.async_unlock)
+
+    async def _async_drive(self, action: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await action()
+        except ProviderError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key=err.reason,
+                translation_placeholders={
+                    "lock": self.runtime.locks[self._lock_id].name
+                },
+            ) from err
+        self.async_write_ha_state()
 
 
 class VirtualLockEntity(KeyholderEntity, LockEntity):

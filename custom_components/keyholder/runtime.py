@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from homeassistant.config_entries import ConfigEntry
@@ -40,10 +40,10 @@ from .const import (
     RETRY_MAX,
 )
 from .engine.model import Key, Keyholder, Site
-from .engine.plan import Credential, diff, make_plan, record_use
-from .engine.status import Status, key_status
+from .engine.plan import Credential, Operation, OpKind, diff, make_plan, record_use
+from .engine.status import Status, key_status, next_status_change
 from .engine.transitions import TransitionIndex
-from .providers import LockProvider, ProviderError
+from .providers import LockProvider, ProviderError, ScheduledLockProvider, Validity
 from .store import KeyholderStore, SiteData
 
 
@@ -128,6 +128,8 @@ class KeyholderRuntime:
         self._planned_at: dict[str, datetime] = {}
         # lock -> slot -> (value written, None if cleared; when) awaiting read-back
         self._unconfirmed: dict[str, dict[int, tuple[str | None, datetime]]] = {}
+        # lock -> slot -> end of the window written (locks with native schedules)
+        self._windows: dict[str, dict[int, datetime | None]] = {}
         self._verify_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._retry_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._timer_unsub: CALLBACK_TYPE | None = None
@@ -371,6 +373,9 @@ class KeyholderRuntime:
             managed=written.keys(),
             can_read_back=caps.can_read_back,
         )
+        windows = self._windows.setdefault(lock_id, {})
+        if caps.native_schedule:
+            ops += self._window_changes(lock_id, desired, written, ops, now)
         if ops:
             # On disk before the lock changes: a crash mid-write must not leave
             # codes on the lock that Keyholder no longer knows it wrote.
@@ -383,11 +388,19 @@ class KeyholderRuntime:
             if credential is None:
                 LOGGER.debug("Clearing slot %s on %s", slot, self.locks[lock_id].name)
                 await provider.async_clear_code(slot)
+                windows.pop(slot, None)
                 if not provider.settle_seconds:
                     written.pop(slot, None)
             else:
                 LOGGER.debug("Setting slot %s on %s", slot, self.locks[lock_id].name)
-                await provider.async_set_code(slot, credential.secret)
+                if caps.native_schedule:
+                    valid = self._validity(credential.key_id, now)
+                    await cast("ScheduledLockProvider", provider).async_set_code(
+                        slot, credential.secret, valid=valid
+                    )
+                    windows[slot] = valid[1]
+                else:
+                    await provider.async_set_code(slot, credential.secret)
                 written[slot] = credential.secret
             if provider.settle_seconds:
                 unconfirmed[slot] = (
@@ -402,6 +415,38 @@ class KeyholderRuntime:
         if ops and provider.settle_seconds:
             # Read back once the lock has had time to report what it now holds.
             self._sync_later(self._verify_unsubs, lock_id, provider.settle_seconds + 1)
+
+    def _validity(self, key_id: str, now: datetime) -> Validity:
+        """Return the window of a key effective at ``now``: until it stops working."""
+        key = self.site.keys[key_id]
+        holder = self.site.keyholders[key.keyholder_id]
+        return now, next_status_change(key, holder, now, self.tz)
+
+    def _window_changes(
+        self,
+        lock_id: str,
+        desired: dict[int, Credential],
+        written: dict[int, str],
+        ops: list[Operation],
+        now: datetime,
+    ) -> list[Operation]:
+        """
+        Rewrite codes whose window changed (or is not known since the start).
+
+        The provider skips a write the lock already holds with that window.
+        """
+        windows = self._windows.setdefault(lock_id, {})
+        touched = {op.slot for op in ops}
+        return [
+            Operation(OpKind.SET, lock_id, slot, credential)
+            for slot, credential in sorted(desired.items())
+            if slot not in touched
+            and written.get(slot) == credential.secret
+            and (
+                slot not in windows
+                or windows[slot] != self._validity(credential.key_id, now)[1]
+            )
+        ]
 
     def _desired(self, lock_id: str, now: datetime) -> dict[int, Credential]:
         """Plan what the lock should hold now, around its last known foreign codes."""

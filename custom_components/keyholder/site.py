@@ -130,7 +130,9 @@ def build_locks(
     for sid, sub in entry.subentries.items():
         if sid not in locks:
             continue
-        target = sub.data.get(CONF_LOCK_ENTITY, sub.data.get(CONF_PROVIDER, ""))
+        target = sub.data.get(CONF_LOCK_ENTITY) or sub.data.get(
+            "address", sub.data.get(CONF_PROVIDER, "")
+        )
         if data.targets.get(sid, target) != target:
             # Reconfigured to another lock: the slots we wrote were on the old one.
             LOGGER.warning(
@@ -139,6 +141,9 @@ def build_locks(
                 target,
             )
             data.written.pop(sid, None)
+            # A TTLock's slot numbering (kept with the virtual locks' memory)
+            # was the old lock's too.
+            data.virtual.pop(sid, None)
         data.targets[sid] = target
     memories = (data.virtual, data.written, data.targets)
     for gone in set().union(*memories) - set(locks):

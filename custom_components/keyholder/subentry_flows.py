@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+import json
 import re
 from typing import Any
 
@@ -47,6 +48,16 @@ from .const import (
 )
 from .engine.model import Role
 from .providers.matter import PROVIDER_MATTER
+from .providers.ttlock import (
+    CONF_ADDRESS,
+    CONF_EKEY,
+    DEFAULT_SLOTS as TTLOCK_DEFAULT_SLOTS,
+    MAX_SLOTS as TTLOCK_MAX_SLOTS,
+    PROVIDER_TTLOCK,
+    NotAdminKeyError,
+    normalize_address,
+    parse_ekey,
+)
 from .providers.virtual import PROVIDER_VIRTUAL
 from .providers.zigbee2mqtt import (
     CONF_BASE_TOPIC,
@@ -58,9 +69,86 @@ from .providers.zigbee2mqtt import (
 )
 from .providers.zwave_js import PROVIDER_ZWAVE_JS
 
-PROVIDERS = [PROVIDER_VIRTUAL, PROVIDER_ZWAVE_JS, PROVIDER_ZIGBEE2MQTT, PROVIDER_MATTER]
-
+PROVIDERS = [
+    PROVIDER_VIRTUAL,
+    PROVIDER_ZWAVE_JS,
+    PROVIDER_ZIGBEE2MQTT,
+    PROVIDER_MATTER,
+    PROVIDER_TTLOCK,
+]
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def ttlock_lock_data(
+    user_input: dict[str, Any],
+    others: list[dict[str, Any]],
+    stored_ekey: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """
+    Check a TTLock's form; return (subentry data, field -> error key).
+
+    An empty eKey keeps ``stored_ekey`` (reconfiguring without pasting it again).
+    No error quotes what was entered.
+    """
+    text = (user_input.get(CONF_EKEY) or "").strip()
+    ekey: dict[str, Any] | None = stored_ekey if not text else None
+    errors: dict[str, str] = {}
+    if text:
+        try:
+            loaded = json.loads(text)
+            if isinstance(loaded, list) and len(loaded) == 1:
+                loaded = loaded[0]  # a keys.json holding this one lock
+            if not isinstance(loaded, dict):
+                raise ValueError("not an object")  # noqa: TRY004, TRY301
+            parse_ekey(loaded)
+            ekey = loaded
+        except NotAdminKeyError:
+            errors[CONF_EKEY] = "ekey_not_admin"
+        except ValueError:
+            errors[CONF_EKEY] = "invalid_ekey"
+    elif ekey is None:
+        errors[CONF_EKEY] = "invalid_ekey"
+    raw_address = (user_input.get(CONF_ADDRESS) or "").strip()
+    if not raw_address and ekey is not None:
+        raw_address = str(ekey.get("lockMac", ""))
+    address = normalize_address(raw_address)
+    if address is None:
+        if CONF_EKEY not in errors:
+            errors[CONF_ADDRESS] = "invalid_address"
+    elif any(
+        o.get(CONF_PROVIDER) == PROVIDER_TTLOCK and o.get(CONF_ADDRESS) == address
+        for o in others
+    ):
+        errors[CONF_ADDRESS] = "ttlock_in_use"
+    data = {
+        CONF_NAME: user_input.get(CONF_NAME, "").strip(),
+        CONF_PROVIDER: PROVIDER_TTLOCK,
+        CONF_ADDRESS: address,
+        CONF_EKEY: ekey,
+        CONF_SLOTS: int(user_input.get(CONF_SLOTS, TTLOCK_DEFAULT_SLOTS)),
+    }
+    return data, errors
+
+
+def ttlock_schema(
+    defaults: dict[str, Any], *, with_address: bool = True
+) -> dict[Any, Any]:
+    """Return the fields of a TTLock (the eKey is never shown back)."""
+    fields: dict[Any, Any] = {
+        vol.Required(CONF_NAME, default=defaults.get(CONF_NAME, "")): TextSelector()
+    }
+    if with_address:
+        fields[vol.Optional(CONF_ADDRESS, default=defaults.get(CONF_ADDRESS) or "")] = (
+            TextSelector()
+        )
+    return fields | {
+        vol.Optional(CONF_EKEY, default=""): TextSelector(
+            TextSelectorConfig(multiline=True)
+        ),
+        vol.Required(
+            CONF_SLOTS, default=defaults.get(CONF_SLOTS, TTLOCK_DEFAULT_SLOTS)
+        ): _box(1, TTLOCK_MAX_SLOTS),
+    }
 
 
 def _box(minimum: int, maximum: int) -> vol.All[Any]:
@@ -118,6 +206,8 @@ class LockSubentryFlow(_SiteSubentryFlow):
                 return await self.async_step_zigbee2mqtt()
             if user_input[CONF_PROVIDER] == PROVIDER_MATTER:
                 return await self.async_step_matter()
+            if user_input[CONF_PROVIDER] == PROVIDER_TTLOCK:
+                return await self.async_step_ttlock()
             return await self.async_step_virtual()
         return self.async_show_form(
             step_id="user",
@@ -146,6 +236,8 @@ class LockSubentryFlow(_SiteSubentryFlow):
             return await self.async_step_zigbee2mqtt(user_input)
         if self._defaults().get(CONF_PROVIDER) == PROVIDER_MATTER:
             return await self.async_step_matter(user_input)
+        if self._defaults().get(CONF_PROVIDER) == PROVIDER_TTLOCK:
+            return await self.async_step_ttlock(user_input)
         return await self.async_step_virtual(user_input)
 
     def _name_error(self, name: str) -> dict[str, str]:
@@ -266,6 +358,27 @@ class LockSubentryFlow(_SiteSubentryFlow):
                     ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
                 }
             ),
+            errors=errors,
+        )
+
+    async def async_step_ttlock(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Describe a TTLock reached over Bluetooth, with its eKey."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data, errors = ttlock_lock_data(
+                user_input,
+                self._others(SUBENTRY_LOCK),
+                self._defaults().get(CONF_EKEY),
+            )
+            errors = self._name_error(data[CONF_NAME]) or errors
+            if not errors:
+                return self._finish(data[CONF_NAME], data)
+        defaults = user_input or self._defaults()
+        return self.async_show_form(
+            step_id="ttlock",
+            data_schema=vol.Schema(ttlock_schema(defaults)),
             errors=errors,
         )
 

@@ -22,12 +22,14 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.providers import LockProvider
 from custom_components.keyholder.providers.matter import MatterLock
+from custom_components.keyholder.providers.ttlock import TTLockLock, parse_ekey
 from custom_components.keyholder.providers.virtual import VirtualLock
 from custom_components.keyholder.providers.zigbee2mqtt import Zigbee2MqttLock
 from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
 
 from ..helpers import async_add_zwave_lock
 from ..matter.sim import MatterFactory, MatterHarness
+from ..ttlock_sim import ADDRESS, FakeBluetooth, SimTTLock, ekey_dict, install
 from ..zigbee2mqtt_sim import BASE, DEVICE, Z2MFactory, Z2MHarness
 
 
@@ -43,6 +45,10 @@ class Family:
     announces_return: ClassVar[bool] = True
     # The device shows codes only as "occupied" (an instance setting).
     masks_codes = False
+    # The device numbers its codes; where it does not (TTLock keeps bare
+    # passcodes), the provider numbers them and a code put there behind
+    # Keyholder's back gets whichever free slot the provider picks.
+    numbered_slots: ClassVar[bool] = True
 
     async def async_build(self) -> LockProvider:
         """Create the device and a provider driving it."""
@@ -309,6 +315,61 @@ class MatterFamily(Family):
         return self.matter.lock.held()
 
 
+class TTLockFamily(Family):
+    """A TTLock over Bluetooth, simulated at the BleakClient level."""
+
+    id = "ttlock"
+    numbered_slots = False
+
+    def __init__(self, hass: HomeAssistant, monkeypatch: Any) -> None:
+        """Prepare a lock in range."""
+        self.hass = hass
+        self.lock = SimTTLock()
+        self.air: FakeBluetooth = install(monkeypatch, self.lock)
+        self.slot_map: dict[int, str] = {}
+
+    async def async_build(self) -> LockProvider:
+        """Build a provider with 10 slots."""
+        self.hass.config.components.add("bluetooth")
+        return TTLockLock(
+            self.hass,
+            address=ADDRESS,
+            key=parse_ekey(ekey_dict()),
+            slots=10,
+            slot_map=self.slot_map,
+        )
+
+    async def async_set_online(self, *, online: bool) -> None:
+        """The lock goes out of Bluetooth range, or is heard again."""
+        self.air.set_online(online=online)
+        await self.hass.async_block_till_done()
+
+    def _code(self, slot: int) -> str:
+        return self.slot_map[slot]
+
+    async def async_press_keypad(self, slot: int) -> None:
+        """Type the slot's code; the lock logs it and advertises new records."""
+        assert self.lock.press_keypad(self._code(slot))
+        self.air.advertise()
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    async def async_unlock_by_hand(self, slot: int) -> None:
+        """Open with the mechanical key (the log names no passcode)."""
+        self.lock.unlock_by_hand()
+        self.air.advertise()
+        await self.hass.async_block_till_done(wait_background_tasks=True)
+
+    async def async_seed(self, slot: int, code: str) -> None:
+        """Add a passcode with the TTLock app (no slot on a TTLock)."""
+        self.lock.seed(code)
+
+    async def async_held(self) -> dict[int, str]:
+        """Return the lock's passcodes under the slots the provider gave them."""
+        by_code = {code: slot for slot, code in self.slot_map.items()}
+        assert set(self.lock.passcodes) <= set(by_code), "a code with no slot"
+        return {by_code[code]: code for code in self.lock.passcodes}
+
+
 def _z2m(hass: HomeAssistant, request: Any, *, expose_pin: bool) -> Family:
     return Zigbee2MqttFamily(
         hass, request.getfixturevalue("z2m_lock"), expose_pin=expose_pin
@@ -326,6 +387,12 @@ FAMILIES: dict[str, tuple[type[Family], Callable[[HomeAssistant, Any], Family]]]
     "zigbee2mqtt": (
         Zigbee2MqttFamily,
         lambda hass, request: _z2m(hass, request, expose_pin=True),
+    ),
+    "ttlock": (
+        TTLockFamily,
+        lambda hass, request: TTLockFamily(
+            hass, request.getfixturevalue("monkeypatch")
+        ),
     ),
     "zigbee2mqtt_masked": (
         Zigbee2MqttFamily,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..const import (
@@ -91,6 +92,26 @@ def platform_lock_entity(hass: HomeAssistant, entity_id: str, platform: str) -> 
     return entity
 
 
+type Validity = tuple[datetime, datetime | None]
+"""When a written code works: from ``start`` until ``end`` (None: for good)."""
+
+
+class ScheduledLockProvider(LockProvider, Protocol):
+    """
+    A lock that enforces a code's window itself (``native_schedule``).
+
+    Keyholder passes the key's current window with every write, so the lock
+    stops accepting the code at its end even while Home Assistant is down, and
+    writes a code again when its window changed. Other providers never get
+    ``valid``.
+    """
+
+    async def async_set_code(
+        self, slot: int, code: str, *, valid: Validity | None = None
+    ) -> None:
+        """Write a code into a slot, working only within ``valid``."""
+
+
 def create_provider(
     hass: HomeAssistant,
     lock_id: str,
@@ -113,6 +134,23 @@ def create_provider(
     from .zwave_js import ZwaveJSLock  # noqa: PLC0415
 
     provider = data.get(CONF_PROVIDER, PROVIDER_VIRTUAL)
+    if provider == "ttlock":
+        from .ttlock import (  # noqa: PLC0415
+            CONF_ADDRESS,
+            CONF_EKEY,
+            TTLockLock,
+            parse_ekey,
+        )
+
+        # The lock numbers no slots: the provider's numbering is kept like a
+        # virtual lock's memory (saved with the site).
+        return TTLockLock(
+            hass,
+            address=data[CONF_ADDRESS],
+            key=parse_ekey(data[CONF_EKEY]),
+            slots=int(data[CONF_SLOTS]),
+            slot_map=virtual_memory.setdefault(lock_id, {}),
+        )
     if provider == PROVIDER_ZIGBEE2MQTT:
         return Zigbee2MqttLock(
             hass,
