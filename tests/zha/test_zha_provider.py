@@ -65,7 +65,7 @@ async def test_create_provider_builds_a_zha_lock(hass: HomeAssistant) -> None:
 
 
 async def test_codes_go_over_the_air_and_the_record_survives_a_restart(
-    hass: HomeAssistant, zha_lock: ZhaFactory
+    hass: HomeAssistant, zha_lock: ZhaFactory, hass_storage: dict[str, Any]
 ) -> None:
     zha = await zha_lock()
     provider = _provider(hass, zha)
@@ -92,6 +92,22 @@ async def test_codes_go_over_the_air_and_the_record_survives_a_restart(
     # Another lock's record is its own.
     other = _provider(hass, zha, lock_id="garage")
     assert await other.async_read_slots() == {}
+    # The record holds slot numbers only, never a code.
+    assert hass_storage["keyholder.zha.front"]["data"] == {
+        "entity_id": zha.entity_id,
+        "slots": [10],
+    }
+    # The same Keyholder lock pointed at another entity starts afresh.
+    hass.states.async_set("lock.other_zha_lock", "locked")
+    moved = ZhaLock(
+        hass,
+        "lock.other_zha_lock",
+        lock_id="front",
+        slots=10,
+        pin_min=4,
+        pin_max=8,
+    )
+    assert await moved.async_read_slots() == {}
 
 
 async def test_codes_never_reach_the_event_bus(

@@ -78,7 +78,7 @@ class ZhaLock:
         self._slots = range(first_slot, first_slot + slots)
         self._pin_min = pin_min
         self._pin_max = pin_max
-        # slot -> True for every slot this provider wrote and did not clear.
+        # The slots this provider wrote and did not clear (no codes), on disk.
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"keyholder.zha.{lock_id}"
         )
@@ -272,12 +272,17 @@ class ZhaLock:
             async with self._loading:
                 if self._written is None:
                     stored = await self._store.async_load() or {}
+                    # A record of another lock (the lock was pointed at another
+                    # entity) says nothing about this one.
+                    same = stored.get("entity_id") == self.entity_id
                     self._written = {
                         int(slot)
-                        for slot in stored.get("slots", [])
+                        for slot in (stored.get("slots", []) if same else [])
                         if isinstance(slot, int) and not isinstance(slot, bool)
                     }
         return self._written
 
     async def _async_save(self, written: set[int]) -> None:
-        await self._store.async_save({"slots": sorted(written)})
+        await self._store.async_save(
+            {"entity_id": self.entity_id, "slots": sorted(written)}
+        )
