@@ -59,6 +59,13 @@ from .providers.ttlock import (
     parse_ekey,
 )
 from .providers.virtual import PROVIDER_VIRTUAL
+from .providers.zha import (
+    CONF_FIRST_SLOT,
+    DEFAULT_PIN_MAX as ZHA_DEFAULT_PIN_MAX,
+    DEFAULT_PIN_MIN as ZHA_DEFAULT_PIN_MIN,
+    DEFAULT_SLOTS as ZHA_DEFAULT_SLOTS,
+    PROVIDER_ZHA,
+)
 from .providers.zigbee2mqtt import (
     CONF_BASE_TOPIC,
     CONF_DEVICE,
@@ -75,6 +82,7 @@ PROVIDERS = [
     PROVIDER_ZIGBEE2MQTT,
     PROVIDER_MATTER,
     PROVIDER_TTLOCK,
+    PROVIDER_ZHA,
 ]
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -208,6 +216,8 @@ class LockSubentryFlow(_SiteSubentryFlow):
                 return await self.async_step_matter()
             if user_input[CONF_PROVIDER] == PROVIDER_TTLOCK:
                 return await self.async_step_ttlock()
+            if user_input[CONF_PROVIDER] == PROVIDER_ZHA:
+                return await self.async_step_zha()
             return await self.async_step_virtual()
         return self.async_show_form(
             step_id="user",
@@ -238,6 +248,8 @@ class LockSubentryFlow(_SiteSubentryFlow):
             return await self.async_step_matter(user_input)
         if self._defaults().get(CONF_PROVIDER) == PROVIDER_TTLOCK:
             return await self.async_step_ttlock(user_input)
+        if self._defaults().get(CONF_PROVIDER) == PROVIDER_ZHA:
+            return await self.async_step_zha(user_input)
         return await self.async_step_virtual(user_input)
 
     def _name_error(self, name: str) -> dict[str, str]:
@@ -379,6 +391,65 @@ class LockSubentryFlow(_SiteSubentryFlow):
         return self.async_show_form(
             step_id="ttlock",
             data_schema=vol.Schema(ttlock_schema(defaults)),
+            errors=errors,
+        )
+
+    async def async_step_zha(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Choose the ZHA lock entity and describe its keypad."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            entity_id = user_input[CONF_LOCK_ENTITY]
+            used = {o.get(CONF_LOCK_ENTITY) for o in self._others(SUBENTRY_LOCK)}
+            errors = self._name_error(name)
+            if not errors and entity_id in used:
+                errors = {CONF_LOCK_ENTITY: "entity_in_use"}
+            if not errors and user_input[CONF_PIN_MIN] > user_input[CONF_PIN_MAX]:
+                errors = {CONF_PIN_MAX: "pin_range"}
+            if not errors:
+                return self._finish(
+                    name,
+                    {
+                        CONF_NAME: name,
+                        CONF_LOCK_ENTITY: entity_id,
+                        CONF_FIRST_SLOT: user_input[CONF_FIRST_SLOT],
+                        CONF_SLOTS: user_input[CONF_SLOTS],
+                        CONF_PIN_MIN: user_input[CONF_PIN_MIN],
+                        CONF_PIN_MAX: user_input[CONF_PIN_MAX],
+                        CONF_PROVIDER: PROVIDER_ZHA,
+                    },
+                )
+        defaults = user_input or self._defaults()
+        return self.async_show_form(
+            step_id="zha",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_NAME, default=defaults.get(CONF_NAME, "")
+                    ): TextSelector(),
+                    vol.Required(
+                        CONF_LOCK_ENTITY, default=defaults.get(CONF_LOCK_ENTITY)
+                    ): EntitySelector(
+                        EntitySelectorConfig(integration="zha", domain="lock")
+                    ),
+                    vol.Required(
+                        CONF_FIRST_SLOT, default=defaults.get(CONF_FIRST_SLOT, 1)
+                    ): _box(1, 250),
+                    vol.Required(
+                        CONF_SLOTS, default=defaults.get(CONF_SLOTS, ZHA_DEFAULT_SLOTS)
+                    ): _box(1, 250),
+                    vol.Required(
+                        CONF_PIN_MIN,
+                        default=defaults.get(CONF_PIN_MIN, ZHA_DEFAULT_PIN_MIN),
+                    ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
+                    vol.Required(
+                        CONF_PIN_MAX,
+                        default=defaults.get(CONF_PIN_MAX, ZHA_DEFAULT_PIN_MAX),
+                    ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
+                }
+            ),
             errors=errors,
         )
 

@@ -6,6 +6,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from ..matter.sim import matter_lock, matter_server  # noqa: F401 (fixtures)
+from ..zha_sim import zha_lock  # noqa: F401 (fixture)
 from ..zigbee2mqtt_sim import (  # noqa: F401 (fixtures)
     mosquitto,
     mosquitto_binary,

@@ -24,12 +24,14 @@ from custom_components.keyholder.providers import LockProvider
 from custom_components.keyholder.providers.matter import MatterLock
 from custom_components.keyholder.providers.ttlock import TTLockLock, parse_ekey
 from custom_components.keyholder.providers.virtual import VirtualLock
+from custom_components.keyholder.providers.zha import ZhaLock
 from custom_components.keyholder.providers.zigbee2mqtt import Zigbee2MqttLock
 from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
 
 from ..helpers import async_add_zwave_lock
 from ..matter.sim import MatterFactory, MatterHarness
 from ..ttlock_sim import ADDRESS, FakeBluetooth, SimTTLock, ekey_dict, install
+from ..zha_sim import ZhaFactory, ZhaHarness
 from ..zigbee2mqtt_sim import BASE, DEVICE, Z2MFactory, Z2MHarness
 
 
@@ -49,6 +51,9 @@ class Family:
     # passcodes), the provider numbers them and a code put there behind
     # Keyholder's back gets whichever free slot the provider picks.
     numbered_slots: ClassVar[bool] = True
+    # Codes put on the device by others show up in reads (ZHA cannot read
+    # slots at all: it reports only what Keyholder wrote).
+    sees_foreign_codes: ClassVar[bool] = True
 
     async def async_build(self) -> LockProvider:
         """Create the device and a provider driving it."""
@@ -370,6 +375,62 @@ class TTLockFamily(Family):
         return {by_code[code]: code for code in self.lock.passcodes}
 
 
+class ZhaFamily(Family):
+    """A Zigbee lock behind Home Assistant's zha integration, over a faked radio."""
+
+    id = "zha"
+    # ZHA has no action that reads codes: the provider reports its own writes,
+    # each as an occupied slot with a hidden code.
+    masks_codes = True
+    sees_foreign_codes = False
+
+    def __init__(self, hass: HomeAssistant, make: ZhaFactory) -> None:
+        """Prepare a simulated lock paired with zha."""
+        self.hass = hass
+        self.make = make
+        self.harness: ZhaHarness | None = None
+
+    @property
+    def zha(self) -> ZhaHarness:
+        """Return the running zha integration and lock."""
+        assert self.harness is not None
+        return self.harness
+
+    async def async_build(self) -> LockProvider:
+        """Set up zha with the lock and a provider for slots 1 to 10."""
+        self.harness = await self.make()
+        return ZhaLock(
+            self.hass,
+            self.zha.entity_id,
+            lock_id="contract_zha",
+            slots=10,
+            pin_min=4,
+            pin_max=8,
+        )
+
+    async def async_set_online(self, *, online: bool) -> None:
+        """The lock leaves the network or comes back; zha notices."""
+        await self.zha.async_set_online(online=online)
+
+    async def async_press_keypad(self, slot: int) -> None:
+        """The lock reports a keypad unlock by the user of ``slot``."""
+        self.zha.lock.press_keypad(slot)
+        await self.zha.async_air()
+
+    async def async_unlock_by_hand(self, slot: int) -> None:
+        """The lock reports a manual unlock naming ``slot``."""
+        self.zha.lock.unlock_by_hand(slot)
+        await self.zha.async_air()
+
+    async def async_seed(self, slot: int, code: str) -> None:
+        """Program a code at the lock."""
+        self.zha.lock.seed(slot, code)
+
+    async def async_held(self) -> dict[int, str]:
+        """Return the lock's enabled codes by ZHA slot."""
+        return self.zha.lock.codes()
+
+
 def _z2m(hass: HomeAssistant, request: Any, *, expose_pin: bool) -> Family:
     return Zigbee2MqttFamily(
         hass, request.getfixturevalue("z2m_lock"), expose_pin=expose_pin
@@ -403,6 +464,10 @@ FAMILIES: dict[str, tuple[type[Family], Callable[[HomeAssistant, Any], Family]]]
         lambda hass, request: MatterFamily(
             hass, request.getfixturevalue("matter_lock")
         ),
+    ),
+    "zha": (
+        ZhaFamily,
+        lambda hass, request: ZhaFamily(hass, request.getfixturevalue("zha_lock")),
     ),
 }
 

@@ -125,6 +125,7 @@ def create_provider(
     """
     from .matter import PROVIDER_MATTER, MatterLock  # noqa: PLC0415
     from .virtual import PROVIDER_VIRTUAL, VirtualLock  # noqa: PLC0415
+    from .zha import CONF_FIRST_SLOT, PROVIDER_ZHA, ZhaLock  # noqa: PLC0415
     from .zigbee2mqtt import (  # noqa: PLC0415
         CONF_BASE_TOPIC,
         CONF_DEVICE,
@@ -162,6 +163,16 @@ def create_provider(
         )
     if provider == PROVIDER_MATTER:
         return MatterLock(hass, data[CONF_LOCK_ENTITY])
+    if provider == PROVIDER_ZHA:
+        return ZhaLock(
+            hass,
+            data[CONF_LOCK_ENTITY],
+            lock_id=lock_id,
+            slots=int(data[CONF_SLOTS]),
+            pin_min=int(data[CONF_PIN_MIN]),
+            pin_max=int(data[CONF_PIN_MAX]),
+            first_slot=int(data.get(CONF_FIRST_SLOT, 1)),
+        )
     if provider == PROVIDER_VIRTUAL:
         return VirtualLock(
             slots=int(data[CONF_SLOTS]),
