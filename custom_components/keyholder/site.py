@@ -118,18 +118,12 @@ def build_locks(
     hass: HomeAssistant, entry: KeyholderConfigEntry, data: SiteData
 ) -> dict[str, LockInfo]:
     """Create a provider for every lock subentry; forget removed locks."""
-    locks = {
-        sid: LockInfo(
-            lock_id=sid,
-            name=sub.title,
-            provider=create_provider(hass, sid, sub.data, data.virtual),
-        )
+    subs = {
+        sid: sub
         for sid, sub in entry.subentries.items()
         if sub.subentry_type == SUBENTRY_LOCK
     }
-    for sid, sub in entry.subentries.items():
-        if sid not in locks:
-            continue
+    for sid, sub in subs.items():
         target = sub.data.get(CONF_LOCK_ENTITY) or sub.data.get(
             "address", sub.data.get(CONF_PROVIDER, "")
         )
@@ -142,9 +136,17 @@ def build_locks(
             )
             data.written.pop(sid, None)
             # A TTLock's slot numbering (kept with the virtual locks' memory)
-            # was the old lock's too.
+            # was the old lock's too; forgotten before the provider takes it.
             data.virtual.pop(sid, None)
         data.targets[sid] = target
+    locks = {
+        sid: LockInfo(
+            lock_id=sid,
+            name=sub.title,
+            provider=create_provider(hass, sid, sub.data, data.virtual),
+        )
+        for sid, sub in subs.items()
+    }
     memories = (data.virtual, data.written, data.targets)
     for gone in set().union(*memories) - set(locks):
         for memory in memories:

@@ -6,6 +6,7 @@ import json
 
 from homeassistant import config_entries
 from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
+from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.loader import async_get_bluetooth
@@ -14,6 +15,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from ttlock_ble import LockAdvertisement
 
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.providers.ttlock import TTLockLock
+from custom_components.keyholder.site import build_locks
+from custom_components.keyholder.store import SiteData
 
 from ..ttlock_sim import ADDRESS, FakeBluetooth, SimTTLock, ekey_dict, install
 
@@ -181,3 +185,37 @@ async def test_manifest_matches_ttlock_advertisements(hass: HomeAssistant) -> No
     decoded = LockAdvertisement.from_manufacturer_data(773, payload)
     assert decoded is not None
     assert decoded.lock_mac == ADDRESS
+
+
+async def test_lock_pointed_at_another_ttlock_keeps_a_saved_numbering(
+    hass: HomeAssistant,
+) -> None:
+    """The old lock's numbering is dropped before the new provider gets its own."""
+    entry = MockConfigEntry(
+        domain="keyholder",
+        data={"name": "Home"},
+        subentries_data=[
+            ConfigSubentryData(
+                data={
+                    "name": "Shed",
+                    "provider": "ttlock",
+                    "address": ADDRESS,
+                    "ekey": ekey_dict(),
+                    "slots": 10,
+                },
+                subentry_id="lock_shed",
+                subentry_type="lock",
+                title="Shed",
+                unique_id=None,
+            )
+        ],
+    )
+    data = SiteData()
+    data.virtual["lock_shed"] = {1: "4711"}
+    data.targets["lock_shed"] = "AA:BB:CC:DD:EE:00"  # the lock it drove before
+    locks = build_locks(hass, entry, data)
+    provider = locks["lock_shed"].provider
+    assert isinstance(provider, TTLockLock)
+    assert provider.slot_map == {}
+    # What the provider numbers from now on is what the store saves.
+    assert provider.slot_map is data.virtual["lock_shed"]

@@ -39,7 +39,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.storage import Store
 
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError
+from . import ProviderError, platform_lock_entity
 
 PROVIDER_ZHA: Final = "zha"
 CONF_FIRST_SLOT: Final = "first_slot"
@@ -202,23 +202,8 @@ class ZhaLock:
         lock entity's own handler of that action instead.
         """
         self._ensure_available()
-        from homeassistant.components.lock.const import (  # noqa: PLC0415
-            DATA_COMPONENT,
-        )
-
-        component = self._hass.data.get(DATA_COMPONENT)
-        entity = component.get_entity(self.entity_id) if component else None
-        handler = getattr(entity, "async_set_lock_user_code", None)
-        if (
-            entity is None
-            or entity.platform is None
-            or entity.platform.platform_name != ZHA_DOMAIN
-            or handler is None
-        ):
-            raise ProviderError(
-                "integration_not_loaded",
-                f"{self.entity_id} is not a lock of a loaded zha integration",
-            )
+        entity = platform_lock_entity(self._hass, self.entity_id, ZHA_DOMAIN)
+        handler = entity.async_set_lock_user_code
         await self._guarded(
             "set_lock_user_code", slot, handler(code_slot=slot, user_code=code)
         )
