@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 import logging
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceNotFound
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -39,6 +39,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 
 from ..engine.model import KeyKind, LockCapabilities
 from . import ProviderError, platform_lock_entity
+from .entity import LockEntityProvider
 
 if TYPE_CHECKING:
     from matter_server.client import MatterClient
@@ -101,7 +102,7 @@ def _reason(err: HomeAssistantError) -> str:
     return "lock_error"
 
 
-class MatterLock:
+class MatterLock(LockEntityProvider):
     """A lock known to Home Assistant's matter integration."""
 
     model = "Matter lock"
@@ -132,18 +133,6 @@ class MatterLock:
             reports_slot=True,
             native_schedule=False,
         )
-
-    @property
-    def available(self) -> bool:
-        """Return True when the lock entity exists and is not unavailable."""
-        state = self._hass.states.get(self.entity_id)
-        return state is not None and state.state != STATE_UNAVAILABLE
-
-    def _ensure_available(self) -> None:
-        if not self.available:
-            raise ProviderError(
-                "lock_offline", f"{self.entity_id} is unavailable or unknown"
-            )
 
     async def _call(
         self, service: str, data: dict[str, Any], *, response: bool = False
@@ -325,22 +314,6 @@ class MatterLock:
             watch.stop()
 
         return _unsub
-
-    @callback
-    def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
-        """Call ``on_back()`` when the lock entity leaves ``unavailable``."""
-
-        @callback
-        def _on_state(event: Event[EventStateChangedData]) -> None:
-            old, new = event.data["old_state"], event.data["new_state"]
-            if (
-                new is not None
-                and new.state != STATE_UNAVAILABLE
-                and (old is None or old.state == STATE_UNAVAILABLE)
-            ):
-                on_back()
-
-        return async_track_state_change_event(self._hass, self.entity_id, _on_state)
 
 
 def _locate(

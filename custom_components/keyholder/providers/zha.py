@@ -31,15 +31,15 @@ import asyncio
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Final
 
-from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, STATE_UNAVAILABLE
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceNotFound
 from homeassistant.helpers import entity_registry as er
-from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.storage import Store
 
 from ..engine.model import KeyKind, LockCapabilities
 from . import ProviderError, platform_lock_entity
+from .entity import LockEntityProvider
 
 PROVIDER_ZHA: Final = "zha"
 CONF_FIRST_SLOT: Final = "first_slot"
@@ -54,7 +54,7 @@ DEFAULT_PIN_MAX: Final = 8
 STORAGE_VERSION: Final = 1
 
 
-class ZhaLock:
+class ZhaLock(LockEntityProvider):
     """A Zigbee door lock known to Home Assistant's zha integration."""
 
     model = "ZHA lock"
@@ -100,12 +100,6 @@ class ZhaLock:
             reports_slot=True,
             native_schedule=False,
         )
-
-    @property
-    def available(self) -> bool:
-        """Return True when the lock entity exists and is not unavailable."""
-        state = self._hass.states.get(self.entity_id)
-        return state is not None and state.state != STATE_UNAVAILABLE
 
     async def async_read_slots(self) -> Mapping[int, str | None]:
         """Return the slots this provider wrote, each with its code hidden."""
@@ -165,33 +159,11 @@ class ZhaLock:
 
         return self._hass.bus.async_listen(EVENT_ZHA, _on_event)
 
-    @callback
-    def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
-        """Call ``on_back()`` when the lock entity leaves ``unavailable``."""
-
-        @callback
-        def _on_state(event: Event[EventStateChangedData]) -> None:
-            old, new = event.data["old_state"], event.data["new_state"]
-            if (
-                new is not None
-                and new.state != STATE_UNAVAILABLE
-                and (old is None or old.state == STATE_UNAVAILABLE)
-            ):
-                on_back()
-
-        return async_track_state_change_event(self._hass, self.entity_id, _on_state)
-
     # -- helpers -------------------------------------------------------------
 
     def _check_slot(self, slot: int) -> None:
         if slot not in self._slots:
             raise ProviderError("slot_out_of_range", f"Slot {slot} is not managed")
-
-    def _ensure_available(self) -> None:
-        if not self.available:
-            raise ProviderError(
-                "lock_offline", f"{self.entity_id} is unavailable or unknown"
-            )
 
     async def _async_set_on_entity(self, slot: int, code: str) -> None:
         """

@@ -25,7 +25,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, STATE_UNAVAILABLE
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceNotFound
 from homeassistant.helpers import entity_registry as er
@@ -33,6 +33,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 
 from ..engine.model import KeyKind, LockCapabilities
 from . import ProviderError, platform_lock_entity
+from .entity import LockEntityProvider
 
 if TYPE_CHECKING:
     from zwave_js_server.model.node import Node as ZwaveNode
@@ -66,7 +67,7 @@ def _masked(code: object) -> bool:
     return isinstance(code, str) and bool(code) and set(code) == {"*"}
 
 
-class ZwaveJSLock:
+class ZwaveJSLock(LockEntityProvider):
     """A Z-Wave lock known to Home Assistant's zwave_js integration."""
 
     model = "Z-Wave lock"
@@ -95,18 +96,6 @@ class ZwaveJSLock:
             reports_slot=True,
             native_schedule=False,
         )
-
-    @property
-    def available(self) -> bool:
-        """Return True when the lock entity exists and is not unavailable."""
-        state = self._hass.states.get(self.entity_id)
-        return state is not None and state.state != STATE_UNAVAILABLE
-
-    def _ensure_available(self) -> None:
-        if not self.available:
-            raise ProviderError(
-                "lock_offline", f"{self.entity_id} is unavailable or unknown"
-            )
 
     async def _call(
         self, service: str, data: dict[str, Any], *, response: bool = False
@@ -219,22 +208,6 @@ class ZwaveJSLock:
                 unsub()
 
         return _unsub
-
-    @callback
-    def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
-        """Call ``on_back()`` when the lock entity leaves ``unavailable``."""
-
-        @callback
-        def _on_state(event: Event[EventStateChangedData]) -> None:
-            old, new = event.data["old_state"], event.data["new_state"]
-            if (
-                new is not None
-                and new.state != STATE_UNAVAILABLE
-                and (old is None or old.state == STATE_UNAVAILABLE)
-            ):
-                on_back()
-
-        return async_track_state_change_event(self._hass, self.entity_id, _on_state)
 
 
 class _KeypadReports:
