@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date
 import json
 import re
@@ -168,6 +169,31 @@ def _box(minimum: int, maximum: int) -> vol.All[Any]:
     )
 
 
+def _keypad_fields(
+    defaults: Mapping[str, Any], *, slots: int, pin_min: int = 4, pin_max: int = 8
+) -> dict[Any, Any]:
+    """Return the form fields of a keypad: code slots and passcode lengths."""
+    return {
+        vol.Required(CONF_SLOTS, default=defaults.get(CONF_SLOTS, slots)): _box(1, 250),
+        vol.Required(CONF_PIN_MIN, default=defaults.get(CONF_PIN_MIN, pin_min)): _box(
+            MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH
+        ),
+        vol.Required(CONF_PIN_MAX, default=defaults.get(CONF_PIN_MAX, pin_max)): _box(
+            MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH
+        ),
+    }
+
+
+def _pin_range_error(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """Return an error when the longest passcode is shorter than the shortest."""
+    if (
+        CONF_PIN_MIN in user_input
+        and user_input[CONF_PIN_MIN] > user_input[CONF_PIN_MAX]
+    ):
+        return {CONF_PIN_MAX: "pin_range"}
+    return {}
+
+
 class _SiteSubentryFlow(ConfigSubentryFlow):
     """Shared helpers of the lock and keyholder flows."""
 
@@ -273,9 +299,16 @@ class LockSubentryFlow(_SiteSubentryFlow):
         return self._entity_step(PROVIDER_MATTER, user_input)
 
     def _entity_step(
-        self, provider: str, user_input: dict[str, Any] | None
+        self,
+        provider: str,
+        user_input: dict[str, Any] | None,
+        fields: Callable[[Mapping[str, Any]], dict[Any, Any]] | None = None,
     ) -> SubentryFlowResult:
-        """Name a lock entity of the integration ``provider`` (one form per family)."""
+        """
+        Name a lock entity of the integration ``provider`` (one form per family).
+
+        ``fields`` adds the family's own fields to the form (from its defaults).
+        """
         errors: dict[str, str] = {}
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
@@ -284,14 +317,10 @@ class LockSubentryFlow(_SiteSubentryFlow):
             errors = self._name_error(name)
             if not errors and entity_id in used:
                 errors = {CONF_LOCK_ENTITY: "entity_in_use"}
+            errors = errors or _pin_range_error(user_input)
             if not errors:
                 return self._finish(
-                    name,
-                    {
-                        CONF_NAME: name,
-                        CONF_LOCK_ENTITY: entity_id,
-                        CONF_PROVIDER: provider,
-                    },
+                    name, {**user_input, CONF_NAME: name, CONF_PROVIDER: provider}
                 )
         defaults = user_input or self._defaults()
         return self.async_show_form(
@@ -306,6 +335,7 @@ class LockSubentryFlow(_SiteSubentryFlow):
                     ): EntitySelector(
                         EntitySelectorConfig(integration=provider, domain="lock")
                     ),
+                    **(fields(defaults) if fields else {}),
                 }
             ),
             errors=errors,
@@ -331,8 +361,7 @@ class LockSubentryFlow(_SiteSubentryFlow):
                 errors = {CONF_DEVICE: "invalid_topic"}
             if not errors and (base, device) in used:
                 errors = {CONF_DEVICE: "device_in_use"}
-            if not errors and user_input[CONF_PIN_MIN] > user_input[CONF_PIN_MAX]:
-                errors = {CONF_PIN_MAX: "pin_range"}
+            errors = errors or _pin_range_error(user_input)
             if not errors:
                 return self._finish(
                     name,
@@ -359,15 +388,7 @@ class LockSubentryFlow(_SiteSubentryFlow):
                     vol.Required(
                         CONF_DEVICE, default=defaults.get(CONF_DEVICE, "")
                     ): TextSelector(),
-                    vol.Required(
-                        CONF_SLOTS, default=defaults.get(CONF_SLOTS, Z2M_DEFAULT_SLOTS)
-                    ): _box(1, 250),
-                    vol.Required(
-                        CONF_PIN_MIN, default=defaults.get(CONF_PIN_MIN, 4)
-                    ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
-                    vol.Required(
-                        CONF_PIN_MAX, default=defaults.get(CONF_PIN_MAX, 8)
-                    ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
+                    **_keypad_fields(defaults, slots=Z2M_DEFAULT_SLOTS),
                 }
             ),
             errors=errors,
@@ -398,60 +419,21 @@ class LockSubentryFlow(_SiteSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Choose the ZHA lock entity and describe its keypad."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            name = user_input[CONF_NAME].strip()
-            entity_id = user_input[CONF_LOCK_ENTITY]
-            used = {o.get(CONF_LOCK_ENTITY) for o in self._others(SUBENTRY_LOCK)}
-            errors = self._name_error(name)
-            if not errors and entity_id in used:
-                errors = {CONF_LOCK_ENTITY: "entity_in_use"}
-            if not errors and user_input[CONF_PIN_MIN] > user_input[CONF_PIN_MAX]:
-                errors = {CONF_PIN_MAX: "pin_range"}
-            if not errors:
-                return self._finish(
-                    name,
-                    {
-                        CONF_NAME: name,
-                        CONF_LOCK_ENTITY: entity_id,
-                        CONF_FIRST_SLOT: user_input[CONF_FIRST_SLOT],
-                        CONF_SLOTS: user_input[CONF_SLOTS],
-                        CONF_PIN_MIN: user_input[CONF_PIN_MIN],
-                        CONF_PIN_MAX: user_input[CONF_PIN_MAX],
-                        CONF_PROVIDER: PROVIDER_ZHA,
-                    },
-                )
-        defaults = user_input or self._defaults()
-        return self.async_show_form(
-            step_id="zha",
-            data_schema=vol.Schema(
-                {
-                    vol.Required(
-                        CONF_NAME, default=defaults.get(CONF_NAME, "")
-                    ): TextSelector(),
-                    vol.Required(
-                        CONF_LOCK_ENTITY, default=defaults.get(CONF_LOCK_ENTITY)
-                    ): EntitySelector(
-                        EntitySelectorConfig(integration="zha", domain="lock")
-                    ),
-                    vol.Required(
-                        CONF_FIRST_SLOT, default=defaults.get(CONF_FIRST_SLOT, 1)
-                    ): _box(1, 250),
-                    vol.Required(
-                        CONF_SLOTS, default=defaults.get(CONF_SLOTS, ZHA_DEFAULT_SLOTS)
-                    ): _box(1, 250),
-                    vol.Required(
-                        CONF_PIN_MIN,
-                        default=defaults.get(CONF_PIN_MIN, ZHA_DEFAULT_PIN_MIN),
-                    ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
-                    vol.Required(
-                        CONF_PIN_MAX,
-                        default=defaults.get(CONF_PIN_MAX, ZHA_DEFAULT_PIN_MAX),
-                    ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
-                }
-            ),
-            errors=errors,
-        )
+
+        def keypad(defaults: Mapping[str, Any]) -> dict[Any, Any]:
+            return {
+                vol.Required(
+                    CONF_FIRST_SLOT, default=defaults.get(CONF_FIRST_SLOT, 1)
+                ): _box(1, 250),
+                **_keypad_fields(
+                    defaults,
+                    slots=ZHA_DEFAULT_SLOTS,
+                    pin_min=ZHA_DEFAULT_PIN_MIN,
+                    pin_max=ZHA_DEFAULT_PIN_MAX,
+                ),
+            }
+
+        return self._entity_step(PROVIDER_ZHA, user_input, keypad)
 
     async def async_step_virtual(
         self, user_input: dict[str, Any] | None = None
@@ -461,8 +443,7 @@ class LockSubentryFlow(_SiteSubentryFlow):
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
             errors = self._name_error(name)
-            if not errors and user_input[CONF_PIN_MIN] > user_input[CONF_PIN_MAX]:
-                errors = {CONF_PIN_MAX: "pin_range"}
+            errors = errors or _pin_range_error(user_input)
             if not errors:
                 data = {**user_input, CONF_NAME: name, CONF_PROVIDER: PROVIDER_VIRTUAL}
                 if not data.get(CONF_WRITE_DELAY):
@@ -477,15 +458,7 @@ class LockSubentryFlow(_SiteSubentryFlow):
                     vol.Required(
                         CONF_NAME, default=defaults.get(CONF_NAME, "")
                     ): TextSelector(),
-                    vol.Required(
-                        CONF_SLOTS, default=defaults.get(CONF_SLOTS, 20)
-                    ): _box(1, 250),
-                    vol.Required(
-                        CONF_PIN_MIN, default=defaults.get(CONF_PIN_MIN, 4)
-                    ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
-                    vol.Required(
-                        CONF_PIN_MAX, default=defaults.get(CONF_PIN_MAX, 8)
-                    ): _box(MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH),
+                    **_keypad_fields(defaults, slots=20),
                     vol.Optional(
                         CONF_WRITE_DELAY, default=defaults.get(CONF_WRITE_DELAY, 0)
                     ): vol.All(
