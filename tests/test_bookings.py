@@ -13,6 +13,7 @@ from homeassistant.components.calendar import DATA_COMPONENT
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -26,11 +27,14 @@ from custom_components.keyholder.bookings import (
     parse_events,
 )
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
 from custom_components.keyholder.engine.model import Key
 from custom_components.keyholder.store import BookingRecord, KeyholderStore
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER
-from .helpers import move_to
+from .helpers import issue, move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Monday 30 November 2026, 9:00.
@@ -55,8 +59,8 @@ def add_booking(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> Non
                     "locks": [LOCK_FRONT, LOCK_GARAGE],
                     "grace_minutes": 30,
                     "notify_entity": NOTIFY,
-                    **data,
                 }
+                | {k: v for k, v in data.items() if v is not None}
             ),
             subentry_id=BOOKING,
             subentry_type="booking",
@@ -74,9 +78,15 @@ async def calendar(
     berlin: None,
 ) -> MockConfigEntry:
     """Home Assistant's local calendar "Bookings", empty, on Monday morning."""
+    return await setup_calendar(hass, tmp_path, freezer)
+
+
+async def setup_calendar(
+    hass: HomeAssistant, tmp_path: Path, freezer: FrozenDateTimeFactory
+) -> MockConfigEntry:
     freezer.move_to(MONDAY)
     hass.config.config_dir = str(tmp_path)
-    (tmp_path / ".storage").mkdir()
+    (tmp_path / ".storage").mkdir(exist_ok=True)
     entry = MockConfigEntry(domain="local_calendar", data={"calendar_name": "Bookings"})
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -450,9 +460,16 @@ async def test_flow_errors(
     assert result["errors"] == {"calendar_entity": "name_taken"}
 
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"calendar_entity": CALENDAR, "locks": [LOCK_FRONT]}
+        result["flow_id"],
+        {"calendar_entity": CALENDAR, "locks": [LOCK_FRONT], "notify_entity": NOTIFY},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        "calendar_entity": CALENDAR,
+        "locks": [LOCK_FRONT],
+        "grace_minutes": 30,
+        "notify_entity": NOTIFY,
+    }
     await hass.async_block_till_done()
 
     # One calendar gives keys once per site.
@@ -605,3 +622,162 @@ async def test_old_store_without_bookings_loads(
     await KeyholderStore(hass, "old").async_save(data)
     again = await KeyholderStore(hass, "old").async_load()
     assert again.bookings == {"b": {"e": record}}
+
+
+async def test_people_cannot_take_the_bookings_name(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    """The guests' keyholder is named after the calendar; a person may not be."""
+    result = await hass.config_entries.subentries.async_init(
+        (site.entry_id, "keyholder"), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"given_name": "bookings", "role": "keyholder"}
+    )
+    assert result["errors"] == {"given_name": "keyholder_exists"}
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "add_keyholder", {"given_name": "Bookings"}, blocking=True
+        )
+    assert err.value.translation_key == "keyholder_keyholder_exists"
+
+
+async def test_diagnostics_count_guests_without_names(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    await create_event(hass)
+    diagnostics = await async_get_config_entry_diagnostics(hass, site)
+    assert diagnostics["bookings"] == {BOOKING: {"events": 1, "notified": 1}}
+    assert "Smith" not in str(diagnostics)
+    (key,) = guest_keys(site)
+    assert str(key.secret) not in str(diagnostics)
+
+
+async def test_key_issued_before_a_crash_is_taken_back(
+    hass: HomeAssistant, site: MockConfigEntry, sent: list[ServiceCall]
+) -> None:
+    """A key saved without its record (crash in between) is not doubled."""
+    await create_event(hass)
+    (key,) = guest_keys(site)
+    site.runtime_data.data.bookings[BOOKING].clear()
+    await site.runtime_data.async_save()
+    assert await hass.config_entries.async_reload(site.entry_id)
+    await hass.async_block_till_done()
+    assert [k.id for k in guest_keys(site)] == [key.id]
+    (record,) = site.runtime_data.data.bookings[BOOKING].values()
+    assert record.key_id == key.id
+    # Its code had not gone out as far as the records know: it goes now.
+    assert len(sent) == 2
+    assert str(key.secret) in sent[1].data["message"]
+
+
+async def test_code_taken_on_a_new_door_gets_a_new_code(
+    hass: HomeAssistant,
+    calendar: MockConfigEntry,
+    sent: list[ServiceCall],
+    site_entry: MockConfigEntry,
+) -> None:
+    site_entry.add_to_hass(hass)
+    add_booking(hass, site_entry, locks=[LOCK_FRONT])
+    assert await hass.config_entries.async_setup(site_entry.entry_id)
+    await hass.async_block_till_done()
+    await create_event(hass)
+    (key,) = guest_keys(site_entry)
+    # The plumber happens to have the same code on the garage.
+    await issue(hass, locks=["Garage"], passcode=key.secret)
+
+    result = await site_entry.start_subentry_reconfigure_flow(hass, BOOKING)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            "calendar_entity": CALENDAR,
+            "locks": [LOCK_FRONT, LOCK_GARAGE],
+            "grace_minutes": 30,
+            "notify_entity": NOTIFY,
+        },
+    )
+    await hass.async_block_till_done()
+    (moved,) = guest_keys(site_entry)
+    assert moved.id == key.id
+    assert moved.lock_ids == {LOCK_FRONT, LOCK_GARAGE}
+    assert moved.secret != key.secret
+    # The guest is told the new code.
+    assert len(sent) == 2
+    assert str(moved.secret) in sent[1].data["message"]
+
+
+async def test_cancelled_guest_stays_cancelled(
+    hass: HomeAssistant, site: MockConfigEntry, sent: list[ServiceCall]
+) -> None:
+    await create_event(hass)
+    (key,) = guest_keys(site)
+    await hass.services.async_call(
+        DOMAIN, "cancel_key", {"key_id": key.id}, blocking=True
+    )
+    # The calendar is read again (a later booking shows as the next event).
+    await edit_event(hass, START, END + timedelta(hours=1))
+    (key,) = guest_keys(site)
+    assert key.cancelled
+    await delete_event(hass)
+    (key,) = guest_keys(site)
+    assert key.cancelled
+    assert len(sent) == 1
+
+
+async def test_site_grace_time_and_locks_removed(
+    hass: HomeAssistant,
+    calendar: MockConfigEntry,
+    sent: list[ServiceCall],
+    site_entry: MockConfigEntry,
+) -> None:
+    """A booking without its own grace time uses the site's; gone doors drop out."""
+    site_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        site_entry, options={"passcode_length": 6, "booking_grace_minutes": 20}
+    )
+    add_booking(hass, site_entry, grace_minutes=None, locks=["lock_gone"])
+    assert await hass.config_entries.async_setup(site_entry.entry_id)
+    await hass.async_block_till_done()
+    await create_event(hass)
+    assert guest_keys(site_entry) == []  # no door to open
+
+    result = await site_entry.start_subentry_reconfigure_flow(hass, BOOKING)
+    # The form offers the site's grace time.
+    assert (
+        result["data_schema"]({"calendar_entity": CALENDAR, "locks": [LOCK_FRONT]})[
+            "grace_minutes"
+        ]
+        == 20
+    )
+    hass.config_entries.async_update_subentry(
+        site_entry,
+        site_entry.subentries[BOOKING],
+        data={"calendar_entity": CALENDAR, "locks": [LOCK_FRONT, "lock_gone"]},
+    )
+    await hass.async_block_till_done()
+    (key,) = guest_keys(site_entry)
+    assert key.lock_ids == {LOCK_FRONT}
+    assert key.schedule.valid_from == START - timedelta(minutes=20)
+
+
+async def test_calendar_set_up_after_the_site(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    freezer: FrozenDateTimeFactory,
+    berlin: None,
+    sent: list[ServiceCall],
+    site_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """At start the calendar may come later: it is read once it is there."""
+    freezer.move_to(MONDAY)
+    site_entry.add_to_hass(hass)
+    add_booking(hass, site_entry)
+    assert await hass.config_entries.async_setup(site_entry.entry_id)
+    await hass.async_block_till_done()
+    assert "Could not read" not in logged(caplog)
+
+    await setup_calendar(hass, tmp_path, freezer)
+    await create_event(hass)
+    (key,) = guest_keys(site_entry)
+    assert key.name == "Smith"

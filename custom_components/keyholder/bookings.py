@@ -112,16 +112,10 @@ def event_id(summary: str, start: datetime, uid: str | None = None) -> str:
 
 def _instant(value: Any) -> datetime:
     """Return an event's start or end in UTC (a day starts at local midnight)."""
-    if isinstance(value, datetime):
-        parsed: datetime | None = value
-    elif isinstance(value, date):
-        return dt_util.as_utc(dt_util.start_of_local_day(value))
-    else:
-        text = str(value)
-        if "T" not in text and " " not in text:
-            return dt_util.as_utc(dt_util.start_of_local_day(date.fromisoformat(text)))
-        parsed = dt_util.parse_datetime(text, raise_on_error=True)
-    assert parsed is not None
+    text = str(value)
+    if "T" not in text and " " not in text:
+        return dt_util.as_utc(dt_util.start_of_local_day(date.fromisoformat(text)))
+    parsed = dt_util.parse_datetime(text, raise_on_error=True)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt_util.get_default_time_zone())
     return dt_util.as_utc(parsed)
@@ -179,6 +173,7 @@ class Bookings:
         self._entry = entry
         self._watchers: dict[str, BookingWatcher] = {}
         self._closed = False
+        self._sync_guard = asyncio.Lock()
 
     @property
     def watchers(self) -> Mapping[str, BookingWatcher]:
@@ -187,6 +182,10 @@ class Bookings:
 
     async def async_sync(self) -> None:
         """Start, restart or stop watchers to match the booking subentries."""
+        async with self._sync_guard:
+            await self._async_sync()
+
+    async def _async_sync(self) -> None:
         if self._closed:
             return
         runtime = self._entry.runtime_data
@@ -272,6 +271,8 @@ class BookingWatcher:
         self._unsubs.clear()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        async with self._guard:
+            pass  # a refresh started by async_sync has finished too
 
     @callback
     def _on_state_change(self, _event: Event[EventStateChangedData]) -> None:
@@ -296,6 +297,10 @@ class BookingWatcher:
     async def _async_read(self, now: datetime) -> dict[str, CalendarStay] | None:
         """Return the calendar's stays that are not over; None if unreadable."""
         calendar = self.config.calendar
+        if self._hass.states.get(calendar) is None:
+            # Not (yet) set up: read when its state appears.
+            LOGGER.debug("Booking calendar %s is not there yet", calendar)
+            return None
         try:
             response = await self._hass.services.async_call(
                 "calendar",
@@ -313,8 +318,7 @@ class BookingWatcher:
             raw = answer[calendar]["events"]
         except (HomeAssistantError, KeyError, TypeError) as err:
             # Keys stay as they are: an unreadable calendar is not an empty one.
-            log = LOGGER.warning if self._hass.states.get(calendar) else LOGGER.debug
-            log(
+            LOGGER.warning(
                 "Could not read the booking calendar %s (%s); guests' keys unchanged",
                 calendar,
                 type(err).__name__,
@@ -376,6 +380,10 @@ class BookingWatcher:
                 )
             elif lock_ids:
                 records[ident] = await self._async_issue(stay, lock_ids)
+        if records != before:
+            # Saved before any code goes out: a restart does not issue it again.
+            await runtime.async_save()
+            before = dict(records)
         await self._async_send_codes(records, now)
         if records != before:
             await runtime.async_save()

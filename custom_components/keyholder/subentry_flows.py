@@ -520,6 +520,11 @@ def keyholder_problems(
     return errors
 
 
+def booking_names(bookings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return booking calendars as the keyholders they are (named after them)."""
+    return [{CONF_GIVEN_NAME: o["_title"]} for o in bookings]
+
+
 def clean_keyholder(user_input: dict[str, Any]) -> dict[str, Any]:
     """Return keyholder details as stored in a subentry."""
     data: dict[str, Any] = {
@@ -550,7 +555,11 @@ class KeyholderSubentryFlow(_SiteSubentryFlow):
         """Enter a keyholder's details."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = keyholder_problems(user_input, self._others(SUBENTRY_KEYHOLDER))
+            errors = keyholder_problems(
+                user_input,
+                self._others(SUBENTRY_KEYHOLDER)
+                + booking_names(self._others(SUBENTRY_BOOKING)),
+            )
             if not errors:
                 data = clean_keyholder(user_input)
                 return self._finish(keyholder_title(data), data)
