@@ -10,15 +10,16 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.calendar import DATA_COMPONENT
+from homeassistant.components.notify import NotifyEntity
+from homeassistant.components.notify.const import DATA_COMPONENT as NOTIFY_COMPONENT
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.const import EVENT_CALL_SERVICE
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import (
-    MockConfigEntry,
-    async_mock_service,
-)
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.bookings import (
     UPDATE_INTERVAL,
@@ -36,6 +37,7 @@ from custom_components.keyholder.store import BookingRecord, KeyholderStore
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER
 from .helpers import issue, move_to
 
+type Sent = list[dict[str, str | None]]
 BERLIN = ZoneInfo("Europe/Berlin")
 # Monday 30 November 2026, 9:00.
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
@@ -94,17 +96,37 @@ async def setup_calendar(
     return entry
 
 
+class GuestNotify(NotifyEntity):
+    """A notify entity that keeps what it was asked to send."""
+
+    _attr_name = "Guests"
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, str | None]] = []
+        self.entity_id = NOTIFY
+
+    async def async_send_message(self, message: str, title: str | None = None) -> None:
+        self.messages.append({"message": message, "title": title})
+
+
+async def add_notify_entity(hass: HomeAssistant) -> list[dict[str, str | None]]:
+    assert await async_setup_component(hass, "notify", {})
+    entity = GuestNotify()
+    await hass.data[NOTIFY_COMPONENT].async_add_entities([entity])
+    return entity.messages
+
+
 @pytest.fixture
-def sent(hass: HomeAssistant) -> list[ServiceCall]:
-    """The messages sent with notify.send_message."""
-    return async_mock_service(hass, "notify", "send_message")
+async def sent(hass: HomeAssistant) -> list[dict[str, str | None]]:
+    """The messages the guests' notify entity sent."""
+    return await add_notify_entity(hass)
 
 
 @pytest.fixture
 async def site(
     hass: HomeAssistant,
     calendar: MockConfigEntry,
-    sent: list[ServiceCall],
+    sent: Sent,
     site_entry: MockConfigEntry,
 ) -> MockConfigEntry:
     """The site with its booking calendar bound to both doors."""
@@ -182,9 +204,9 @@ def logged(caplog: pytest.LogCaptureFixture) -> str:
     )
 
 
-def the_code(sent: list[ServiceCall]) -> str:
+def the_code(sent: Sent) -> str:
     (call,) = sent
-    words = call.data["message"].split()
+    words = call["message"].split()
     code = words[words.index("is") + 1].rstrip(".")
     assert code.isdigit()
     return code
@@ -194,8 +216,10 @@ async def test_guest_key_follows_the_stay_to_the_second(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     site: MockConfigEntry,
-    sent: list[ServiceCall],
+    sent: Sent,
 ) -> None:
+    actions: list[Event] = []
+    hass.bus.async_listen(EVENT_CALL_SERVICE, actions.append)
     await create_event(hass)
 
     # The calendar's state changed: the guest has a key and the code went out.
@@ -207,12 +231,15 @@ async def test_guest_key_follows_the_stay_to_the_second(
     code = the_code(sent)
     assert code == key.secret
     (call,) = sent
-    assert call.data["entity_id"] == NOTIFY
-    assert call.data["title"] == "Bookings"
-    assert "Front door, Garage" in call.data["message"]
-    assert "2026-12-02 14:30" in call.data["message"]
-    assert "2026-12-04 11:30" in call.data["message"]
+    assert call["title"] == "Bookings"
+    assert "Front door, Garage" in call["message"]
+    assert "2026-12-02 14:30" in call["message"]
+    assert "2026-12-04 11:30" in call["message"]
     assert site.runtime_data.site.keyholders[BOOKING].name == "Bookings"
+    # Not through an action call: its data would be in the recorded event.
+    assert actions
+    assert all(code not in str(event.data) for event in actions)
+    assert hass.states.get(NOTIFY).state != "unknown"  # the entity noted it
 
     for at, on_locks in (
         (START - GRACE - SECOND, False),
@@ -236,7 +263,7 @@ async def test_new_events_are_read_every_15_minutes(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     site: MockConfigEntry,
-    sent: list[ServiceCall],
+    sent: Sent,
 ) -> None:
     await create_event(hass)
     # A later stay does not change the calendar's state (it shows the next one).
@@ -249,7 +276,7 @@ async def test_new_events_are_read_every_15_minutes(
     await move_to(hass, freezer, MONDAY + UPDATE_INTERVAL)
     assert sorted(key.name for key in guest_keys(site)) == ["Jones", "Smith"]
     assert len(sent) == 2
-    codes_sent = {call.data["message"].split()[0] for call in sent}
+    codes_sent = {call["message"].split()[0] for call in sent}
     assert codes_sent == {"Smith:", "Jones:"}
 
 
@@ -257,7 +284,7 @@ async def test_moved_event_moves_the_key(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     site: MockConfigEntry,
-    sent: list[ServiceCall],
+    sent: Sent,
 ) -> None:
     await create_event(hass)
     (key,) = guest_keys(site)
@@ -292,7 +319,7 @@ async def test_deleted_event_cancels_the_key(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     site: MockConfigEntry,
-    sent: list[ServiceCall],
+    sent: Sent,
 ) -> None:
     await create_event(hass)
     (key,) = guest_keys(site)
@@ -319,7 +346,7 @@ async def test_restart_keeps_which_event_has_which_key(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     site: MockConfigEntry,
-    sent: list[ServiceCall],
+    sent: Sent,
     hass_storage: dict[str, Any],
 ) -> None:
     await create_event(hass)
@@ -346,7 +373,7 @@ async def test_unreadable_calendar_keeps_the_keys(
     hass: HomeAssistant,
     calendar: MockConfigEntry,
     site: MockConfigEntry,
-    sent: list[ServiceCall],
+    sent: Sent,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await create_event(hass)
@@ -377,10 +404,10 @@ async def test_notify_retried_until_sent_and_never_logged(
     assert key.secret not in logged(caplog)
     assert "Could not send the code of Smith" in logged(caplog)
 
-    sent = async_mock_service(hass, "notify", "send_message")
+    sent = await add_notify_entity(hass)
     await move_to(hass, freezer, MONDAY + UPDATE_INTERVAL)
     assert len(sent) == 1
-    assert key.secret in sent[0].data["message"]
+    assert key.secret in sent[0]["message"]
     await move_to(hass, freezer, MONDAY + 2 * UPDATE_INTERVAL)
     assert len(sent) == 1
 
@@ -404,7 +431,7 @@ async def _start(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
 async def test_flow_creates_a_booking_that_gives_keys(
     hass: HomeAssistant,
     calendar: MockConfigEntry,
-    sent: list[ServiceCall],
+    sent: Sent,
     loaded_site: MockConfigEntry,
 ) -> None:
     result = await _start(hass, loaded_site)
@@ -495,7 +522,7 @@ async def test_flow_needs_a_lock(
 async def test_reconfigure_moves_keys_and_sends_pending_codes(
     hass: HomeAssistant,
     site: MockConfigEntry,
-    sent: list[ServiceCall],
+    sent: Sent,
 ) -> None:
     await create_event(hass)
     (key,) = guest_keys(site)
@@ -654,7 +681,7 @@ async def test_diagnostics_count_guests_without_names(
 
 
 async def test_key_issued_before_a_crash_is_taken_back(
-    hass: HomeAssistant, site: MockConfigEntry, sent: list[ServiceCall]
+    hass: HomeAssistant, site: MockConfigEntry, sent: Sent
 ) -> None:
     """A key saved without its record (crash in between) is not doubled."""
     await create_event(hass)
@@ -668,13 +695,13 @@ async def test_key_issued_before_a_crash_is_taken_back(
     assert record.key_id == key.id
     # Its code had not gone out as far as the records know: it goes now.
     assert len(sent) == 2
-    assert str(key.secret) in sent[1].data["message"]
+    assert str(key.secret) in sent[1]["message"]
 
 
 async def test_code_taken_on_a_new_door_gets_a_new_code(
     hass: HomeAssistant,
     calendar: MockConfigEntry,
-    sent: list[ServiceCall],
+    sent: Sent,
     site_entry: MockConfigEntry,
 ) -> None:
     site_entry.add_to_hass(hass)
@@ -703,11 +730,11 @@ async def test_code_taken_on_a_new_door_gets_a_new_code(
     assert moved.secret != key.secret
     # The guest is told the new code.
     assert len(sent) == 2
-    assert str(moved.secret) in sent[1].data["message"]
+    assert str(moved.secret) in sent[1]["message"]
 
 
 async def test_cancelled_guest_stays_cancelled(
-    hass: HomeAssistant, site: MockConfigEntry, sent: list[ServiceCall]
+    hass: HomeAssistant, site: MockConfigEntry, sent: Sent
 ) -> None:
     await create_event(hass)
     (key,) = guest_keys(site)
@@ -727,7 +754,7 @@ async def test_cancelled_guest_stays_cancelled(
 async def test_site_grace_time_and_locks_removed(
     hass: HomeAssistant,
     calendar: MockConfigEntry,
-    sent: list[ServiceCall],
+    sent: Sent,
     site_entry: MockConfigEntry,
 ) -> None:
     """A booking without its own grace time uses the site's; gone doors drop out."""
@@ -765,7 +792,7 @@ async def test_calendar_set_up_after_the_site(
     tmp_path: Path,
     freezer: FrozenDateTimeFactory,
     berlin: None,
-    sent: list[ServiceCall],
+    sent: Sent,
     site_entry: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -10,7 +10,9 @@ passcode), a deleted event cancels it, and keys of stays that are over are
 removed, so a busy rental does not pile up guests. Which event holds which key is
 kept in the site's store (``SiteData.bookings``).
 
-Events are read with the ``calendar.get_events`` action, over a bounded window,
+The passcode goes once to the booking's notify entity, through the entity's
+own handler of ``notify.send_message`` (never as an action call, whose data
+Home Assistant records). Events are read with the ``calendar.get_events`` action, over a bounded window,
 whenever the calendar entity's state changes and every :data:`UPDATE_INTERVAL`
 (a remote calendar's state does not change when a future booking is added).
 """
@@ -487,19 +489,22 @@ class BookingWatcher:
             f"{key.name}: your door code is {key.secret}. It opens {locks} "
             f"from {_local(schedule.valid_from)} until {_local(schedule.valid_until)}."
         )
-        try:
-            await self._hass.services.async_call(
-                "notify",
-                "send_message",
-                {
-                    "entity_id": self.config.notify,
-                    "message": message,
-                    "title": self.config.title,
-                },
-                blocking=True,
+        entity = notify_entity(self._hass, self.config.notify)
+        if entity is None:
+            LOGGER.warning(
+                "Could not send the code of %s: %s is not loaded; will try again",
+                key.name,
+                self.config.notify,
             )
-        except HomeAssistantError as err:
-            # The message's text (the code) is never logged.
+            return False
+        try:
+            # The entity's own handler of notify.send_message: an action call
+            # would put the code in the call_service event the recorder keeps.
+            await entity._async_send_message(  # noqa: SLF001
+                message=message, title=self.config.title
+            )
+        except Exception as err:  # noqa: BLE001
+            # Any notify integration's error; its text may quote the message.
             LOGGER.warning(
                 "Could not send the code of %s to %s (%s); will try again",
                 key.name,
@@ -508,6 +513,16 @@ class BookingWatcher:
             )
             return False
         return True
+
+
+def notify_entity(hass: HomeAssistant, entity_id: str) -> Any:
+    """Return the notify entity object of ``entity_id`` (None if not loaded)."""
+    from homeassistant.components.notify.const import (  # noqa: PLC0415
+        DATA_COMPONENT,
+    )
+
+    component = hass.data.get(DATA_COMPONENT)
+    return component.get_entity(entity_id) if component else None
 
 
 def _local(when: datetime) -> str:
