@@ -499,6 +499,14 @@ async def test_flow_errors(
     }
     await hass.async_block_till_done()
 
+    # Keyholder's own access calendar would feed on itself.
+    result = await _start(hass, loaded_site)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {"calendar_entity": "calendar.home_access", "locks": [LOCK_GARAGE]},
+    )
+    assert result["errors"] == {"calendar_entity": "keyholder_calendar"}
+
     # One calendar gives keys once per site.
     result = await _start(hass, loaded_site)
     result = await hass.config_entries.subentries.async_configure(

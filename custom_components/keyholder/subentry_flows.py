@@ -10,6 +10,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.const import CONF_NAME
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     DateSelector,
     DateTimeSelector,
@@ -48,6 +49,7 @@ from .const import (
     CONF_SLOTS,
     CONF_WRITE_DELAY,
     DEFAULT_GRACE_MINUTES,
+    DOMAIN,
     MAX_PASSCODE_LENGTH,
     MAX_WRITE_DELAY,
     MIN_PASSCODE_LENGTH,
@@ -617,8 +619,12 @@ class BookingSubentryFlow(_SiteSubentryFlow):
                 for kind in (SUBENTRY_KEYHOLDER, SUBENTRY_BOOKING)
                 for o in self._others(kind)
             }
+            own = er.async_get(self.hass).async_get(calendar)
             if not chosen:
                 errors[CONF_LOCKS] = "no_locks"
+            elif own is not None and own.platform == DOMAIN:
+                # Its events are the keys' windows: every key would beget another.
+                errors[CONF_CALENDAR] = "keyholder_calendar"
             elif any(
                 o.get(CONF_CALENDAR) == calendar for o in self._others(SUBENTRY_BOOKING)
             ):
