@@ -221,9 +221,10 @@ class Bookings:
     async def async_stop(self) -> None:
         """Stop every watcher and let reads in flight finish."""
         self._closed = True
-        for watcher in self._watchers.values():
-            await watcher.async_stop()
-        self._watchers.clear()
+        async with self._sync_guard:  # no watcher is being started meanwhile
+            for watcher in self._watchers.values():
+                await watcher.async_stop()
+            self._watchers.clear()
 
 
 class BookingWatcher:
