@@ -527,7 +527,7 @@ async def test_flow_needs_a_lock(
     assert result["reason"] == "no_locks"
 
 
-async def test_reconfigure_moves_keys_and_sends_pending_codes(
+async def test_reconfigure_moves_keys_and_removing_drops_guests(
     hass: HomeAssistant,
     site: MockConfigEntry,
     sent: Sent,
