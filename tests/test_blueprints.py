@@ -209,9 +209,9 @@ async def test_booking_guest_codes(
     )
 
     # The code goes out a day before the stay, valid 30 minutes either side.
-    await move_to(hass, freezer, start - timedelta(days=1, seconds=1))
+    await _move_and_settle(hass, freezer, start - timedelta(days=1, seconds=1))
     assert sent == []
-    await move_to(hass, freezer, start - timedelta(days=1))
+    await _move_and_settle(hass, freezer, start - timedelta(days=1))
     (call,) = sent
     guest, code, valid_from, valid_until = (
         call.data["message"].replace(": ", " ").rsplit(" ", 3)
@@ -224,12 +224,12 @@ async def test_booking_guest_codes(
         (start - timedelta(minutes=30), True),
         (end + timedelta(minutes=30, seconds=-1), True),
     ):
-        await move_to(hass, freezer, at)
+        await _move_and_settle(hass, freezer, at)
         for lock_id in (LOCK_FRONT, LOCK_GARAGE):
             assert (code in codes(site, lock_id).values()) is on_locks, (at, lock_id)
 
     # After the stay the guest is removed, and the code with them.
-    await move_to(hass, freezer, end + timedelta(minutes=30))
+    await _move_and_settle(hass, freezer, end + timedelta(minutes=30))
     await hass.async_block_till_done()
     assert code not in codes(site).values()
     names = {holder.name for holder in site.runtime_data.site.keyholders.values()}
@@ -238,6 +238,20 @@ async def test_booking_guest_codes(
     await hass.services.async_call(
         "automation", "turn_off", {"entity_id": "all"}, blocking=True
     )
+
+
+async def _move_and_settle(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: datetime
+) -> None:
+    """
+    Travel to ``when``, then wait for the calendar trigger's refresh too.
+
+    The trigger reads events in a background task (its 15-minute refresh),
+    which async_block_till_done does not wait for by default: on a loaded
+    machine the next instant could come before the trigger's alarm is set.
+    """
+    await move_to(hass, freezer, when)
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def _issue(hass: HomeAssistant, locks: list[str]) -> str:

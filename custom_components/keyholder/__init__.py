@@ -8,6 +8,7 @@ from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
+from .bookings import Bookings
 from .const import DOMAIN, LOGGER
 from .runtime import KeyholderConfigEntry, KeyholderRuntime, issue_id
 from .services import async_setup_services
@@ -51,6 +52,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     # Bringing the locks in line can take long with radio locks: the site's
     # entities are up meanwhile (sync sensors show pending) and startup goes on.
     entry.async_create_task(hass, runtime.async_start(), "keyholder first sync")
+    # Guests' keys follow their booking calendars (stopped with the runtime).
+    runtime.bookings = Bookings(hass, entry)
+    entry.async_create_task(hass, runtime.bookings.async_sync(), "keyholder bookings")
     return True
 
 
@@ -109,6 +113,8 @@ async def _async_reload(hass: HomeAssistant, entry: KeyholderConfigEntry) -> Non
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
     await async_sync_keyholders(hass, entry)
+    if entry.runtime_data.bookings is not None:
+        await entry.runtime_data.bookings.async_sync()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -> bool:

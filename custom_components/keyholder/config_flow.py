@@ -35,11 +35,13 @@ from .const import (
     DOMAIN,
     MAX_PASSCODE_LENGTH,
     MIN_PASSCODE_LENGTH,
+    SUBENTRY_BOOKING,
     SUBENTRY_KEYHOLDER,
     SUBENTRY_LOCK,
 )
 from .providers.ttlock import CONF_ADDRESS, PROVIDER_TTLOCK, normalize_address
 from .subentry_flows import (
+    BookingSubentryFlow,
     KeyholderSubentryFlow,
     LockSubentryFlow,
     ttlock_lock_data,
@@ -108,10 +110,11 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Return the subentries a site has: its locks and its keyholders."""
+        """Return the subentries a site has: locks, keyholders, booking calendars."""
         return {
             SUBENTRY_LOCK: LockSubentryFlow,
             SUBENTRY_KEYHOLDER: KeyholderSubentryFlow,
+            SUBENTRY_BOOKING: BookingSubentryFlow,
         }
 
     def _name_taken(self, name: str, exclude_entry_id: str | None = None) -> bool:

@@ -24,6 +24,7 @@ MAX_WRITE_DELAY: Final = 30
 # Subentry types and their fields.
 SUBENTRY_LOCK: Final = "lock"
 SUBENTRY_KEYHOLDER: Final = "keyholder"
+SUBENTRY_BOOKING: Final = "booking"
 CONF_PROVIDER: Final = "provider"
 CONF_SLOTS: Final = "slots"
 CONF_PIN_MIN: Final = "pin_min"
@@ -36,6 +37,10 @@ CONF_EMAIL: Final = "email"
 CONF_ROLE: Final = "role"
 CONF_ACTIVE_FROM: Final = "active_from"
 CONF_EXPIRES_ON: Final = "expires_on"
+CONF_CALENDAR: Final = "calendar_entity"
+CONF_LOCKS: Final = "locks"
+CONF_GRACE: Final = "grace_minutes"
+CONF_NOTIFY: Final = "notify_entity"
 
 # Reconciler.
 RETRY_FIRST: Final = 30

@@ -40,6 +40,13 @@ async def async_get_config_entry_diagnostics(
             }
             for lock_id, info in runtime.locks.items()
         },
+        "bookings": {
+            booking_id: {
+                "events": len(records),
+                "notified": sum(record.notified for record in records.values()),
+            }
+            for booking_id, records in runtime.data.bookings.items()
+        },
         "next_transition": (
             runtime.next_transition.isoformat() if runtime.next_transition else None
         ),

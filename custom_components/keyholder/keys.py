@@ -132,6 +132,40 @@ async def async_cancel_key(runtime: KeyholderRuntime, key_id: str) -> Key:
     return key
 
 
+async def async_reschedule_key(
+    runtime: KeyholderRuntime,
+    key_id: str,
+    schedule: Schedule,
+    lock_ids: frozenset[str] | None = None,
+) -> Key:
+    """
+    Give a key a new schedule (and locks): same credential, new validity.
+
+    The passcode must still be free on every lock it now opens.
+    """
+    old = _get_key(runtime, key_id)
+    lock_ids = old.lock_ids if lock_ids is None else lock_ids
+    if not lock_ids:
+        raise validation_error("no_locks")
+    if unknown := sorted(lock_ids - runtime.locks.keys()):
+        raise validation_error("unknown_lock", lock=", ".join(unknown))
+    if old.kind is KeyKind.PASSCODE and old.secret is not None:
+        taken = taken_codes(runtime.site, lock_ids, exclude_key_id=key_id)
+        if old.secret in taken:
+            raise validation_error("passcode_in_use")
+    key = replace(old, schedule=schedule, lock_ids=lock_ids)
+    runtime.site.put_key(key)
+    await runtime.async_apply_changes(set(old.lock_ids | lock_ids), keys=[key_id])
+    return key
+
+
+async def async_remove_key(runtime: KeyholderRuntime, key_id: str) -> None:
+    """Forget a key; any lock still holding its code has it cleared."""
+    key = runtime.site.remove_key(key_id)
+    if key is not None:
+        await runtime.async_apply_changes(set(key.lock_ids), keys=[key_id])
+
+
 async def async_new_passcode(
     runtime: KeyholderRuntime, key_id: str, passcode: str | None, length: int
 ) -> str:

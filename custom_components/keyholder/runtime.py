@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from homeassistant.config_entries import ConfigEntry
@@ -45,6 +45,9 @@ from .engine.status import Status, key_status, next_status_change
 from .engine.transitions import TransitionIndex
 from .providers import LockProvider, ProviderError, ScheduledLockProvider, Validity
 from .store import KeyholderStore, SiteData
+
+if TYPE_CHECKING:
+    from .bookings import Bookings
 
 
 class SyncState(StrEnum):
@@ -139,6 +142,8 @@ class KeyholderRuntime:
         self._access_listeners: list[Callable[[AccessEvent], None]] = []
         self._keyholder_listeners: list[Callable[[str], None]] = []
         self.signature: tuple[Any, ...] = ()
+        self.bookings: Bookings | None = None
+        """The site's booking calendars (stopped before the runtime)."""
         self._closed = False
         self._busy = 0
         self._idle = asyncio.Event()
@@ -231,6 +236,8 @@ class KeyholderRuntime:
         this one is still writing to a lock or about to save.
         """
         self._closed = True
+        if self.bookings is not None:
+            await self.bookings.async_stop()
         await self._idle.wait()
         for unsub in self._unsubs:
             unsub()

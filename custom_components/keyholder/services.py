@@ -29,6 +29,7 @@ from .const import (
     CONF_ROLE,
     DEFAULT_PASSCODE_LENGTH,
     DOMAIN,
+    SUBENTRY_BOOKING,
     SUBENTRY_KEYHOLDER,
     site_setting,
 )
@@ -334,8 +335,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
             user_input[CONF_EXPIRES_ON] = expires.isoformat()
         others = [
             dict(sub.data)
-            for sub in entry.subentries.values()
             if sub.subentry_type == SUBENTRY_KEYHOLDER
+            else {CONF_GIVEN_NAME: sub.title}  # a booking calendar's guests
+            for sub in entry.subentries.values()
+            if sub.subentry_type in (SUBENTRY_KEYHOLDER, SUBENTRY_BOOKING)
         ]
         if errors := keyholder_problems(user_input, others):
             field, error = next(iter(errors.items()))

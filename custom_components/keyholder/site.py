@@ -21,6 +21,7 @@ from .const import (
     CONF_ROLE,
     DOMAIN,
     LOGGER,
+    SUBENTRY_BOOKING,
     SUBENTRY_KEYHOLDER,
     SUBENTRY_LOCK,
 )
@@ -31,7 +32,16 @@ from .store import SiteData
 
 
 def keyholder_from_subentry(subentry: ConfigSubentry, *, blocked: bool) -> Keyholder:
-    """Build the engine's keyholder from a keyholder subentry."""
+    """
+    Build the engine's keyholder from a keyholder or booking subentry.
+
+    A booking calendar is one keyholder, its guests: each event is one key
+    named after the event, which goes away with the stay.
+    """
+    if subentry.subentry_type == SUBENTRY_BOOKING:
+        return Keyholder(
+            id=subentry.subentry_id, given_name=subentry.title, blocked=blocked
+        )
     data = subentry.data
     active_from = data.get(CONF_ACTIVE_FROM)
     expires_on = data.get(CONF_EXPIRES_ON)
@@ -54,7 +64,7 @@ def keyholder_from_subentry(subentry: ConfigSubentry, *, blocked: bool) -> Keyho
 
 def sync_keyholders(entry: KeyholderConfigEntry, data: SiteData) -> set[str]:
     """
-    Make the site's keyholders match the keyholder subentries.
+    Make the site's keyholders match the keyholder (and booking) subentries.
 
     Details come from the subentries; whether someone is blocked is run-time
     state kept in the store. Keyholders whose subentry is gone lose their keys.
@@ -64,7 +74,7 @@ def sync_keyholders(entry: KeyholderConfigEntry, data: SiteData) -> set[str]:
     subentries = {
         sid: sub
         for sid, sub in entry.subentries.items()
-        if sub.subentry_type == SUBENTRY_KEYHOLDER
+        if sub.subentry_type in (SUBENTRY_KEYHOLDER, SUBENTRY_BOOKING)
     }
     for gone in set(site.keyholders) - set(subentries):
         site.remove_keyholder(gone)

@@ -56,6 +56,8 @@ class SiteData:
     ``pending`` holds the writes Keyholder is about to make (lock id -> slot ->
     new code, None to clear), saved before they start: if Home Assistant dies
     mid-write, the slots still count as Keyholder's whichever code they hold.
+    ``bookings`` maps a booking calendar (its subentry id) -> event id -> the
+    key that event's guest holds (absent from files written before bookings).
     """
 
     site: Site = field(default_factory=Site)
@@ -63,6 +65,47 @@ class SiteData:
     virtual: dict[str, dict[int, str]] = field(default_factory=dict)
     targets: dict[str, str] = field(default_factory=dict)
     pending: dict[str, dict[int, str | None]] = field(default_factory=dict)
+    bookings: dict[str, dict[str, BookingRecord]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRecord:
+    """The key of one calendar event's guest, and the event as last seen."""
+
+    key_id: str
+    summary: str
+    start: datetime
+    end: datetime
+    notified: bool = False
+    """Whether the passcode was sent (it is sent once)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the record as stored (times in UTC, ISO 8601)."""
+        return {
+            "key_id": self.key_id,
+            "summary": self.summary,
+            "start": dt_util.as_utc(self.start).isoformat(),
+            "end": dt_util.as_utc(self.end).isoformat(),
+            "notified": self.notified,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> BookingRecord:
+        """Return a stored record (raise one of _SHAPE_ERRORS if malformed)."""
+        return cls(
+            key_id=str(raw["key_id"]),
+            summary=str(raw["summary"]),
+            start=_aware(raw["start"]),
+            end=_aware(raw["end"]),
+            notified=bool(raw.get("notified", False)),
+        )
+
+
+def _aware(value: Any) -> datetime:
+    parsed = dt_util.parse_datetime(str(value), raise_on_error=True)
+    if parsed.tzinfo is None:
+        raise ValueError("naive time in a booking record")
+    return dt_util.as_utc(parsed)
 
 
 class LoadOutcome(StrEnum):
@@ -130,6 +173,10 @@ def _payload(data: SiteData) -> dict[str, Any]:
         "written": _slots_out(data.written),
         "virtual": _slots_out(data.virtual),
         "targets": dict(data.targets),
+        "bookings": {
+            booking: {event: record.to_dict() for event, record in records.items()}
+            for booking, records in data.bookings.items()
+        },
     }
 
 
@@ -143,6 +190,13 @@ def _parse(raw: Any) -> SiteData:
         virtual=_slots_in(raw.get("virtual", {})),
         targets={
             str(lock): str(target) for lock, target in raw.get("targets", {}).items()
+        },
+        bookings={
+            str(booking): {
+                str(event): BookingRecord.from_dict(record)
+                for event, record in records.items()
+            }
+            for booking, records in raw.get("bookings", {}).items()
         },
     )
 

@@ -1,4 +1,4 @@
-"""Subentry flows of a site: its locks and its keyholders (each reconfigurable)."""
+"""Subentry flows of a site: locks, keyholders and booking calendars (reconfigurable)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.const import CONF_NAME
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.selector import (
     DateSelector,
     DateTimeSelector,
@@ -18,6 +19,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -30,22 +32,31 @@ import probatio as vol
 
 from .const import (
     CONF_ACTIVE_FROM,
+    CONF_CALENDAR,
     CONF_EMAIL,
     CONF_EXPIRES_ON,
     CONF_FAMILY_NAME,
     CONF_GIVEN_NAME,
+    CONF_GRACE,
+    CONF_GRACE_MINUTES,
     CONF_LOCK_ENTITY,
+    CONF_LOCKS,
+    CONF_NOTIFY,
     CONF_PIN_MAX,
     CONF_PIN_MIN,
     CONF_PROVIDER,
     CONF_ROLE,
     CONF_SLOTS,
     CONF_WRITE_DELAY,
+    DEFAULT_GRACE_MINUTES,
+    DOMAIN,
     MAX_PASSCODE_LENGTH,
     MAX_WRITE_DELAY,
     MIN_PASSCODE_LENGTH,
+    SUBENTRY_BOOKING,
     SUBENTRY_KEYHOLDER,
     SUBENTRY_LOCK,
+    site_setting,
 )
 from .engine.model import Role
 from .providers.matter import PROVIDER_MATTER
@@ -511,6 +522,11 @@ def keyholder_problems(
     return errors
 
 
+def booking_names(bookings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return booking calendars as the keyholders they are (named after them)."""
+    return [{CONF_GIVEN_NAME: o["_title"]} for o in bookings]
+
+
 def clean_keyholder(user_input: dict[str, Any]) -> dict[str, Any]:
     """Return keyholder details as stored in a subentry."""
     data: dict[str, Any] = {
@@ -541,7 +557,11 @@ class KeyholderSubentryFlow(_SiteSubentryFlow):
         """Enter a keyholder's details."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = keyholder_problems(user_input, self._others(SUBENTRY_KEYHOLDER))
+            errors = keyholder_problems(
+                user_input,
+                self._others(SUBENTRY_KEYHOLDER)
+                + booking_names(self._others(SUBENTRY_BOOKING)),
+            )
             if not errors:
                 data = clean_keyholder(user_input)
                 return self._finish(keyholder_title(data), data)
@@ -572,3 +592,99 @@ class KeyholderSubentryFlow(_SiteSubentryFlow):
         )
 
     async_step_reconfigure = async_step_user
+
+
+class BookingSubentryFlow(_SiteSubentryFlow):
+    """Bind a calendar to some of the site's locks: each event gets a guest key."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Choose the calendar, the doors, the grace time and where codes go."""
+        entry = self._get_entry()
+        locks = {
+            sid: sub.title
+            for sid, sub in entry.subentries.items()
+            if sub.subentry_type == SUBENTRY_LOCK
+        }
+        if not locks:
+            return self.async_abort(reason="no_locks")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            calendar = user_input[CONF_CALENDAR]
+            chosen = sorted(lock for lock in user_input[CONF_LOCKS] if lock in locks)
+            title = self._calendar_name(calendar)
+            names = {
+                o["_title"].casefold()
+                for kind in (SUBENTRY_KEYHOLDER, SUBENTRY_BOOKING)
+                for o in self._others(kind)
+            }
+            own = er.async_get(self.hass).async_get(calendar)
+            if not chosen:
+                errors[CONF_LOCKS] = "no_locks"
+            elif own is not None and own.platform == DOMAIN:
+                # Its events are the keys' windows: every key would beget another.
+                errors[CONF_CALENDAR] = "keyholder_calendar"
+            elif any(
+                o.get(CONF_CALENDAR) == calendar for o in self._others(SUBENTRY_BOOKING)
+            ):
+                errors[CONF_CALENDAR] = "calendar_in_use"
+            elif title.casefold() in names:
+                errors[CONF_CALENDAR] = "name_taken"
+            else:
+                data: dict[str, Any] = {
+                    CONF_CALENDAR: calendar,
+                    CONF_LOCKS: chosen,
+                    CONF_GRACE: int(user_input[CONF_GRACE]),
+                }
+                if notify := user_input.get(CONF_NOTIFY):
+                    data[CONF_NOTIFY] = notify
+                return self._finish(title, data)
+        defaults = user_input or self._defaults()
+        grace = site_setting(entry, CONF_GRACE_MINUTES, DEFAULT_GRACE_MINUTES)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(
+                    {
+                        vol.Required(CONF_CALENDAR): EntitySelector(
+                            EntitySelectorConfig(domain="calendar")
+                        ),
+                        vol.Required(CONF_LOCKS): SelectSelector(
+                            SelectSelectorConfig(
+                                options=[
+                                    SelectOptionDict(value=sid, label=title)
+                                    for sid, title in locks.items()
+                                ],
+                                multiple=True,
+                                mode=SelectSelectorMode.LIST,
+                            )
+                        ),
+                        vol.Required(CONF_GRACE, default=grace): vol.All(
+                            NumberSelector(
+                                NumberSelectorConfig(
+                                    min=0,
+                                    max=720,
+                                    unit_of_measurement="min",
+                                    mode=NumberSelectorMode.BOX,
+                                )
+                            ),
+                            vol.Coerce(int),
+                        ),
+                        vol.Optional(CONF_NOTIFY): EntitySelector(
+                            EntitySelectorConfig(domain="notify")
+                        ),
+                    }
+                ),
+                defaults,
+            ),
+            errors=errors,
+        )
+
+    async_step_reconfigure = async_step_user
+
+    def _calendar_name(self, entity_id: str) -> str:
+        """Return the calendar's name: the name of its guests' keyholder."""
+        state = self.hass.states.get(entity_id)
+        name = state.name if state is not None else ""
+        return str(name).strip() or entity_id
