@@ -1,0 +1,1 @@
+customElements.define("keyholder-panel", class extends HTMLElement {});
