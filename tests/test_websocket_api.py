@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 import json
 from typing import Any
 
@@ -353,7 +355,9 @@ async def test_subscribe_sends_the_sites_and_every_change(
 
     issued = await issue(hass, **THURSDAY_AFTERNOONS)
 
-    event = await client.ws.receive_json()
+    event = await next_event(
+        client, lambda sites: bool(holder_named(site_of(sites), "Plumber")["keys"])
+    )
     (key,) = holder_named(site_of(event["event"]), "Plumber")["keys"]
     assert key["id"] == issued["key_id"]
     assert issued["passcode"] not in json.dumps(event)
@@ -362,12 +366,10 @@ async def test_subscribe_sends_the_sites_and_every_change(
     await hass.services.async_call(
         "keyholder", "add_keyholder", {"given_name": "Gardener"}, blocking=True
     )
-    for _ in range(5):
-        event = await client.ws.receive_json()
-        names = [h["name"] for h in site_of(event["event"])["keyholders"]]
-        if "Gardener" in names:
-            break
-    assert "Gardener" in names
+    await next_event(
+        client,
+        lambda sites: "Gardener" in [h["name"] for h in site_of(sites)["keyholders"]],
+    )
 
     # Unsubscribing lets go of the site.
     listeners = len(loaded_site.runtime_data._listeners)
@@ -393,3 +395,39 @@ async def test_panel_is_registered_for_admins_and_its_module_served(
     assert response.status == 200
     body = await response.text()
     assert 'customElements.define("keyholder-panel"' in body
+
+
+async def test_subscription_follows_the_site_being_unloaded_and_set_up_again(
+    hass: HomeAssistant, loaded_site: MockConfigEntry, client: Client
+) -> None:
+    await client.ok("keyholder/subscribe")
+    first = await client.ws.receive_json()
+    assert len(first["event"]["sites"]) == 1
+
+    assert await hass.config_entries.async_unload(loaded_site.entry_id)
+    await hass.async_block_till_done()
+    await next_event(client, lambda sites: not sites["sites"])
+
+    assert await hass.config_entries.async_setup(loaded_site.entry_id)
+    await hass.async_block_till_done()
+    event = await next_event(client, lambda sites: bool(sites["sites"]))
+    assert site_of(event["event"])["entry_id"] == "site_home"
+    # It listens to the new run of the site: a key issued now is sent.
+    issued = await issue(hass)
+    event = await next_event(
+        client,
+        lambda sites: bool(holder_named(site_of(sites), "Plumber")["keys"]),
+    )
+    plumber = holder_named(site_of(event["event"]), "Plumber")
+    assert [key["id"] for key in plumber["keys"]] == [issued["key_id"]]
+
+
+async def next_event(
+    client: Client, wanted: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """Return the first event whose sites are ``wanted`` (within 5 s)."""
+    async with asyncio.timeout(5):
+        while True:
+            event: dict[str, Any] = await client.ws.receive_json()
+            if wanted(event["event"]):
+                return event

@@ -31,7 +31,11 @@ from homeassistant.components.websocket_api.decorators import (
     websocket_command,
 )
 from homeassistant.components.websocket_api.messages import event_message
-from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -209,7 +213,12 @@ def ws_subscribe(
             hass.loop.call_soon(_send)
 
     @callback
-    def _follow_entries(*_: Any) -> None:
+    def _entry_changed(_change: ConfigEntryChange, entry: ConfigEntry) -> None:
+        if entry.domain == DOMAIN:
+            _follow_entries()
+
+    @callback
+    def _follow_entries() -> None:
         loaded = {
             e.entry_id: e for e in hass.config_entries.async_loaded_entries(DOMAIN)
         }
@@ -225,7 +234,7 @@ def ws_subscribe(
 
     # Sites set up, reloaded or unloaded later, keyholders added or removed.
     unsub_entries = async_dispatcher_connect(
-        hass, SIGNAL_CONFIG_ENTRY_CHANGED, _follow_entries
+        hass, SIGNAL_CONFIG_ENTRY_CHANGED, _entry_changed
     )
     _follow_entries()
 

@@ -87,6 +87,7 @@ async def test_issue_a_thursday_key_from_the_panel(running_hass: RunningHass) ->
                 viewport={"width": 1280, "height": 900},
                 locale="en-US",
                 timezone_id=TIME_ZONE,
+                permissions=["clipboard-read", "clipboard-write"],
             )
             context.set_default_timeout(TIMEOUT_MS)
             page = await context.new_page()
@@ -104,6 +105,7 @@ async def test_issue_a_thursday_key_from_the_panel(running_hass: RunningHass) ->
                 (ARTIFACTS / "console.txt").write_text("\n".join(console))
             await browser.close()
 
+    assert not [line for line in console if line.startswith("pageerror")], console
     log = running_hass.run.text()
     assert not TROUBLE.search(log), log[-3000:]
 
@@ -176,6 +178,11 @@ async def run_scenario(page: Page, url: str) -> None:
         DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
         await page.screenshot(path=str(DOCS_SCREENSHOT))
 
+    # The copy button puts the code on the clipboard.
+    await panel.get_by_role("button", name="Copy").click()
+    await expect(panel.get_by_role("button", name="Copied")).to_be_visible()
+    assert await page.evaluate("navigator.clipboard.readText()") == code
+
     # Shown once: after "Done" and a reload, the code is nowhere on the page.
     await panel.get_by_role("button", name="Done").click()
     await expect(passcode).to_have_count(0)
@@ -183,3 +190,35 @@ async def run_scenario(page: Page, url: str) -> None:
     await expect(plumber.locator(".key")).to_have_count(1)
     assert code not in await page.content()
     assert code not in await panel.inner_html()
+
+    # A new passcode replaces the old one, shown once again.
+    await key.get_by_role("button", name="New passcode").click()
+    await expect(passcode).to_have_text(re.compile(r"^\d{6}$"))
+    assert await passcode.inner_text() != code
+    await panel.get_by_role("button", name="Done").click()
+
+    # Bad input is refused with Keyholder's message, and nothing is issued.
+    await plumber.get_by_role("button", name="Issue key").click()
+    await form.get_by_label("Mon").check()
+    await form.get_by_role("button", name="Issue").click()
+    await expect(panel.locator(".notice.error")).to_contain_text(
+        "needs both a start time and an end time"
+    )
+    await form.get_by_role("button", name="Close").click()
+    await expect(key).to_have_count(1)
+
+    # Block and unblock the plumber.
+    await plumber.get_by_role("button", name="Block").click()
+    await expect(plumber.locator(":scope > .row .chip")).to_have_text("Blocked")
+    await expect(key.locator(".chip")).to_have_text("Blocked")
+    await plumber.get_by_role("button", name="Unblock").click()
+    await expect(key.locator(".chip")).to_have_text(
+        re.compile("|".join(map(re.escape, expected)))
+    )
+
+    # Cancelling asks once more, then the key is cancelled everywhere.
+    await key.get_by_role("button", name="Cancel key").click()
+    await key.get_by_role("button", name="Really cancel?").click()
+    await expect(key.locator(".chip")).to_have_text("Cancelled")
+    await expect(key.get_by_role("button")).to_have_count(0)
+    await shot(page, "4-cancelled")
