@@ -222,3 +222,12 @@ async def run_scenario(page: Page, url: str) -> None:
     await expect(key.locator(".chip")).to_have_text("Cancelled")
     await expect(key.get_by_role("button")).to_have_count(0)
     await shot(page, "4-cancelled")
+
+    # On a phone the sidebar folds away behind the menu button of the panel's bar.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    menu = panel.locator("ha-menu-button")
+    await expect(menu).to_be_visible()
+    await expect(plumber).to_be_visible()
+    await shot(page, "5-phone")
+    await menu.click()
+    await expect(sidebar_item).to_be_visible()
