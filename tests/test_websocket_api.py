@@ -431,3 +431,53 @@ async def next_event(
             event: dict[str, Any] = await client.ws.receive_json()
             if wanted(event["event"]):
                 return event
+
+
+async def test_own_passcodes_are_taken_and_never_echoed_or_logged(
+    hass: HomeAssistant,
+    loaded_site: MockConfigEntry,
+    client: Client,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    issued = await client.ok(
+        "keyholder/issue_key", keyholder=PLUMBER, locks=[LOCK_FRONT], passcode="583920"
+    )
+    assert issued["passcode"] == "583920"
+    assert codes(loaded_site) == {"583920"}
+
+    renewed = await client.ok(
+        "keyholder/generate_passcode", key_id=issued["key_id"], passcode=716253
+    )
+    assert renewed["passcode"] == "716253"
+    assert codes(loaded_site) == {"716253"}
+
+    # Refused: a code already taken, one of the wrong length, a wrong type.
+    refused = [
+        await client.send(
+            "keyholder/issue_key", keyholder=PLUMBER, locks=[LOCK_FRONT], passcode=code
+        )
+        for code in ("716253", "1234567890")
+    ]
+    refused.append(
+        await client.send(
+            "keyholder/generate_passcode",
+            key_id=issued["key_id"],
+            passcode=["904172"],
+        )
+    )
+    assert [msg["success"] for msg in refused] == [False, False, False]
+    assert [msg["error"]["code"] for msg in refused] == [
+        "service_validation_error",
+        "service_validation_error",
+        "invalid_format",
+    ]
+    assert codes(loaded_site) == {"716253"}
+    # (The test harness's fake storage logs what it writes: not Home Assistant's.)
+    logged = "\n".join(
+        record.getMessage()
+        for record in caplog.records
+        if not record.name.startswith("pytest_homeassistant_custom_component")
+    )
+    text = json.dumps(refused) + logged
+    for code in ("583920", "716253", "1234567890", "904172"):
+        assert code not in text

@@ -56,6 +56,7 @@ from .services import (
     ATTR_KEYHOLDER,
     ATTR_LOCKS,
     ATTR_NAME,
+    ATTR_PASSCODE,
     ATTR_SITE,
     ATTR_START_TIME,
     ATTR_USES,
@@ -66,6 +67,8 @@ from .services import (
 )
 
 _SITE: dict[Any, Any] = {vol.Optional(ATTR_SITE): str}
+_ANY_PASSCODE = object
+"""An own passcode is checked by ``_call``: a schema error would log its value."""
 
 
 @callback
@@ -267,6 +270,14 @@ async def _call(
     nothing: the actions validate before they change anything).
     """
     data = {k: v for k, v in msg.items() if k not in ("id", "type")}
+    if ATTR_PASSCODE in data:
+        passcode = data[ATTR_PASSCODE]
+        if isinstance(passcode, bool) or not isinstance(passcode, (str, int)):
+            connection.send_error(
+                msg["id"], ERR_INVALID_FORMAT, "Invalid passcode: expected digits"
+            )
+            return None
+        data[ATTR_PASSCODE] = str(passcode)
     try:
         return (
             await hass.services.async_call(
@@ -349,6 +360,7 @@ async def ws_add_keyholder(
         vol.Optional(ATTR_VALID_UNTIL): str,
         vol.Optional(ATTR_USES): int,
         vol.Optional(ATTR_NAME): str,
+        vol.Optional(ATTR_PASSCODE): _ANY_PASSCODE,
     }
 )
 @async_response
@@ -399,7 +411,13 @@ async def ws_unblock(
 
 
 @require_admin
-@websocket_command({vol.Required("type"): "keyholder/generate_passcode", **_KEY})
+@websocket_command(
+    {
+        vol.Required("type"): "keyholder/generate_passcode",
+        **_KEY,
+        vol.Optional(ATTR_PASSCODE): _ANY_PASSCODE,
+    }
+)
 @async_response
 async def ws_generate_passcode(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
