@@ -52,6 +52,7 @@ START_TIMEOUT = 60.0
 TIME_ZONE = "Europe/Berlin"
 
 
+@pytest.fixture
 def chromium() -> str:
     """Return Debian's chromium, installing it if needed (skip, or fail in CI)."""
     if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):

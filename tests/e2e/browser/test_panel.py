@@ -34,7 +34,6 @@ from .conftest import (
     TIME_ZONE,
     USERNAME,
     RunningHass,
-    chromium,
 )
 
 pytestmark = pytest.mark.e2e
@@ -83,13 +82,14 @@ async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
-async def test_issue_a_thursday_key_from_the_panel(running_hass: RunningHass) -> None:
-    executable = chromium()
+async def test_issue_a_thursday_key_from_the_panel(
+    chromium: str, running_hass: RunningHass
+) -> None:
     expect.set_options(timeout=TIMEOUT_MS)
     url = running_hass.url
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=executable,
+            executable_path=chromium,
             headless=True,
             args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
         )
