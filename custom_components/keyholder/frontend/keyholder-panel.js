@@ -420,10 +420,13 @@ class KeyholderPanel extends HTMLElement {
     const details = [`${lock.codes_confirmed}/${lock.codes_wanted} codes confirmed`];
     if (lock.last_error) details.push(`last error: ${esc(lock.last_error)}`);
     if (lock.next_retry) details.push(`retry ${esc(this._date(lock.next_retry))}`);
-    const unmanaged = lock.unmanaged_slots.length
-      ? `<div class="muted">Codes Keyholder does not manage, in slot${
-          lock.unmanaged_slots.length > 1 ? "s" : ""
-        } ${lock.unmanaged_slots.map(esc).join(", ")}</div>`
+    const slots = lock.unmanaged_slots;
+    const unmanaged = slots.length
+      ? `<div class="muted unmanaged">${
+          slots.length > 1
+            ? `Slots ${slots.map(esc).join(", ")} hold codes`
+            : `Slot ${esc(slots[0])} holds a code`
+        } Keyholder does not manage.</div>`
       : "";
     return `<ha-card class="lock" data-lock="${esc(lock.name)}">
       <div class="row"><h3 class="grow">${esc(lock.name)}</h3>${this._chip(lock.sync)}</div>

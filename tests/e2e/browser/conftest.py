@@ -31,6 +31,10 @@ from homeassistant.config_entries import (
 )
 import pytest
 
+from custom_components.keyholder.engine.model import Site
+from custom_components.keyholder.engine.serialize import STORAGE_VERSION, site_to_dict
+from custom_components.keyholder.store import STORE_MINOR_VERSION
+
 from ..process.conftest import (
     COMPONENT,
     CONFIGURATION,
@@ -46,6 +50,8 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 ENTRY_ID = "01KEYHOLDERBROWSERTEST0001"
 FRONT = "01KEYHOLDERBROWSERLOCK0001"
 OWNER = "01KEYHOLDERBROWSEROWNER001"
+FOREIGN_SLOT = 9
+FOREIGN_CODE = "90817263"
 USERNAME = "owner"
 PASSWORD = "correct-horse-battery-staple"
 START_TIMEOUT = 60.0
@@ -162,6 +168,21 @@ async def running_hass(
             ENTRIES_VERSION,
             ENTRIES_MINOR_VERSION,
             _config_entries(),
+        ),
+    )
+    # Someone programmed a code of their own into slot 9 of the front door.
+    store_key = f"keyholder.{ENTRY_ID}"
+    instance.write_storage(
+        store_key,
+        storage_document(
+            store_key,
+            STORAGE_VERSION,
+            STORE_MINOR_VERSION,
+            {
+                "site": site_to_dict(Site()),
+                "written": {},
+                "virtual": {FRONT: {str(FOREIGN_SLOT): FOREIGN_CODE}},
+            },
         ),
     )
     # Home Assistant 2026.10 keeps its HTTP settings in storage and would take the

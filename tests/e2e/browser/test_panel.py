@@ -29,6 +29,8 @@ from custom_components.keyholder.engine.status import key_status
 
 from .conftest import (
     ARTIFACTS,
+    FOREIGN_CODE,
+    FOREIGN_SLOT,
     FRONT,
     PASSWORD,
     TIME_ZONE,
@@ -138,6 +140,12 @@ async def run_scenario(page: Page, url: str) -> None:
     await expect(alice).to_be_visible()
     front = panel.locator('ha-card.lock[data-lock="Front door"]')
     await expect(front.locator(".chip")).to_have_text("In sync")
+    # The code someone else programmed: its slot is shown, the code never.
+    await expect(front.locator(".unmanaged")).to_have_text(
+        f"Slot {FOREIGN_SLOT} holds a code Keyholder does not manage."
+    )
+    assert FOREIGN_CODE not in await page.content()
+    assert FOREIGN_CODE not in await panel.inner_html()
     await shot(page, "1-opened")
 
     # Add the plumber: the key form opens for them at once.
