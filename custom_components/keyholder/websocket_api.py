@@ -206,6 +206,8 @@ def ws_subscribe(
     @callback
     def _send() -> None:
         pending.clear()
+        if msg_id not in connection.subscriptions:
+            return  # unsubscribed meanwhile
         connection.send_message(event_message(msg_id, describe_sites(hass)))
 
     @callback
