@@ -10,10 +10,12 @@ from homeassistant.util import dt as dt_util
 
 from .bookings import Bookings
 from .const import DOMAIN, LOGGER
+from .panel import async_register_panel
 from .runtime import KeyholderConfigEntry, KeyholderRuntime, issue_id
 from .services import async_setup_services
 from .site import async_sync_keyholders, build_locks, reload_signature, sync_keyholders
 from .store import KeyholderStore, LoadOutcome, LoadResult, store_issue_id
+from .websocket_api import async_register_websocket_api
 
 __all__ = ["KeyholderConfigEntry"]
 
@@ -28,8 +30,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register Keyholder's actions."""
+    """Register Keyholder's actions, websocket API and panel."""
     async_setup_services(hass)
+    async_register_websocket_api(hass)
+    await async_register_panel(hass)
     return True
 
 

@@ -122,6 +122,7 @@ class HassRun:
     async def stop(self, within: float) -> int:
         """Wait until started, SIGTERM, wait for a clean exit; return the exit code."""
         await self.wait_for(STARTED, within=within)
+        await self.wait_for_sigterm_handler(within=within)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + within
@@ -131,6 +132,36 @@ class HassRun:
                 pytest.fail(f"Home Assistant did not stop in {within} s")
             await asyncio.sleep(POLL)
         return self.proc.returncode
+
+    async def wait_for_sigterm_handler(self, within: float) -> None:
+        """
+        Wait until the process catches SIGTERM (Linux: ``SigCgt`` in /proc).
+
+        Home Assistant binds its signal handlers just after it logs that it has
+        started; on a busy machine the log line can be read first, and a SIGTERM
+        sent then kills the process like SIGKILL.
+        """
+        start = time.monotonic()
+        while (caught := self._catches_sigterm()) is False:
+            self.check_alive("the SIGTERM handler")
+            if time.monotonic() - start > within:
+                pytest.fail(f"Home Assistant did not catch SIGTERM within {within} s")
+            await asyncio.sleep(POLL)
+        assert caught in (True, None)
+
+    def _catches_sigterm(self) -> bool | None:
+        """Return whether the process catches SIGTERM (None: cannot tell here)."""
+        status = Path(f"/proc/{self.proc.pid}/status")
+        try:
+            lines = status.read_text().splitlines()
+        except FileNotFoundError:
+            return None if not Path("/proc/self/status").exists() else False
+        except OSError:
+            return False
+        for line in lines:
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+        return None
 
     def tail(self, lines: int = 40) -> str:
         """Return the end of this run's log, for failure messages."""

@@ -1,0 +1,430 @@
+"""
+Keyholder's websocket API, for its sidebar panel: administrators only.
+
+``keyholder/site`` describes every site: keyholders with their status and keys
+(status and schedule, never a passcode), locks with their sync state and the
+slots holding codes Keyholder does not manage (slot numbers only).
+``keyholder/subscribe`` sends the same description again whenever it changes.
+
+The commands that change things go through Keyholder's own actions, so they
+validate the same way and change nothing on bad input. A passcode is only ever
+sent in the answer to ``keyholder/issue_key`` and ``keyholder/generate_passcode``:
+the panel shows it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from homeassistant.components.websocket_api import async_register_command
+from homeassistant.components.websocket_api.connection import ActiveConnection
+from homeassistant.components.websocket_api.const import (
+    ERR_HOME_ASSISTANT_ERROR,
+    ERR_INVALID_FORMAT,
+    ERR_SERVICE_VALIDATION_ERROR,
+)
+from homeassistant.components.websocket_api.decorators import (
+    async_response,
+    require_admin,
+    websocket_command,
+)
+from homeassistant.components.websocket_api.messages import event_message
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+)
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.util import dt as dt_util
+import probatio as vol
+
+from .const import DOMAIN
+from .engine.model import Key, Keyholder, Window
+from .engine.status import (
+    keyholder_next_change,
+    keyholder_status,
+    next_status_change,
+)
+from .runtime import KeyholderRuntime
+from .services import (
+    ATTR_END_TIME,
+    ATTR_KEY_ID,
+    ATTR_KEYHOLDER,
+    ATTR_LOCKS,
+    ATTR_NAME,
+    ATTR_PASSCODE,
+    ATTR_SITE,
+    ATTR_START_TIME,
+    ATTR_USES,
+    ATTR_VALID_FROM,
+    ATTR_VALID_UNTIL,
+    ATTR_WEEKDAYS,
+    WEEKDAYS,
+)
+
+_SITE: dict[Any, Any] = {vol.Optional(ATTR_SITE): str}
+_ANY_PASSCODE = object
+"""An own passcode is checked by ``_call``: a schema error would log its value."""
+
+
+@callback
+def async_register_websocket_api(hass: HomeAssistant) -> None:
+    """Register Keyholder's websocket commands (once, from ``async_setup``)."""
+    for command in (
+        ws_site,
+        ws_subscribe,
+        ws_add_keyholder,
+        ws_issue_key,
+        ws_cancel_key,
+        ws_block,
+        ws_unblock,
+        ws_generate_passcode,
+    ):
+        async_register_command(hass, command)
+
+
+# -- describing the sites ------------------------------------------------------
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _window(window: Window) -> dict[str, Any]:
+    return {
+        "days": [WEEKDAYS[day] for day in sorted(window.days)],
+        "start": window.start.strftime("%H:%M"),
+        "end": window.end.strftime("%H:%M"),
+    }
+
+
+def _key(runtime: KeyholderRuntime, key: Key, holder: Keyholder) -> dict[str, Any]:
+    """Describe a key: its status and schedule, never its code."""
+    now, tz = dt_util.utcnow(), runtime.tz
+    change = next_status_change(key, holder, now, tz)
+    return {
+        "id": key.id,
+        "name": key.name,
+        "kind": key.kind.value,
+        "status": runtime.key_status(key, now).value,
+        "next_change": _iso(change),
+        "locks": sorted(key.lock_ids & runtime.locks.keys()),
+        "uses": key.uses,
+        "max_uses": key.max_uses,
+        "windows": [_window(window) for window in key.schedule.windows],
+        "valid_from": _iso(key.schedule.valid_from),
+        "valid_until": _iso(key.schedule.valid_until),
+    }
+
+
+def _keyholder(runtime: KeyholderRuntime, holder: Keyholder) -> dict[str, Any]:
+    """Describe a keyholder the way its status sensor does, with its keys."""
+    now, tz = dt_util.utcnow(), runtime.tz
+    keys = sorted(runtime.site.keys_of(holder.id), key=lambda k: (k.cancelled, k.id))
+    changes = [keyholder_next_change(holder, now, tz)] + [
+        next_status_change(key, holder, now, tz) for key in keys
+    ]
+    nxt = min((c for c in changes if c is not None), default=None)
+    return {
+        "id": holder.id,
+        "name": holder.name,
+        "role": holder.role.value,
+        "blocked": holder.blocked,
+        "status": keyholder_status(holder, keys, now, tz).value,
+        "next_change": _iso(nxt),
+        "active_from": _iso(holder.active_from),
+        "expires_on": _iso(holder.expires_on),
+        "keys": [_key(runtime, key, holder) for key in keys],
+    }
+
+
+def _locks(runtime: KeyholderRuntime) -> list[dict[str, Any]]:
+    """Describe the locks: sync state and unmanaged slots (no codes)."""
+    result = []
+    for lock_id, info in runtime.locks.items():
+        status = runtime.lock_status[lock_id]
+        result.append(
+            {
+                "id": lock_id,
+                "name": info.name,
+                "sync": status.state.value,
+                "codes_wanted": status.desired,
+                "codes_confirmed": status.confirmed,
+                "failures": status.failures,
+                "last_error": status.last_error,
+                "next_retry": _iso(status.next_retry),
+                "unmanaged_slots": list(status.unmanaged_slots),
+            }
+        )
+    return sorted(result, key=lambda lock: (lock["name"].casefold(), lock["id"]))
+
+
+def describe_sites(hass: HomeAssistant) -> dict[str, Any]:
+    """Describe every loaded site (what ``keyholder/site`` answers)."""
+    sites = []
+    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
+        runtime: KeyholderRuntime = entry.runtime_data
+        holders = sorted(
+            runtime.site.keyholders.values(), key=lambda h: (h.name.casefold(), h.id)
+        )
+        sites.append(
+            {
+                "entry_id": entry.entry_id,
+                "title": entry.title,
+                "keyholders": [_keyholder(runtime, holder) for holder in holders],
+                "locks": _locks(runtime),
+            }
+        )
+    return {"sites": sites}
+
+
+@require_admin
+@websocket_command({vol.Required("type"): "keyholder/site"})
+@callback
+def ws_site(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Answer with every site's keyholders, keys and locks."""
+    connection.send_result(msg["id"], describe_sites(hass))
+
+
+@require_admin
+@websocket_command({vol.Required("type"): "keyholder/subscribe"})
+@callback
+def ws_subscribe(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Send the sites now and again whenever a status or sync state changes."""
+    msg_id = msg["id"]
+    runtime_unsubs: dict[str, Callable[[], None]] = {}
+    pending: list[bool] = []
+
+    @callback
+    def _send() -> None:
+        pending.clear()
+        if msg_id not in connection.subscriptions:
+            return  # unsubscribed meanwhile
+        connection.send_message(event_message(msg_id, describe_sites(hass)))
+
+    @callback
+    def _changed() -> None:
+        # Many changes in one pass make one message.
+        if not pending:
+            pending.append(True)
+            hass.loop.call_soon(_send)
+
+    @callback
+    def _entry_changed(_change: ConfigEntryChange, entry: ConfigEntry) -> None:
+        if entry.domain == DOMAIN:
+            _follow_entries()
+
+    @callback
+    def _follow_entries() -> None:
+        loaded = {
+            e.entry_id: e for e in hass.config_entries.async_loaded_entries(DOMAIN)
+        }
+        for entry_id in list(runtime_unsubs):
+            if entry_id not in loaded:
+                runtime_unsubs.pop(entry_id)()
+        for entry_id, entry in loaded.items():
+            if entry_id not in runtime_unsubs:
+                runtime_unsubs[entry_id] = entry.runtime_data.async_add_listener(
+                    _changed
+                )
+        _changed()
+
+    # Sites set up, reloaded or unloaded later, keyholders added or removed.
+    unsub_entries = async_dispatcher_connect(
+        hass, SIGNAL_CONFIG_ENTRY_CHANGED, _entry_changed
+    )
+    _follow_entries()
+
+    @callback
+    def _unsubscribe() -> None:
+        unsub_entries()
+        for unsub in runtime_unsubs.values():
+            unsub()
+        runtime_unsubs.clear()
+
+    connection.subscriptions[msg_id] = _unsubscribe
+    connection.send_result(msg_id)
+
+
+# -- changes, through Keyholder's own actions -----------------------------------
+
+
+async def _call(
+    hass: HomeAssistant,
+    connection: ActiveConnection,
+    msg: dict[str, Any],
+    service: str,
+    *,
+    response: bool = False,
+) -> Any:
+    """
+    Run one of Keyholder's actions as the connection's user.
+
+    Returns the action's answer, or None after sending the error (which changed
+    nothing: the actions validate before they change anything).
+    """
+    data = {k: v for k, v in msg.items() if k not in ("id", "type")}
+    if ATTR_PASSCODE in data:
+        passcode = data[ATTR_PASSCODE]
+        if isinstance(passcode, bool) or not isinstance(passcode, (str, int)):
+            connection.send_error(
+                msg["id"], ERR_INVALID_FORMAT, "Invalid passcode: expected digits"
+            )
+            return None
+        data[ATTR_PASSCODE] = str(passcode)
+    try:
+        return (
+            await hass.services.async_call(
+                DOMAIN,
+                service,
+                data,
+                blocking=True,
+                context=connection.context(msg),
+                return_response=response,
+            )
+            or {}
+        )
+    except vol.Invalid as err:
+        connection.send_error(msg["id"], ERR_INVALID_FORMAT, _invalid_message(err))
+    except ServiceValidationError as err:
+        connection.send_error(
+            msg["id"],
+            ERR_SERVICE_VALIDATION_ERROR,
+            str(err),
+            translation_domain=err.translation_domain,
+            translation_key=err.translation_key,
+            translation_placeholders=err.translation_placeholders,
+        )
+    except HomeAssistantError as err:
+        connection.send_error(
+            msg["id"],
+            ERR_HOME_ASSISTANT_ERROR,
+            str(err),
+            translation_domain=err.translation_domain,
+            translation_key=err.translation_key,
+            translation_placeholders=err.translation_placeholders,
+        )
+    return None
+
+
+def _invalid_message(err: vol.Invalid) -> str:
+    """Name the field a value was refused for (never echo the value)."""
+    errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
+    parts = []
+    for error in errors:
+        field = ".".join(str(p) for p in error.path) or "input"
+        parts.append(f"{field}: {error.error_message}")
+    return "Invalid " + "; ".join(parts)
+
+
+@require_admin
+@websocket_command(
+    {
+        vol.Required("type"): "keyholder/add_keyholder",
+        **_SITE,
+        vol.Required("given_name"): str,
+        vol.Optional("family_name"): str,
+        vol.Optional("email"): str,
+        vol.Optional("role"): str,
+        vol.Optional("active_from"): str,
+        vol.Optional("expires_on"): str,
+    }
+)
+@async_response
+async def ws_add_keyholder(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Create a keyholder (a keyholder subentry of the site)."""
+    result = await _call(hass, connection, msg, "add_keyholder", response=True)
+    if result is not None:
+        connection.send_result(msg["id"], result)
+
+
+@require_admin
+@websocket_command(
+    {
+        vol.Required("type"): "keyholder/issue_key",
+        **_SITE,
+        vol.Required(ATTR_KEYHOLDER): str,
+        vol.Required(ATTR_LOCKS): [str],
+        vol.Optional(ATTR_WEEKDAYS): [str],
+        vol.Optional(ATTR_START_TIME): str,
+        vol.Optional(ATTR_END_TIME): str,
+        vol.Optional(ATTR_VALID_FROM): str,
+        vol.Optional(ATTR_VALID_UNTIL): str,
+        vol.Optional(ATTR_USES): int,
+        vol.Optional(ATTR_NAME): str,
+        vol.Optional(ATTR_PASSCODE): _ANY_PASSCODE,
+    }
+)
+@async_response
+async def ws_issue_key(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Issue a passcode key; the answer carries its passcode, this once."""
+    result = await _call(hass, connection, msg, "issue_key", response=True)
+    if result is not None:
+        connection.send_result(msg["id"], result)
+
+
+_KEY: dict[Any, Any] = {**_SITE, vol.Required(ATTR_KEY_ID): str}
+_HOLDER: dict[Any, Any] = {**_SITE, vol.Required(ATTR_KEYHOLDER): str}
+
+
+@require_admin
+@websocket_command({vol.Required("type"): "keyholder/cancel_key", **_KEY})
+@async_response
+async def ws_cancel_key(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Cancel a key on every lock."""
+    if await _call(hass, connection, msg, "cancel_key") is not None:
+        connection.send_result(msg["id"])
+
+
+@require_admin
+@websocket_command({vol.Required("type"): "keyholder/block", **_HOLDER})
+@async_response
+async def ws_block(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Block a keyholder: none of their keys works until unblocked."""
+    if await _call(hass, connection, msg, "block_user") is not None:
+        connection.send_result(msg["id"])
+
+
+@require_admin
+@websocket_command({vol.Required("type"): "keyholder/unblock", **_HOLDER})
+@async_response
+async def ws_unblock(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Unblock a keyholder."""
+    if await _call(hass, connection, msg, "unblock_user") is not None:
+        connection.send_result(msg["id"])
+
+
+@require_admin
+@websocket_command(
+    {
+        vol.Required("type"): "keyholder/generate_passcode",
+        **_KEY,
+        vol.Optional(ATTR_PASSCODE): _ANY_PASSCODE,
+    }
+)
+@async_response
+async def ws_generate_passcode(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Give a key a new passcode; the answer carries it, this once."""
+    result = await _call(hass, connection, msg, "generate_passcode", response=True)
+    if result is not None:
+        connection.send_result(msg["id"], result)

@@ -1,0 +1,251 @@
+"""The Keyholder panel in a real browser, against a real Home Assistant.
+
+Log in as the owner, open the Keyholder panel from the sidebar, add "Plumber",
+issue a Thursday 13:00-17:00 key on the virtual front door and see it listed with
+its status, its week drawn and its passcode shown once. Screenshots go to
+``tests/e2e/browser/artifacts/`` (``KEYHOLDER_SCREENSHOT=1`` also refreshes
+``docs/panel.png``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+import os
+from pathlib import Path
+import re
+from zoneinfo import ZoneInfo
+
+from playwright.async_api import Page, async_playwright, expect
+import pytest
+
+from custom_components.keyholder.engine.model import (
+    Key,
+    Keyholder,
+    KeyKind,
+    Schedule,
+    Window,
+)
+from custom_components.keyholder.engine.status import key_status
+
+from .conftest import (
+    ARTIFACTS,
+    FOREIGN_CODE,
+    FOREIGN_SLOT,
+    FRONT,
+    PASSWORD,
+    TIME_ZONE,
+    USERNAME,
+    RunningHass,
+)
+
+pytestmark = pytest.mark.e2e
+
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[3] / "docs" / "panel.png"
+TIMEOUT_MS = 20_000
+STATUS_LABELS = {
+    "active": "Active",
+    "outside_schedule": "Outside schedule",
+    "upcoming": "Upcoming",
+}
+# Keyholder's own warnings and errors, and tracebacks through its code.
+TROUBLE = re.compile(
+    r"(WARNING|ERROR) \(\w+\) \[custom_components\.keyholder|custom_components/keyholder/"
+)
+
+
+def thursday_status(at: datetime) -> str:
+    """Return what Keyholder must say of a Thursday 13:00-17:00 key at ``at``."""
+    holder = Keyholder(id="plumber", given_name="Plumber")
+    key = Key(
+        id="k",
+        keyholder_id=holder.id,
+        kind=KeyKind.PASSCODE,
+        lock_ids=frozenset({FRONT}),
+        schedule=Schedule(
+            windows=(Window(days=frozenset({3}), start=time(13), end=time(17)),)
+        ),
+    )
+    return key_status(key, holder, at, ZoneInfo(TIME_ZONE)).value
+
+
+def statuses_between(start: datetime, end: datetime) -> re.Pattern[str]:
+    """
+    Match the status labels the key may show between two instants.
+
+    Issued now, it is active on Thursdays 13:00-17:00 (Berlin) and outside its
+    schedule otherwise; a run crossing 13:00 or 17:00 on a Thursday may see both.
+    """
+    labels = {STATUS_LABELS[thursday_status(at)] for at in (start, end)}
+    return re.compile("^(" + "|".join(map(re.escape, sorted(labels))) + ")$")
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+async def test_issue_a_thursday_key_from_the_panel(
+    chromium: str, running_hass: RunningHass
+) -> None:
+    expect.set_options(timeout=TIMEOUT_MS)
+    url = running_hass.url
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=chromium,
+            headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+        )
+        try:
+            context = await browser.new_context(
+                viewport={"width": 1280, "height": 900},
+                locale="en-US",
+                timezone_id=TIME_ZONE,
+                permissions=["clipboard-read", "clipboard-write"],
+            )
+            context.set_default_timeout(TIMEOUT_MS)
+            page = await context.new_page()
+            console: list[str] = []
+            page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+            page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+            await run_scenario(page, url)
+        except Exception:
+            if "page" in locals():
+                await shot(page, "failure")
+            raise
+        finally:
+            if "console" in locals():
+                ARTIFACTS.mkdir(exist_ok=True)
+                (ARTIFACTS / "console.txt").write_text("\n".join(console))
+            await browser.close()
+
+    assert not [line for line in console if line.startswith("pageerror")], console
+    log = running_hass.run.text()
+    assert not TROUBLE.search(log), log[-3000:]
+
+
+async def run_scenario(page: Page, url: str) -> None:
+    # Log in: Home Assistant sends the browser to its login page first.
+    await page.goto(f"{url}/")
+    await page.get_by_label("Username").fill(USERNAME)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+
+    # The sidebar of an administrator has the Keyholder panel.
+    sidebar_item = page.locator("ha-sidebar").get_by_text("Keyholder", exact=True)
+    await expect(sidebar_item).to_be_visible()
+    await sidebar_item.click()
+    await page.wait_for_url(f"{url}/keyholder")
+    panel = page.locator("keyholder-panel")
+    alice = panel.locator('ha-card.holder[data-keyholder="Alice Owner"]')
+    await expect(alice).to_be_visible()
+    front = panel.locator('ha-card.lock[data-lock="Front door"]')
+    await expect(front.locator(".chip")).to_have_text("In sync")
+    # The code someone else programmed: its slot is shown, the code never.
+    await expect(front.locator(".unmanaged")).to_have_text(
+        f"Slot {FOREIGN_SLOT} holds a code Keyholder does not manage."
+    )
+    assert FOREIGN_CODE not in await page.content()
+    assert FOREIGN_CODE not in await panel.inner_html()
+    await shot(page, "1-opened")
+
+    # Add the plumber: the key form opens for them at once.
+    await panel.get_by_role("button", name="Add keyholder").click()
+    await panel.get_by_label("Given name").fill("Plumber")
+    await panel.get_by_role("button", name="Add", exact=True).click()
+    form = panel.locator("#key-form")
+    await expect(form.get_by_label("Keyholder")).to_have_value(re.compile(r"\w+"))
+    await expect(form.locator("select[name=keyholder] option:checked")).to_have_text(
+        "Plumber"
+    )
+
+    # Thursday 13:00-17:00 on the front door (the only lock: ticked already).
+    await form.get_by_label("Thu").check()
+    await form.locator("input[name=start_time]").fill("13:00")
+    await form.locator("input[name=end_time]").fill("17:00")
+    await expect(form.get_by_label("Front door")).to_be_checked()
+    await shot(page, "2-issue-form")
+    before = datetime.now(UTC)
+    await form.get_by_role("button", name="Issue").click()
+
+    # The passcode, shown once.
+    passcode = panel.locator("#passcode")
+    await expect(passcode).to_have_text(re.compile(r"^\d{6}$"))
+    code = await passcode.inner_text()
+
+    # The key is listed under the plumber with its status and its week.
+    plumber = panel.locator('ha-card.holder[data-keyholder="Plumber"]')
+    key = plumber.locator(".key")
+    await expect(key).to_have_count(1)
+    after = datetime.now(UTC)
+    chip = key.locator(".chip")
+    await expect(chip).to_have_text(statuses_between(before, after))
+    await expect(key).to_contain_text("Thu 13:00\u201317:00")
+    await expect(key).to_contain_text("on Front door")
+    await expect(key.locator(".day[data-day=thu] .fill")).to_have_count(1)
+    await expect(key.locator(".fill")).to_have_count(1)
+    fill = key.locator(".day[data-day=thu] .fill")
+    style = await fill.get_attribute("style") or ""
+    assert "top:54.16" in style, style  # 13:00 is 54.17 % down the day
+    assert "height:16.66" in style, style  # 4 hours
+    await expect(plumber.locator(":scope > .row .chip")).to_have_text(
+        statuses_between(before, datetime.now(UTC))
+    )
+    await expect(front.locator(".chip")).to_have_text("In sync")
+    await shot(page, "3-issued")
+    if os.environ.get("KEYHOLDER_SCREENSHOT"):
+        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+        await page.screenshot(path=str(DOCS_SCREENSHOT))
+
+    # The copy button puts the code on the clipboard.
+    await panel.get_by_role("button", name="Copy").click()
+    await expect(panel.get_by_role("button", name="Copied")).to_be_visible()
+    assert await page.evaluate("navigator.clipboard.readText()") == code
+
+    # Shown once: after "Done" and a reload, the code is nowhere on the page.
+    await panel.get_by_role("button", name="Done").click()
+    await expect(passcode).to_have_count(0)
+    await page.reload()
+    await expect(plumber.locator(".key")).to_have_count(1)
+    assert code not in await page.content()
+    assert code not in await panel.inner_html()
+
+    # A new passcode replaces the old one, shown once again.
+    await key.get_by_role("button", name="New passcode").click()
+    await expect(passcode).to_have_text(re.compile(r"^\d{6}$"))
+    assert await passcode.inner_text() != code
+    await panel.get_by_role("button", name="Done").click()
+
+    # Bad input is refused with Keyholder's message, and nothing is issued.
+    await plumber.get_by_role("button", name="Issue key").click()
+    await form.get_by_label("Mon").check()
+    await form.get_by_role("button", name="Issue").click()
+    await expect(panel.locator(".notice.error")).to_contain_text(
+        "needs both a start time and an end time"
+    )
+    await form.get_by_role("button", name="Close").click()
+    await expect(key).to_have_count(1)
+
+    # Block and unblock the plumber.
+    await plumber.get_by_role("button", name="Block").click()
+    await expect(plumber.locator(":scope > .row .chip")).to_have_text("Blocked")
+    await expect(key.locator(".chip")).to_have_text("Blocked")
+    await plumber.get_by_role("button", name="Unblock").click()
+    await expect(key.locator(".chip")).to_have_text(
+        statuses_between(before, datetime.now(UTC))
+    )
+
+    # Cancelling asks once more, then the key is cancelled everywhere.
+    await key.get_by_role("button", name="Cancel key").click()
+    await key.get_by_role("button", name="Really cancel?").click()
+    await expect(key.locator(".chip")).to_have_text("Cancelled")
+    await expect(key.get_by_role("button")).to_have_count(0)
+    await shot(page, "4-cancelled")
+
+    # On a phone the sidebar folds away behind the menu button of the panel's bar.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    menu = panel.locator("ha-menu-button")
+    await expect(menu).to_be_visible()
+    await expect(plumber).to_be_visible()
+    await shot(page, "5-phone")
+    await menu.click()
+    await expect(sidebar_item).to_be_visible()
