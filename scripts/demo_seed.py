@@ -117,6 +117,38 @@ def seed(storage: Path) -> str | None:
     return passcode
 
 
+def listen_on_loopback(storage: Path, port: int = 8123) -> None:
+    """
+    Serve on 127.0.0.1 only, as Home Assistant 2026.10 keeps it (confirmed).
+
+    Its HTTP settings live in storage; settings in YAML are deprecated and only
+    a trial that must be confirmed in the browser.
+    """
+    path = storage / "http"
+    if path.exists():
+        return
+    storage.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "server_host": ["127.0.0.1"],
+        "server_port": port,
+        "cors_allowed_origins": [],
+        "login_attempts_threshold": -1,
+        "ip_ban_enabled": False,
+        "ssl_profile": "modern",
+        "use_x_frame_options": True,
+        "created_at": datetime.now(UTC).isoformat(),
+        "error": None,
+        "error_message": None,
+    }
+    _write(
+        path,
+        "http",
+        2,
+        2,
+        {"stable": settings, "pending": None, "yaml_migration_done": True},
+    )
+
+
 def _write(path: Path, key: str, version: int, minor: int, data: object) -> None:
     document = {"version": version, "minor_version": minor, "key": key, "data": data}
     path.write_text(json.dumps(document, indent=2))
@@ -124,6 +156,7 @@ def _write(path: Path, key: str, version: int, minor: int, data: object) -> None
 
 
 if __name__ == "__main__":
+    listen_on_loopback(Path(sys.argv[1]))
     code = seed(Path(sys.argv[1]))
     if code is not None:
         print(
