@@ -8,16 +8,19 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.lock import LockEntity
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry, ConfigSubentryData
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
     MockEntityPlatform,
     async_fire_time_changed,
 )
 
 from custom_components.keyholder.const import DOMAIN
+
+from .conftest import PLUMBER
 
 
 async def issue(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
@@ -74,3 +77,49 @@ async def async_add_zwave_lock(
     platform.config_entry = entry
     await platform.async_add_entities([entity])
     return entity
+
+
+FRONT_DOOR_SYNC = "sensor.front_door_sync"
+
+
+def front_door_sync(hass: HomeAssistant) -> State:
+    """Return the state of the front door's sync sensor."""
+    state = hass.states.get(FRONT_DOOR_SYNC)
+    assert state is not None
+    return state
+
+
+async def async_setup_plumber_site(
+    hass: HomeAssistant, entry_id: str, lock_id: str, lock: dict[str, Any]
+) -> MockConfigEntry:
+    """Set up a site "Home" with the plumber and one lock, "Front door".
+
+    ``lock`` is the lock subentry's data besides its name (provider and its own
+    fields).
+    """
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=entry_id,
+        title="Home",
+        data={"name": "Home", "passcode_length": 6, "booking_grace_minutes": 30},
+        subentries_data=[
+            ConfigSubentryData(
+                data={"name": "Front door", **lock},
+                subentry_id=lock_id,
+                subentry_type="lock",
+                title="Front door",
+                unique_id=None,
+            ),
+            ConfigSubentryData(
+                data={"given_name": "Plumber", "family_name": "", "role": "keyholder"},
+                subentry_id=PLUMBER,
+                subentry_type="keyholder",
+                title="Plumber",
+                unique_id=None,
+            ),
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry

@@ -10,8 +10,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
@@ -19,51 +18,28 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
 
-from ..conftest import PLUMBER, _keyholder
-from ..helpers import move_to
+from ..helpers import async_setup_plumber_site, front_door_sync, move_to
 from .sim import MatterFactory, MatterHarness
 
 BERLIN = ZoneInfo("Europe/Berlin")
 THURSDAY = datetime(2026, 12, 3, tzinfo=BERLIN)
 LOCK_ID = "lock_matter"
-SYNC = "sensor.front_door_sync"
 
 
 def at(hour: int, minute: int = 0, second: int = 0) -> datetime:
     return THURSDAY.replace(hour=hour, minute=minute, second=second)
 
 
-def _sync(hass: HomeAssistant) -> State:
-    state = hass.states.get(SYNC)
-    assert state is not None
-    return state
-
-
 async def _site(hass: HomeAssistant, harness: MatterHarness) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id="site_matter",
-        title="Home",
-        data={"name": "Home", "passcode_length": 6, "booking_grace_minutes": 30},
-        subentries_data=[
-            ConfigSubentryData(
-                data={
-                    "name": "Front door",
-                    "provider": "matter",
-                    "lock_entity": harness.entity_id,
-                },
-                subentry_id=LOCK_ID,
-                subentry_type="lock",
-                title="Front door",
-                unique_id=None,
-            ),
-            _keyholder(PLUMBER, "Plumber"),
-        ],
+    return await async_setup_plumber_site(
+        hass,
+        "site_matter",
+        LOCK_ID,
+        {
+            "provider": "matter",
+            "lock_entity": harness.entity_id,
+        },
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 async def test_plumber_key_on_a_matter_lock(
@@ -77,8 +53,8 @@ async def test_plumber_key_on_a_matter_lock(
     lock = harness.lock
     lock.seed(1, "9911")  # the owner's code, set at the lock
     entry = await _site(hass, harness)
-    assert _sync(hass).state == "in_sync"
-    assert _sync(hass).attributes["unmanaged_slots"] == [1]
+    assert front_door_sync(hass).state == "in_sync"
+    assert front_door_sync(hass).attributes["unmanaged_slots"] == [1]
 
     response = await hass.services.async_call(
         DOMAIN,
@@ -107,7 +83,7 @@ async def test_plumber_key_on_a_matter_lock(
     assert code in held.values()
     slot = next(index for index, pin in held.items() if pin == code)
     assert slot != 1
-    assert _sync(hass).state == "in_sync"
+    assert front_door_sync(hass).state == "in_sync"
 
     accesses = async_capture_events(hass, EVENT_ACCESS)
     harness.server.press_keypad(slot)
@@ -132,7 +108,7 @@ async def test_plumber_key_on_a_matter_lock(
     assert lock.held() == {1: "9911"}
     # The plumber's user left with the code; the owner's stayed.
     assert len(lock.users) == 1
-    assert _sync(hass).state == "in_sync"
+    assert front_door_sync(hass).state == "in_sync"
     # No PIN in any state.
     assert all(
         code not in str(state.as_dict()) and "9911" not in str(state.as_dict())
@@ -155,7 +131,7 @@ async def test_offline_lock_gets_the_code_when_back(
         return_response=True,
     )
     assert response is not None
-    sync = _sync(hass)
+    sync = front_door_sync(hass)
     assert sync.state == "failed"
     assert sync.attributes["last_error"] == "lock_offline"
     assert harness.lock.held() == {}
@@ -163,4 +139,4 @@ async def test_offline_lock_gets_the_code_when_back(
     harness.server.set_online(online=True)
     await harness.async_delivered()
     assert list(harness.lock.held().values()) == [response["passcode"]]
-    assert _sync(hass).state == "in_sync"
+    assert front_door_sync(hass).state == "in_sync"

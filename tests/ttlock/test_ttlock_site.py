@@ -6,9 +6,8 @@ from datetime import timedelta
 import json
 import logging
 
-from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import MATCH_ALL
-from homeassistant.core import Event, HomeAssistant, State
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 import pytest
@@ -24,12 +23,11 @@ from ttlock_ble import KeyboardPwdType
 
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
 
-from ..conftest import PLUMBER, _keyholder
-from ..helpers import issue
+from ..conftest import PLUMBER
+from ..helpers import async_setup_plumber_site, front_door_sync, issue
 from ..ttlock_sim import ADDRESS, FakeBluetooth, SimTTLock, ekey_dict, install
 
 LOCK_ID = "lock_ttlock"
-SYNC = "sensor.front_door_sync"
 
 
 @pytest.fixture
@@ -49,40 +47,19 @@ def air(
     return install(monkeypatch, sim_lock)
 
 
-def _sync(hass: HomeAssistant) -> State:
-    state = hass.states.get(SYNC)
-    assert state is not None
-    return state
-
-
 async def _site(hass: HomeAssistant) -> MockConfigEntry:
     await hass.config.async_set_time_zone("Europe/Berlin")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id="site_ttlock",
-        title="Home",
-        data={"name": "Home", "passcode_length": 6, "booking_grace_minutes": 30},
-        subentries_data=[
-            ConfigSubentryData(
-                data={
-                    "name": "Front door",
-                    "provider": "ttlock",
-                    "address": ADDRESS,
-                    "ekey": ekey_dict(),
-                    "slots": 10,
-                },
-                subentry_id=LOCK_ID,
-                subentry_type="lock",
-                title="Front door",
-                unique_id=None,
-            ),
-            _keyholder(PLUMBER, "Plumber"),
-        ],
+    return await async_setup_plumber_site(
+        hass,
+        "site_ttlock",
+        LOCK_ID,
+        {
+            "provider": "ttlock",
+            "address": ADDRESS,
+            "ekey": ekey_dict(),
+            "slots": 10,
+        },
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 def _local_minute(instant: dt_util.dt.datetime) -> dt_util.dt.datetime:
@@ -93,8 +70,8 @@ async def test_keys_become_period_passcodes_and_use_is_attributed(
     hass: HomeAssistant, air: FakeBluetooth, sim_lock: SimTTLock
 ) -> None:
     entry = await _site(hass)
-    assert _sync(hass).state == "in_sync"
-    assert _sync(hass).attributes["unmanaged_slots"] == [1]
+    assert front_door_sync(hass).state == "in_sync"
+    assert front_door_sync(hass).attributes["unmanaged_slots"] == [1]
 
     until = (dt_util.utcnow() + timedelta(hours=3)).replace(microsecond=0)
     key = await issue(hass, valid_until=until.isoformat())
@@ -105,7 +82,7 @@ async def test_keys_become_period_passcodes_and_use_is_attributed(
     assert held.end == _local_minute(until)
     assert held.start is not None
     assert held.start <= sim_lock.now()
-    assert _sync(hass).state == "in_sync"
+    assert front_door_sync(hass).state == "in_sync"
     assert "1357913" in sim_lock.passcodes
 
     accesses = async_capture_events(hass, EVENT_ACCESS)
@@ -121,7 +98,7 @@ async def test_keys_become_period_passcodes_and_use_is_attributed(
         DOMAIN, "cancel_key", {"key_id": key["key_id"]}, blocking=True
     )
     assert set(sim_lock.passcodes) == {"1357913"}
-    assert _sync(hass).state == "in_sync"
+    assert front_door_sync(hass).state == "in_sync"
 
 
 async def test_changed_window_is_rewritten_and_a_restart_writes_nothing(
@@ -144,14 +121,14 @@ async def test_changed_window_is_rewritten_and_a_restart_writes_nothing(
     assert held.end == _local_minute(
         dt_util.start_of_local_day(expires + timedelta(days=1))
     )
-    assert _sync(hass).state == "in_sync"
+    assert front_door_sync(hass).state == "in_sync"
 
     # After a restart the window is read back from the lock: nothing is rewritten.
     sent = list(sim_lock.admin_commands)
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert sim_lock.admin_commands == sent
-    assert _sync(hass).state == "in_sync"
+    assert front_door_sync(hass).state == "in_sync"
 
 
 async def test_lock_out_of_range_gets_its_code_when_heard_again(
@@ -160,13 +137,13 @@ async def test_lock_out_of_range_gets_its_code_when_heard_again(
     await _site(hass)
     air.set_online(online=False)
     key = await issue(hass)
-    sync = _sync(hass)
+    sync = front_door_sync(hass)
     assert sync.state == "failed"
     assert sync.attributes["last_error"] == "lock_offline"
     air.set_online(online=True)
     await hass.async_block_till_done()
     assert key["passcode"] in sim_lock.passcodes
-    assert _sync(hass).state == "in_sync"
+    assert front_door_sync(hass).state == "in_sync"
 
 
 async def test_full_lock_is_a_translated_failure(
@@ -175,7 +152,7 @@ async def test_full_lock_is_a_translated_failure(
     sim_lock.capacity = 1
     await _site(hass)
     key = await issue(hass)
-    sync = _sync(hass)
+    sync = front_door_sync(hass)
     assert sync.state == "failed"
     assert sync.attributes["last_error"] == "lock_full"
     assert key["passcode"] not in sim_lock.passcodes

@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
@@ -20,58 +19,35 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
 
-from ..conftest import PLUMBER, _keyholder
-from ..helpers import move_to
+from ..helpers import async_setup_plumber_site, front_door_sync, move_to
 from ..zha_sim import ZhaFactory, ZhaHarness
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Thursday 3 December 2026.
 THURSDAY = datetime(2026, 12, 3, tzinfo=BERLIN)
 LOCK_ID = "lock_zha"
-SYNC = "sensor.front_door_sync"
 
 
 def at(hour: int, minute: int = 0) -> datetime:
     return THURSDAY.replace(hour=hour, minute=minute)
 
 
-def _sync(hass: HomeAssistant) -> State:
-    state = hass.states.get(SYNC)
-    assert state is not None
-    return state
-
-
 async def _site(
     hass: HomeAssistant, zha: ZhaHarness, *, first_slot: int = 1
 ) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id="site_zha",
-        title="Home",
-        data={"name": "Home", "passcode_length": 6, "booking_grace_minutes": 30},
-        subentries_data=[
-            ConfigSubentryData(
-                data={
-                    "name": "Front door",
-                    "provider": "zha",
-                    "lock_entity": zha.entity_id,
-                    "first_slot": first_slot,
-                    "slots": 11 - first_slot,
-                    "pin_min": 4,
-                    "pin_max": 8,
-                },
-                subentry_id=LOCK_ID,
-                subentry_type="lock",
-                title="Front door",
-                unique_id=None,
-            ),
-            _keyholder(PLUMBER, "Plumber"),
-        ],
+    return await async_setup_plumber_site(
+        hass,
+        "site_zha",
+        LOCK_ID,
+        {
+            "provider": "zha",
+            "lock_entity": zha.entity_id,
+            "first_slot": first_slot,
+            "slots": 11 - first_slot,
+            "pin_min": 4,
+            "pin_max": 8,
+        },
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 async def test_plumber_key_through_a_zha_lock(
@@ -86,7 +62,7 @@ async def test_plumber_key_through_a_zha_lock(
     zha = await zha_lock()
     zha.lock.seed(1, "9911")
     entry = await _site(hass, zha, first_slot=2)
-    assert _sync(hass).state == "in_sync"
+    assert front_door_sync(hass).state == "in_sync"
     accesses = async_capture_events(hass, EVENT_ACCESS)
 
     response = await hass.services.async_call(
@@ -115,7 +91,7 @@ async def test_plumber_key_through_a_zha_lock(
     held = zha.lock.codes()
     assert held == {1: "9911", 2: code}
     slot = 2
-    assert _sync(hass).state == "in_sync"
+    assert front_door_sync(hass).state == "in_sync"
 
     # The plumber opens the door at the keypad: attributed to them.
     await move_to(hass, freezer, at(14))
@@ -134,7 +110,7 @@ async def test_plumber_key_through_a_zha_lock(
     await move_to(hass, freezer, at(17))
     await zha.async_air()
     assert zha.lock.codes() == {1: "9911"}
-    assert _sync(hass).state == "in_sync"
+    assert front_door_sync(hass).state == "in_sync"
     # Keyholder only ever wrote to its own slot.
     assert zha.lock.received == ["set_pin_code", "clear_pin_code"]
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -154,7 +130,7 @@ async def test_a_lock_that_is_away_gets_its_code_when_back(
         return_response=True,
     )
     assert response is not None
-    sync = _sync(hass)
+    sync = front_door_sync(hass)
     assert sync.state == "failed"
     assert sync.attributes["last_error"] == "lock_offline"
     assert zha.lock.codes() == {}
@@ -162,5 +138,5 @@ async def test_a_lock_that_is_away_gets_its_code_when_back(
     await zha.async_set_online(online=True)
     await zha.async_air()
     assert zha.lock.codes() == {1: response["passcode"]}
-    assert _sync(hass).state == "in_sync"
+    assert front_door_sync(hass).state == "in_sync"
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import ConfigSubentryData
-from homeassistant.core import HomeAssistant, State
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -19,54 +18,33 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
 from custom_components.keyholder.providers import zigbee2mqtt as z2m_module
 
-from ..conftest import PLUMBER, _keyholder
-from ..helpers import issue
+from ..helpers import async_setup_plumber_site, front_door_sync, issue
 from ..zigbee2mqtt_sim import BASE, DEVICE, Z2MFactory, Z2MHarness, until
 
 LOCK_ID = "lock_zigbee"
-SYNC = "sensor.front_door_sync"
-
-
-def _sync(hass: HomeAssistant) -> State:
-    state = hass.states.get(SYNC)
-    assert state is not None
-    return state
 
 
 async def _site(hass: HomeAssistant) -> MockConfigEntry:
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id="site_z2m",
-        title="Home",
-        data={"name": "Home", "passcode_length": 6, "booking_grace_minutes": 30},
-        subentries_data=[
-            ConfigSubentryData(
-                data={
-                    "name": "Front door",
-                    "provider": "zigbee2mqtt",
-                    "base_topic": BASE,
-                    "device": DEVICE,
-                    "slots": 10,
-                    "pin_min": 4,
-                    "pin_max": 8,
-                },
-                subentry_id=LOCK_ID,
-                subentry_type="lock",
-                title="Front door",
-                unique_id=None,
-            ),
-            _keyholder(PLUMBER, "Plumber"),
-        ],
+    return await async_setup_plumber_site(
+        hass,
+        "site_z2m",
+        LOCK_ID,
+        {
+            "provider": "zigbee2mqtt",
+            "base_topic": BASE,
+            "device": DEVICE,
+            "slots": 10,
+            "pin_min": 4,
+            "pin_max": 8,
+        },
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 async def _in_sync(hass: HomeAssistant) -> None:
     """Wait (real time) for the read-back after the provider's settle time."""
-    await until(lambda: _sync(hass).state == "in_sync", "the lock to be in sync")
+    await until(
+        lambda: front_door_sync(hass).state == "in_sync", "the lock to be in sync"
+    )
 
 
 async def test_keys_reach_the_lock_and_keypad_use_is_attributed(
@@ -75,15 +53,15 @@ async def test_keys_reach_the_lock_and_keypad_use_is_attributed(
     z2m: Z2MHarness = await z2m_lock()
     z2m.lock.seed(0, "9911")  # someone else's code, user 0
     entry = await _site(hass)
-    assert _sync(hass).state == "in_sync"
-    assert _sync(hass).attributes["unmanaged_slots"] == [0]
+    assert front_door_sync(hass).state == "in_sync"
+    assert front_door_sync(hass).attributes["unmanaged_slots"] == [0]
 
     key = await issue(hass)
     code = key["passcode"]
-    assert _sync(hass).state == "pending"  # written, not yet read back
+    assert front_door_sync(hass).state == "pending"  # written, not yet read back
     assert await z2m.async_held() == {0: "9911", 1: code}
     await _in_sync(hass)
-    assert _sync(hass).attributes["codes_confirmed"] == 1
+    assert front_door_sync(hass).attributes["codes_confirmed"] == 1
 
     accesses = async_capture_events(hass, EVENT_ACCESS)
     z2m.lock.press_keypad(1)
@@ -115,7 +93,7 @@ async def test_unreachable_lock_gets_its_codes_when_back(
     z2m.lock.set_online(online=False)
     await z2m.async_delivered()
     key = await issue(hass)
-    sync = _sync(hass)
+    sync = front_door_sync(hass)
     assert sync.state == "failed"
     assert sync.attributes["last_error"] == "lock_offline"
     assert z2m.lock.held() == {}
@@ -134,7 +112,7 @@ async def test_code_the_lock_refuses_is_a_failure(
     z2m.lock.takes_codes = False
     await _site(hass)
     await issue(hass)
-    await until(lambda: _sync(hass).state == "failed", "the read-back")
-    attributes: dict[str, Any] = dict(_sync(hass).attributes)
+    await until(lambda: front_door_sync(hass).state == "failed", "the read-back")
+    attributes: dict[str, Any] = dict(front_door_sync(hass).attributes)
     assert attributes["last_error"] == "write_not_confirmed"
     assert z2m.lock.held() == {}
