@@ -17,6 +17,7 @@ from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -205,7 +206,8 @@ def logged(caplog: pytest.LogCaptureFixture) -> str:
 
 
 def the_code(sent: Sent) -> str:
-    (call,) = sent
+    """Return the code in the last message (the only one, unless more are due)."""
+    call = sent[-1]
     words = call["message"].split()
     code = words[words.index("is") + 1].rstrip(".")
     assert code.isdigit()
@@ -290,19 +292,24 @@ async def test_moved_event_moves_the_key(
     (key,) = guest_keys(site)
     code = the_code(sent)
 
-    # One day later: same key, same code, new validity; no second message.
+    # One day later: the same key with new validity, but a new code, sent
+    # again (without event ids this may be another guest's booking).
     new_start, new_end = START + timedelta(days=1), END + timedelta(days=1)
     await edit_event(hass, new_start, new_end)
     (moved,) = guest_keys(site)
-    assert (moved.id, moved.secret) == (key.id, code)
+    assert moved.id == key.id
+    assert moved.secret != code
     assert moved.schedule.valid_from == new_start - GRACE
     assert moved.schedule.valid_until == new_end + GRACE
-    assert len(sent) == 1
+    assert len(sent) == 2
+    old_code, code = code, the_code(sent)
+    assert code == moved.secret
 
     await move_to(hass, freezer, START)  # the old start: not yet
     assert code not in codes(site)
     await move_to(hass, freezer, new_start - GRACE)
     assert code in codes(site)
+    assert old_code not in codes(site)
 
     # Checking out earlier (only the end moves) takes the code off earlier.
     await edit_event(hass, new_start, new_end - timedelta(hours=2))
@@ -312,7 +319,7 @@ async def test_moved_event_moves_the_key(
     assert code in codes(site)
     await move_to(hass, freezer, new_end - timedelta(hours=2) + GRACE)
     assert code not in codes(site)
-    assert len(sent) == 1
+    assert len(sent) == 2  # only the end moved: same code, no new message
 
 
 async def test_deleted_event_cancels_the_key(
@@ -365,7 +372,7 @@ async def test_restart_keeps_which_event_has_which_key(
     # The mapping still works after the restart: moving the event moves the key.
     await edit_event(hass, START + timedelta(hours=2), END)
     (moved,) = guest_keys(site)
-    assert (moved.id, moved.secret) == (key.id, key.secret)
+    assert moved.id == key.id
     assert moved.schedule.valid_from == START + timedelta(hours=2) - GRACE
 
 
@@ -485,6 +492,20 @@ async def test_flow_errors(
         {"calendar_entity": "calendar.plumber", "locks": [LOCK_FRONT]},
     )
     assert result["errors"] == {"calendar_entity": "name_taken"}
+
+    # A notify group would send the code on as a recorded action call.
+    er.async_get(hass).async_get_or_create(
+        "notify", "group", "guests_group", suggested_object_id="all_guests"
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            "calendar_entity": CALENDAR,
+            "locks": [LOCK_FRONT],
+            "notify_entity": "notify.all_guests",
+        },
+    )
+    assert result["errors"] == {"notify_entity": "notify_unsafe"}
 
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],

@@ -27,6 +27,7 @@ from typing import Any
 
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import (
     async_track_state_change_event,
     async_track_time_interval,
@@ -367,7 +368,15 @@ class BookingWatcher:
         gone = {i: r for i, r in records.items() if i not in stays}
         new = {i: s for i, s in stays.items() if i not in records}
         for new_id, old_id in match_moved(gone, new).items():
-            records[new_id] = records.pop(old_id)
+            # Events carry no id: a stay of the same title starting elsewhere may
+            # be a cancelled booking and a new one (feeds title every stay
+            # "Reserved"). The key moves, but with a new code, sent again.
+            record = records.pop(old_id)
+            if not site.keys[record.key_id].cancelled:
+                await async_new_passcode(
+                    runtime, record.key_id, None, self._passcode_length()
+                )
+            records[new_id] = replace(record, notified=False)
             del gone[old_id]
             del new[new_id]
         for ident, record in gone.items():
@@ -493,7 +502,8 @@ class BookingWatcher:
         entity = notify_entity(self._hass, self.config.notify)
         if entity is None:
             LOGGER.warning(
-                "Could not send the code of %s: %s is not loaded; will try again",
+                "Could not send the code of %s: %s is not loaded (or would pass "
+                "codes on to others); will try again",
                 key.name,
                 self.config.notify,
             )
@@ -516,6 +526,18 @@ class BookingWatcher:
         return True
 
 
+# Notify platforms that would spread a code: a group sends it on through the
+# notify.send_message action (recorded with its data), a persistent notification
+# shows it to every user.
+UNSAFE_NOTIFY_PLATFORMS = frozenset({"group", "persistent_notification"})
+
+
+def unsafe_notify(hass: HomeAssistant, entity_id: str) -> bool:
+    """Return True when codes must not go to the notify entity ``entity_id``."""
+    entry = er.async_get(hass).async_get(entity_id)
+    return entry is not None and entry.platform in UNSAFE_NOTIFY_PLATFORMS
+
+
 def notify_entity(hass: HomeAssistant, entity_id: str) -> Any:
     """Return the notify entity object of ``entity_id`` (None if not loaded)."""
     from homeassistant.components.notify.const import (  # noqa: PLC0415
@@ -523,7 +545,14 @@ def notify_entity(hass: HomeAssistant, entity_id: str) -> Any:
     )
 
     component = hass.data.get(DATA_COMPONENT)
-    return component.get_entity(entity_id) if component else None
+    entity = component.get_entity(entity_id) if component else None
+    if (
+        entity is not None
+        and entity.platform is not None
+        and entity.platform.platform_name in UNSAFE_NOTIFY_PLATFORMS
+    ):
+        return None
+    return entity
 
 
 def _local(when: datetime) -> str:

@@ -30,6 +30,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
+from .bookings import unsafe_notify
 from .const import (
     CONF_ACTIVE_FROM,
     CONF_CALENDAR,
@@ -631,6 +632,10 @@ class BookingSubentryFlow(_SiteSubentryFlow):
                 errors[CONF_CALENDAR] = "calendar_in_use"
             elif title.casefold() in names:
                 errors[CONF_CALENDAR] = "name_taken"
+            elif (notify := user_input.get(CONF_NOTIFY)) and unsafe_notify(
+                self.hass, notify
+            ):
+                errors[CONF_NOTIFY] = "notify_unsafe"
             else:
                 data: dict[str, Any] = {
                     CONF_CALENDAR: calendar,
