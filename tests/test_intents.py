@@ -220,3 +220,29 @@ async def test_intents_are_registered_for_llm_agents(
         "KeyholderUnblock",
     ]
     assert all(handler.description for handler in ours.values())
+
+
+async def test_grant_never_brings_back_a_withdrawn_code(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: User
+) -> None:
+    """Only a code of a key that still works is reused, and only if it is the one."""
+    leaked = await issue(hass, locks=["Garage"])
+    await hass.services.async_call(
+        "keyholder", "cancel_key", {"key_id": leaked["key_id"]}, blocking=True
+    )
+    _, speech = await ask(
+        hass, "give plumber access to the front door tomorrow", hass_admin_user
+    )
+    assert speech == "Plumber has no passcode yet: give them a key in Keyholder first"
+
+    await issue(
+        hass, locks=["Garage"], weekdays=["mon"], start_time="08:00", end_time="09:00"
+    )
+    await issue(
+        hass, locks=["Garage"], weekdays=["tue"], start_time="08:00", end_time="09:00"
+    )
+    _, speech = await ask(
+        hass, "give plumber access to the front door tomorrow", hass_admin_user
+    )
+    assert speech == ("Plumber has more than one passcode: give this key in Keyholder")
+    assert not [k for k in site.runtime_data.site.keys.values() if k.name == "Voice"]

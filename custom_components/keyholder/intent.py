@@ -27,10 +27,12 @@ from .const import (
     CONF_PASSCODE_LENGTH,
     DEFAULT_PASSCODE_LENGTH,
     DOMAIN,
+    SUBENTRY_BOOKING,
     site_setting,
 )
 from .engine.model import KeyKind, Schedule
 from .engine.passcode import taken_codes
+from .engine.status import TERMINAL_STATUSES
 from .keys import async_issue_key, async_set_blocked
 from .runtime import KeyholderRuntime
 from .services import WEEKDAYS, resolve_keyholder, resolve_locks
@@ -161,15 +163,30 @@ class GrantAccessIntent(KeyholderIntent):
         lock_id = _find_lock(hass, runtime, slots[SLOT_LOCK]["value"])
         holder = runtime.site.keyholders[holder_id]
         door = runtime.locks[lock_id].name
-        codes = [
+        entry = hass.config_entries.async_get_entry(runtime.entry_id)
+        assert entry is not None
+        sub = entry.subentries.get(holder_id)
+        if sub is not None and sub.subentry_type == SUBENTRY_BOOKING:
+            raise RefusedError(f"{holder.name} are booking guests: use the calendar")
+        # The code of the keyholder's keys that still work (never one of a
+        # cancelled, used-up or expired key: it may have been withdrawn).
+        codes = {
             key.secret
-            for key in runtime.site.keys_of(holder_id)
-            if key.kind is KeyKind.PASSCODE and key.secret
-        ]
+            for key in runtime.site.keys.values()
+            if key.keyholder_id == holder_id
+            and key.kind is KeyKind.PASSCODE
+            and key.secret
+            and runtime.key_status(key) not in TERMINAL_STATUSES
+        }
         if not codes:
             raise RefusedError(
                 f"{holder.name} has no passcode yet: give them a key in Keyholder first"
             )
+        if len(codes) > 1:
+            raise RefusedError(
+                f"{holder.name} has more than one passcode: give this key in Keyholder"
+            )
+        (code,) = codes
         start_hour = slots.get(SLOT_START, {}).get("value", 0)
         end_hour = slots.get(SLOT_END, {}).get("value", 24)
         if end_hour <= start_hour:
@@ -181,13 +198,11 @@ class GrantAccessIntent(KeyholderIntent):
         valid_until = midnight + timedelta(hours=end_hour)  # 24: the next midnight
         if valid_until <= now:
             raise RefusedError("That time has already passed")
-        if codes[-1] in taken_codes(runtime.site, [lock_id]):
+        if code in taken_codes(runtime.site, [lock_id]):
             raise RefusedError(
                 f"{holder.name}'s passcode is already in use on {door} by another "
                 "key: change that key in Keyholder instead"
             )
-        entry = hass.config_entries.async_get_entry(runtime.entry_id)
-        assert entry is not None
         try:
             await async_issue_key(
                 runtime,
@@ -199,7 +214,7 @@ class GrantAccessIntent(KeyholderIntent):
                     valid_until=dt_util.as_utc(valid_until),
                 ),
                 max_uses=None,
-                passcode=codes[-1],
+                passcode=code,
                 tag=None,
                 passcode_length=site_setting(
                     entry, CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH
