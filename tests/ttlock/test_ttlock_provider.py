@@ -305,6 +305,24 @@ async def test_lock_clock_is_set_when_it_drifted(
     assert sim_lock.calibrations == 1
 
 
+async def test_lock_clock_is_set_again_when_the_offset_changes(
+    hass: HomeAssistant, provider: TTLockLock, sim_lock: SimTTLock
+) -> None:
+    """A daylight saving change moves local time: the lock's clock follows at once."""
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    sim_lock.clock_offset = -600
+    start = dt_util.utcnow()
+    await provider.async_set_code(1, CODE, valid=(start, start + timedelta(hours=1)))
+    assert sim_lock.calibrations == 1
+    # Another UTC offset (as after a daylight saving change), minutes later.
+    await hass.config.async_set_time_zone("Europe/London")
+    sim_lock.clock_offset = -600
+    await provider.async_set_code(
+        2, "593702", valid=(start, start + timedelta(hours=1))
+    )
+    assert sim_lock.calibrations == 2
+
+
 async def test_failed_log_fetch_pauses_fetching(
     hass: HomeAssistant, provider: TTLockLock, sim_lock: SimTTLock, air: FakeBluetooth
 ) -> None:

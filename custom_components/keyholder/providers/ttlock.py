@@ -186,6 +186,8 @@ class TTLockLock:
         self._log_task: asyncio.Task[None] | None = None
         self._log_retry_at = 0.0
         self._clock_checked: datetime | None = None
+        # The zone offset the clock was set for: a daylight saving change sets it again.
+        self._clock_offset: timedelta | None = None
         self.locked: bool | None = None
         """Where the bolt is, as last heard (None: not known yet)."""
 
@@ -322,13 +324,21 @@ class TTLockLock:
         daylight saving change. A lock refusing it does not stop the write.
         """
         now = dt_util.utcnow()
-        if self._clock_checked is not None and now - self._clock_checked < CLOCK_CHECK:
+        offset = dt_util.as_local(now).utcoffset()
+        if (
+            self._clock_checked is not None
+            and now - self._clock_checked < CLOCK_CHECK
+            and offset == self._clock_offset
+        ):
             return
         try:
             await client.sync_time(local_time=_lock_time(now))
         except TTLockError:
+            # Tried again with the next write.
             LOGGER.warning("Could not check the clock of the TTLock %s", self.address)
+            return
         self._clock_checked = now
+        self._clock_offset = offset
 
     async def async_clear_code(self, slot: int) -> None:
         """Delete the passcode of ``slot`` from the lock."""
