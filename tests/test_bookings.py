@@ -22,6 +22,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.keyholder import bookings as bookings_module
 from custom_components.keyholder.bookings import (
     UPDATE_INTERVAL,
     event_id,
@@ -837,3 +838,32 @@ async def test_calendar_set_up_after_the_site(
     await create_event(hass)
     (key,) = guest_keys(site_entry)
     assert key.name == "Smith"
+
+
+async def test_a_stay_that_cannot_get_a_key_holds_up_no_other(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    site: MockConfigEntry,
+    sent: Sent,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    issue_key = bookings_module.async_issue_key
+    refusing = [True]
+
+    async def refuse_jones(runtime: Any, **kwargs: Any) -> Any:
+        if kwargs.get("name") == "Jones" and refusing[0]:
+            raise ServiceValidationError("no room")
+        return await issue_key(runtime, **kwargs)
+
+    monkeypatch.setattr(bookings_module, "async_issue_key", refuse_jones)
+    await create_event(hass, "Jones", START, END)
+    await create_event(
+        hass, "Smith", START + timedelta(days=3), END + timedelta(days=3)
+    )
+    await move_to(hass, freezer, MONDAY + UPDATE_INTERVAL)  # both read now
+    # Smith got a key although Jones could not.
+    assert [key.name for key in guest_keys(site)] == ["Smith"]
+    # Jones is tried again at the next read.
+    refusing[0] = False
+    await move_to(hass, freezer, MONDAY + 2 * UPDATE_INTERVAL)
+    assert sorted(key.name for key in guest_keys(site)) == ["Jones", "Smith"]

@@ -386,12 +386,21 @@ class BookingWatcher:
                 await async_cancel_key(runtime, record.key_id)
         lock_ids = self._lock_ids()
         for ident, stay in stays.items():
-            if ident in records:
-                records[ident] = await self._async_follow(
-                    records[ident], stay, lock_ids
+            try:
+                if ident in records:
+                    records[ident] = await self._async_follow(
+                        records[ident], stay, lock_ids
+                    )
+                elif lock_ids:
+                    records[ident] = await self._async_issue(stay, lock_ids)
+            except HomeAssistantError as err:
+                # One stay that cannot be given its key does not hold up the
+                # others; it is tried again at the next read.
+                LOGGER.warning(
+                    "Could not give the guest of a stay in %s a key (%s)",
+                    self.config.title,
+                    type(err).__name__,
                 )
-            elif lock_ids:
-                records[ident] = await self._async_issue(stay, lock_ids)
         if records != before:
             # Saved before any code goes out: a restart does not issue it again.
             await runtime.async_save()
