@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.keyholder.const import DOMAIN
 
-from .conftest import PLUMBER
+from .conftest import PLUMBER, _keyholder
 
 
 async def issue(hass: HomeAssistant, **data: Any) -> dict[str, Any]:
@@ -110,13 +110,7 @@ async def async_setup_plumber_site(
                 title="Front door",
                 unique_id=None,
             ),
-            ConfigSubentryData(
-                data={"given_name": "Plumber", "family_name": "", "role": "keyholder"},
-                subentry_id=PLUMBER,
-                subentry_type="keyholder",
-                title="Plumber",
-                unique_id=None,
-            ),
+            _keyholder(PLUMBER, "Plumber"),
         ],
     )
     entry.add_to_hass(hass)

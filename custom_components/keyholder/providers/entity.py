@@ -18,8 +18,10 @@ class LockEntityProvider:
     It is reachable while that entity exists and is not unavailable.
     """
 
-    _hass: HomeAssistant
-    entity_id: str
+    def __init__(self, hass: HomeAssistant, entity_id: str) -> None:
+        """Reach the lock through the lock entity ``entity_id``."""
+        self._hass = hass
+        self.entity_id = entity_id
 
     @property
     def available(self) -> bool:

@@ -111,8 +111,7 @@ class MatterLock(LockEntityProvider):
 
     def __init__(self, hass: HomeAssistant, entity_id: str) -> None:
         """Drive the matter lock entity ``entity_id``."""
-        self._hass = hass
-        self.entity_id = entity_id
+        super().__init__(hass, entity_id)
         self._slots = DEFAULT_SLOTS
         self._pin_min = DEFAULT_PIN_MIN
         self._pin_max = DEFAULT_PIN_MAX

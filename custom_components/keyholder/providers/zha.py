@@ -73,8 +73,7 @@ class ZhaLock(LockEntityProvider):
         first_slot: int = 1,
     ) -> None:
         """Drive the zha lock entity ``entity_id`` (``slots`` from ``first_slot``)."""
-        self._hass = hass
-        self.entity_id = entity_id
+        super().__init__(hass, entity_id)
         self._slots = range(first_slot, first_slot + slots)
         self._pin_min = pin_min
         self._pin_max = pin_max

@@ -76,8 +76,7 @@ class ZwaveJSLock(LockEntityProvider):
 
     def __init__(self, hass: HomeAssistant, entity_id: str) -> None:
         """Drive the zwave_js lock entity ``entity_id``."""
-        self._hass = hass
-        self.entity_id = entity_id
+        super().__init__(hass, entity_id)
         self._slots = DEFAULT_SLOTS
         self._masks = False
         # slot -> (code we wrote or None for cleared, monotonic deadline)
