@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -13,6 +17,39 @@ from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.engine.schedule import resolve
 
 pytest_plugins = ["pytest_homeassistant_custom_component"]
+
+# Home Assistant's own code, taken before any test mocks storage.
+_REAL_LOAD = Store._async_load
+_REAL_WRITE = Store._async_write_data
+_REAL_REMOVE = Store.async_remove
+
+
+@pytest.fixture
+def files(hass: HomeAssistant, tmp_path: Path) -> Iterator[Path]:
+    """Keep Keyholder's stores in real files; return the .storage directory."""
+    hass.config.config_dir = str(tmp_path)
+    mocked_load = Store._async_load
+    mocked_write = Store._async_write_data
+    mocked_remove = Store.async_remove
+
+    def real(store: Store[Any]) -> bool:
+        return store.key.startswith(f"{DOMAIN}.")
+
+    async def load(store: Store[Any]) -> Any:
+        return await (_REAL_LOAD if real(store) else mocked_load)(store)
+
+    async def write(store: Store[Any], data: dict[str, Any]) -> None:
+        await (_REAL_WRITE if real(store) else mocked_write)(store, data)
+
+    async def remove(store: Store[Any]) -> None:
+        await (_REAL_REMOVE if real(store) else mocked_remove)(store)
+
+    with (
+        patch.object(Store, "_async_load", load),
+        patch.object(Store, "_async_write_data", write),
+        patch.object(Store, "async_remove", remove),
+    ):
+        yield tmp_path / ".storage"
 
 
 @pytest.fixture(autouse=True)

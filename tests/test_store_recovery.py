@@ -4,7 +4,7 @@ A damaged or missing store file: the site starts, a repair explains, nothing is 
 How the files are made: every other test uses pytest-homeassistant's
 ``hass_storage``, which replaces ``Store._async_load`` and never opens a file, so
 Home Assistant's handling of unparsable JSON (rename to ``.corrupt.<time>``,
-its own repair issue, ``None``) would never run. The ``files`` fixture below
+its own repair issue, ``None``) would never run. The ``files`` fixture (conftest.py)
 routes Keyholder's stores (keys ``keyholder.*``) back to Home Assistant's real
 load, write and remove code, in a temporary config directory; every other store
 stays mocked. The damaged bytes are written to the real files, so the tests go
@@ -32,7 +32,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.storage import Store
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -50,39 +49,6 @@ START = datetime(2026, 12, 3, 9, 0, tzinfo=BERLIN)
 MAIN = f"{DOMAIN}.site_home"
 BACKUP = f"{MAIN}.backup"
 ISSUE_ID = "store_site_home"
-
-# Home Assistant's own code, taken before any test mocks storage.
-_REAL_LOAD = Store._async_load
-_REAL_WRITE = Store._async_write_data
-_REAL_REMOVE = Store.async_remove
-
-
-@pytest.fixture
-def files(hass: HomeAssistant, tmp_path: Path) -> Iterator[Path]:
-    """Keep Keyholder's stores in real files; return the .storage directory."""
-    hass.config.config_dir = str(tmp_path)
-    mocked_load = Store._async_load
-    mocked_write = Store._async_write_data
-    mocked_remove = Store.async_remove
-
-    def real(store: Store[Any]) -> bool:
-        return store.key.startswith(f"{DOMAIN}.")
-
-    async def load(store: Store[Any]) -> Any:
-        return await (_REAL_LOAD if real(store) else mocked_load)(store)
-
-    async def write(store: Store[Any], data: dict[str, Any]) -> None:
-        await (_REAL_WRITE if real(store) else mocked_write)(store, data)
-
-    async def remove(store: Store[Any]) -> None:
-        await (_REAL_REMOVE if real(store) else mocked_remove)(store)
-
-    with (
-        patch.object(Store, "_async_load", load),
-        patch.object(Store, "_async_write_data", write),
-        patch.object(Store, "async_remove", remove),
-    ):
-        yield tmp_path / ".storage"
 
 
 @pytest.fixture

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from homeassistant import config_entries
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -132,13 +134,15 @@ async def test_virtual_lock_write_delay(
 async def test_add_keyholder(hass: HomeAssistant, loaded_site: MockConfigEntry) -> None:
     result = await _start(hass, loaded_site, "keyholder")
     assert result["type"] is FlowResultType.FORM
+    # Dates relative to today: the person starts in ten days (upcoming).
+    today = dt_util.now().date()
     details = {
         "given_name": " Carla ",
         "family_name": "Cleaner",
         "email": "carla@example.com",
         "role": "keyholder",
-        "active_from": "2026-12-01 08:00:00",
-        "expires_on": "2027-03-31",
+        "active_from": f"{today + timedelta(days=10)} 08:00:00",
+        "expires_on": str(today + timedelta(days=120)),
     }
     for bad, error in (
         ({**details, "given_name": " "}, {"given_name": "name_required"}),
@@ -148,7 +152,7 @@ async def test_add_keyholder(hass: HomeAssistant, loaded_site: MockConfigEntry) 
         ),
         ({**details, "email": "not-an-email"}, {"email": "invalid_email"}),
         (
-            {**details, "expires_on": "2026-11-30"},
+            {**details, "expires_on": str(today + timedelta(days=9))},
             {"expires_on": "expires_before_active"},
         ),
     ):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -20,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
@@ -38,13 +40,16 @@ from .const import (
     REPAIR_AFTER_FAILURES,
     RETRY_FIRST,
     RETRY_MAX,
+    SAVE_RETRY,
 )
 from .engine.model import Key, Keyholder, Site
 from .engine.plan import Credential, Operation, OpKind, diff, make_plan, record_use
+from .engine.serialize import site_from_dict
 from .engine.status import Status, key_status, next_status_change
 from .engine.transitions import TransitionIndex
 from .providers import LockProvider, ProviderError, ScheduledLockProvider, Validity
 from .store import KeyholderStore, SiteData
+from .store_file import StoreWriteError
 
 if TYPE_CHECKING:
     from .bookings import Bookings
@@ -136,6 +141,7 @@ class KeyholderRuntime:
         self._verify_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._retry_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._timer_unsub: CALLBACK_TYPE | None = None
+        self._save_retry_unsub: CALLBACK_TYPE | None = None
         self.next_transition: datetime | None = None
         self._index = TransitionIndex(data.site, self.tz, dt_util.utcnow())
         self._listeners: list[Callable[[], None]] = []
@@ -245,6 +251,12 @@ class KeyholderRuntime:
         if self._timer_unsub:
             self._timer_unsub()
             self._timer_unsub = None
+        if self._save_retry_unsub:
+            # A save after a sync failed and waits for its retry: try it now.
+            self._save_retry_unsub()
+            self._save_retry_unsub = None
+            with contextlib.suppress(StoreWriteError):
+                await self.async_save()
         for unsubs in (self._retry_unsubs, self._verify_unsubs):
             for unsub in unsubs.values():
                 unsub()
@@ -274,14 +286,14 @@ class KeyholderRuntime:
         self._busy += 1
         self._idle.clear()
         try:
-            await self.async_save()
+            await self._async_save_or_undo()
             targets = (
                 self.locks.keys() if lock_ids is None else lock_ids & self.locks.keys()
             )
             await asyncio.gather(
                 *(self._async_sync_lock(lock_id) for lock_id in targets)
             )
-            await self.async_save()
+            await self._async_save_after_pass()
         finally:
             self._busy -= 1
             if not self._busy:
@@ -289,6 +301,61 @@ class KeyholderRuntime:
             # Whatever happened, the next transition stays armed.
             self._arm_timer()
             self._notify()
+
+    async def _async_save_or_undo(self) -> None:
+        """
+        Save a change before any lock hears of it, or undo it.
+
+        A change that is not on disk would be lost at the next restart while
+        its key already opened doors: the model goes back to what the file
+        holds and the caller is told (nothing is answered as done).
+        """
+        try:
+            await self.async_save()
+        except StoreWriteError as err:
+            saved = site_from_dict(self._store.saved_site)
+            site = self.site
+            site.keyholders, site.keys, site.slots = (
+                saved.keyholders,
+                saved.keys,
+                saved.slots,
+            )
+            self._index.rebuild(dt_util.utcnow())
+            LOGGER.error(
+                "Could not save %s (%s); the change was undone",
+                self.entry_id,
+                err.reason,
+            )
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="save_failed",
+                translation_placeholders={"error": err.reason},
+            ) from err
+
+    async def _async_save_after_pass(self) -> None:
+        """Save what the locks now hold; a failure is tried again shortly."""
+        if self._save_retry_unsub:
+            self._save_retry_unsub()
+            self._save_retry_unsub = None
+        try:
+            await self.async_save()
+        except StoreWriteError as err:
+            # The change itself is saved; what the locks hold is also in the
+            # list of pending writes until this succeeds.
+            LOGGER.error(
+                "Could not save %s after a sync (%s); trying again in %d s",
+                self.entry_id,
+                err.reason,
+                SAVE_RETRY,
+            )
+            if not self._closed:
+                self._save_retry_unsub = async_call_later(
+                    self.hass, SAVE_RETRY, self._async_retry_save
+                )
+
+    async def _async_retry_save(self, _now: datetime) -> None:
+        self._save_retry_unsub = None
+        await self._async_save_after_pass()
 
     # -- timer ---------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 import glob
 import os
-from typing import Any, override
+from typing import Any
 
 from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant
 from homeassistant.exceptions import (
@@ -28,12 +28,12 @@ from homeassistant.exceptions import (
     UnsupportedStorageVersionError,
 )
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER
 from .engine.model import Site
-from .engine.serialize import STORAGE_VERSION, migrate, site_from_dict, site_to_dict
+from .engine.serialize import STORAGE_VERSION, site_from_dict, site_to_dict
+from .store_file import KeyholderFile, remove_stray_copies
 
 STORE_MINOR_VERSION = 1
 BACKUP_DELAY = 10
@@ -201,20 +201,6 @@ def _parse(raw: Any) -> SiteData:
     )
 
 
-class _MigratingStore(Store[dict[str, Any]]):
-    """A Store that upgrades older files through the engine's migration hook."""
-
-    @override
-    async def _async_migrate_func(
-        self,
-        old_major_version: int,
-        old_minor_version: int,
-        old_data: dict[str, Any],
-    ) -> dict[str, Any]:
-        """Upgrade the site part of an older file."""
-        return {**old_data, "site": migrate(old_data["site"], old_major_version)}
-
-
 class KeyholderStore:
     """Load and save one site's data, with a copy to fall back on."""
 
@@ -224,21 +210,19 @@ class KeyholderStore:
         self._store = self._make(f"{DOMAIN}.{entry_id}")
         self._backup = self._make(f"{DOMAIN}.{entry_id}.backup")
         # Small and written often: the writes a pass is about to make.
-        self._pending: Store[dict[str, Any]] = Store(
-            hass, 1, f"{DOMAIN}.{entry_id}.pending", private=True, atomic_writes=True
+        self._pending = KeyholderFile(
+            hass, f"{DOMAIN}.{entry_id}.pending", version=1, minor_version=1
         )
+        self._entry_id = entry_id
+        self.saved_site: dict[str, Any] = site_to_dict(Site())
+        """The site as last written to (or read from) the main file."""
         self._pending_on_disk: dict[str, dict[int, str | None]] = {}
         self._backup_payload: dict[str, Any] | None = None
         self._backup_pending = False
 
-    def _make(self, key: str) -> _MigratingStore:
-        return _MigratingStore(
-            self._hass,
-            STORAGE_VERSION,
-            key,
-            private=True,
-            atomic_writes=True,
-            minor_version=STORE_MINOR_VERSION,
+    def _make(self, key: str) -> KeyholderFile:
+        return KeyholderFile(
+            self._hass, key, version=STORAGE_VERSION, minor_version=STORE_MINOR_VERSION
         )
 
     async def async_load(self) -> SiteData:
@@ -247,7 +231,9 @@ class KeyholderStore:
 
     async def async_load_checked(self) -> LoadResult:
         """Return the saved data, with the writes left pending by a crash."""
+        await self._hass.async_add_executor_job(self._remove_leftovers)
         result = await self._async_load_site()
+        self.saved_site = site_to_dict(result.data.site)
         try:
             raw = await self._pending.async_load()
             if raw is not None:
@@ -262,8 +248,8 @@ class KeyholderStore:
 
     async def async_save_pending(self, data: SiteData) -> None:
         """Write the writes about to be made to disk now (before they start)."""
+        await self._pending.async_save_checked({"pending": _slots_out(data.pending)})
         self._pending_on_disk = _copy(data.pending)
-        await self._pending.async_save({"pending": _slots_out(data.pending)})
 
     async def _async_load_site(self) -> LoadResult:
         """
@@ -295,7 +281,7 @@ class KeyholderStore:
             return LoadResult(SiteData(), LoadOutcome.LOST, kept=kept)
         return LoadResult(SiteData(), LoadOutcome.NEW)
 
-    async def _async_read(self, store: _MigratingStore) -> _Read:
+    async def _async_read(self, store: KeyholderFile) -> _Read:
         """Read one file; a damaged one is moved aside (HA does so for bad JSON)."""
         path: str = store.path
         existed = await self._hass.async_add_executor_job(os.path.isfile, path)
@@ -325,9 +311,14 @@ class KeyholderStore:
         return _Read(damaged=True, kept=kept or path)
 
     async def async_save(self, data: SiteData) -> None:
-        """Write the data to disk now; the copy follows within BACKUP_DELAY."""
+        """
+        Write the data to disk now; the copy follows within BACKUP_DELAY.
+
+        Raises StoreWriteError when the file could not be written.
+        """
         payload = _payload(data)
-        await self._store.async_save(payload)
+        await self._store.async_save_checked(payload)
+        self.saved_site = payload["site"]
         if data.pending != self._pending_on_disk:
             # Only now that what was written is saved may the list shrink.
             await self.async_save_pending(data)
@@ -349,12 +340,19 @@ class KeyholderStore:
             self._backup_pending = False
             await self._backup.async_save(self._backup_payload)
 
+    def _remove_leftovers(self) -> None:
+        """Remove copies of the site's data that interrupted writes left."""
+        for file in (self._store, self._backup, self._pending):
+            file.remove_leftovers()
+        remove_stray_copies(self._hass.config.config_dir, self._entry_id)
+
     async def async_remove(self) -> None:
         """Delete the site's files (when the site is removed)."""
         self._backup_pending = False
         await self._store.async_remove()
         await self._backup.async_remove()
         await self._pending.async_remove()
+        await self._hass.async_add_executor_job(self._remove_leftovers)
 
 
 def _copy(
