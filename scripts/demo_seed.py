@@ -162,5 +162,5 @@ if __name__ == "__main__":
         print(
             "Demo site 'Home' created: virtual locks 'Front door' and 'Garage', and "
             f"'Plumber' with passcode {code} for the front door on Thursdays "
-            "13:00-17:00 (shown only now)."
+            "13:00-17:00 (shown only in this terminal: again once Home Assistant has started)."
         )
