@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+import os
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
@@ -17,6 +18,12 @@ from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.engine.schedule import resolve
 
 pytest_plugins = ["pytest_homeassistant_custom_component"]
+
+if "FAKETIME" in os.environ:
+    # scripts/test_shifted moves this process's clock with libfaketime; the
+    # programs tests start (the MQTT broker...) keep the real clock and the
+    # system's C library, which that build of libfaketime does not load into.
+    os.environ.pop("LD_PRELOAD", None)
 
 # Home Assistant's own code, taken before any test mocks storage.
 _REAL_LOAD = Store._async_load
