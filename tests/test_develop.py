@@ -41,4 +41,3 @@ async def test_ui_automations_and_scripts_load(
     await hass.async_block_till_done()
     assert hass.states.get("automation.door_opened") is not None
     assert hass.states.get("script.say_hello") is not None
-
