@@ -439,3 +439,14 @@ async def test_killed_mid_sync_converges_after_restart(
     # No PIN ever reached a log line (whole numbers only: timestamps hold digits).
     full_log = first.text() + log
     assert not [c for c in codes if re.search(rf"(?<!\d){c}(?!\d)", full_log)]
+    # No copy of a code outside Keyholder's own files once it restarted (a kill
+    # mid-save used to leave Home Assistant's .storage/tmp* file behind).
+    own = {STORE_KEY, f"{STORE_KEY}.backup", f"{STORE_KEY}.pending"}
+    strays = [
+        path.name
+        for path in hass_instance.storage.iterdir()
+        if path.is_file()
+        and path.name not in own
+        and any(f'"{code}"' in path.read_text(errors="replace") for code in codes)
+    ]
+    assert strays == []
