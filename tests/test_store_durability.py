@@ -40,6 +40,10 @@ def _saved_keys(storage: Path) -> list[dict[str, Any]]:
     return keys
 
 
+def _names(storage: Path) -> list[str]:
+    return sorted(path.name for path in storage.iterdir())
+
+
 def _disk_full(store: KeyholderFile, mode: str, data: str | bytes) -> None:
     raise OSError(28, "No space left on device")
 
@@ -145,7 +149,7 @@ async def test_copies_left_by_a_crash_are_removed_at_start(
 
     # Keyholder's own writes never go through Home Assistant's tmp* files.
     await issue(hass)
-    names = sorted(path.name for path in files.iterdir())
+    names = _names(files)
     assert [name for name in names if name.startswith("tmp")] == sorted(
         ["tmpq1w2e3r4", "tmpforeign1", "tmpbinary"]
     )
@@ -167,7 +171,7 @@ async def test_interrupted_write_leaves_no_copy(
         pytest.raises(HomeAssistantError),
     ):
         await issue(hass)
-    assert sorted(path.name for path in files.iterdir() if "tmp" in path.name) == []
+    assert [name for name in _names(files) if "tmp" in name] == []
 
 
 async def test_removing_the_site_removes_leftovers(
