@@ -33,7 +33,7 @@ from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
 from custom_components.keyholder.logbook import async_describe_events
 
 from .conftest import LOCK_FRONT
-from .helpers import move_to
+from .helpers import issue, move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEDNESDAY = datetime(2026, 12, 2, 9, 0, tzinfo=BERLIN)
@@ -100,6 +100,30 @@ async def test_at_most_three_entities_per_keyholder(
         "sensor.plumber_status",
         "switch.plumber_access",
     ]
+
+
+async def test_status_sensor_of_a_person_without_a_working_key(
+    hass: HomeAssistant, loaded_site: MockConfigEntry
+) -> None:
+    """No key, a cancelled key or a used-up key never shows *Active* or *Expired*."""
+
+    def status() -> str:
+        return hass.states.get("sensor.plumber_status").state
+
+    assert status() == "no_key"
+    key_id = (await issue(hass))["key_id"]
+    assert status() == "active"
+    await hass.services.async_call(
+        DOMAIN, "cancel_key", {"key_id": key_id}, blocking=True
+    )
+    assert status() == "no_key"
+    code = (await issue(hass, uses=1))["passcode"]
+    assert status() == "active"
+    await hass.services.async_call(
+        "lock", "unlock", {"entity_id": "lock.front_door", "code": code}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert status() == "used_up"
 
 
 async def test_diagnostics(

@@ -15,6 +15,7 @@ const STATUS_LABELS = {
   cancelled: "Cancelled",
   blocked: "Blocked",
   used_up: "Used up",
+  no_key: "No key",
   in_sync: "In sync",
   pending: "Pending",
   failed: "Failed",
@@ -111,6 +112,7 @@ const STYLE = `
   .chip.upcoming { background: var(--info-color, #039be5); }
   .chip.outside_schedule, .chip.pending { background: var(--warning-color, #ffa600); }
   .chip.blocked, .chip.failed { background: var(--error-color, #db4437); }
+  .chip.no_key { background: var(--secondary-text-color, #727272); }
   button {
     font: inherit;
     font-size: 14px;
