@@ -230,7 +230,9 @@ async def test_last_unlock_is_not_hidden_by_a_later_refused_try(
     assert state.attributes["event_type"] == "denied"
     assert state.attributes["last_unlocked_by"] == "Plumber"
 
-    kind, speech = await ask(hass, "who last unlocked the front door", hass_read_only_user)
+    kind, speech = await ask(
+        hass, "who last unlocked the front door", hass_read_only_user
+    )
 
     assert (kind, speech) == ("query_answer", "Plumber unlocked Front door at 13:06")
 
