@@ -11,6 +11,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.models import User
 from homeassistant.components.conversation import async_converse
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 import pytest
@@ -202,6 +203,45 @@ async def test_who_last_unlocked(
     # Anyone may ask: the answer is what the door's event entity shows.
     kind, speech = await ask(hass, "who opened the front door", hass_read_only_user)
     assert (kind, speech) == ("query_answer", "Plumber unlocked Front door at 13:05")
+
+
+async def test_last_unlock_is_not_hidden_by_a_later_refused_try(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    site: MockConfigEntry,
+    hass_read_only_user: User,
+) -> None:
+    """Plumber unlocks, a wrong code is typed the same minute: Plumber is named."""
+    await move_to(hass, freezer, MONDAY.replace(hour=13, minute=5))
+    with pytest.raises(HomeAssistantError):
+        await unlock(hass, "000000")
+    _, speech = await ask(hass, "who last unlocked the front door", hass_read_only_user)
+    assert speech == (
+        "Nobody has unlocked Front door with a code yet; the last try, at 13:05, "
+        "was refused"
+    )
+    code = (await issue(hass))["passcode"]
+    await move_to(hass, freezer, MONDAY.replace(hour=13, minute=6, second=10))
+    await unlock(hass, code)
+    freezer.tick(20)
+    with pytest.raises(HomeAssistantError):
+        await unlock(hass, "000000")
+    state = hass.states.get("event.front_door_access")
+    assert state.attributes["event_type"] == "denied"
+    assert state.attributes["last_unlocked_by"] == "Plumber"
+
+    kind, speech = await ask(
+        hass, "who last unlocked the front door", hass_read_only_user
+    )
+
+    assert (kind, speech) == ("query_answer", "Plumber unlocked Front door at 13:06")
+
+
+async def unlock(hass: HomeAssistant, code: str) -> None:
+    await hass.services.async_call(
+        "lock", "unlock", {"entity_id": "lock.front_door", "code": code}, blocking=True
+    )
+    await hass.async_block_till_done()
 
 
 async def test_intents_are_registered_for_llm_agents(

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.repairs import RepairsFlowManager
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant, State, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event
@@ -19,6 +19,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    mock_restore_cache,
     snapshot_platform,
 )
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -33,7 +34,7 @@ from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
 from custom_components.keyholder.logbook import async_describe_events
 
 from .conftest import LOCK_FRONT
-from .helpers import move_to
+from .helpers import issue, move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEDNESDAY = datetime(2026, 12, 2, 9, 0, tzinfo=BERLIN)
@@ -100,6 +101,52 @@ async def test_at_most_three_entities_per_keyholder(
         "sensor.plumber_status",
         "switch.plumber_access",
     ]
+
+
+async def test_status_sensor_of_a_person_without_a_working_key(
+    hass: HomeAssistant, loaded_site: MockConfigEntry
+) -> None:
+    """No key, a cancelled key or a used-up key never shows *Active* or *Expired*."""
+
+    def status() -> str:
+        return hass.states.get("sensor.plumber_status").state
+
+    assert status() == "no_key"
+    key_id = (await issue(hass))["key_id"]
+    assert status() == "active"
+    await hass.services.async_call(
+        DOMAIN, "cancel_key", {"key_id": key_id}, blocking=True
+    )
+    assert status() == "no_key"
+    code = (await issue(hass, uses=1))["passcode"]
+    assert status() == "active"
+    await hass.services.async_call(
+        "lock", "unlock", {"entity_id": "lock.front_door", "code": code}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert status() == "used_up"
+
+
+async def test_last_unlock_survives_a_restart(
+    hass: HomeAssistant, enable_custom_integrations: None, site_entry: MockConfigEntry
+) -> None:
+    """The door's event entity keeps who last unlocked it across a restart."""
+    last = {
+        "event_type": "denied",
+        "last_unlocked": "2026-12-01T12:00:00.000+00:00",
+        "last_unlocked_by": "Plumber",
+    }
+    mock_restore_cache(
+        hass, [State("event.front_door_access", "2026-12-01T12:00:05.000+00:00", last)]
+    )
+    site_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(site_entry.entry_id)
+    await hass.async_block_till_done()
+    state = hass.states.get("event.front_door_access")
+    assert state.attributes["last_unlocked"] == last["last_unlocked"]
+    assert state.attributes["last_unlocked_by"] == "Plumber"
+    garage = hass.states.get("event.garage_access")
+    assert garage.attributes["last_unlocked"] is None
 
 
 async def test_diagnostics(

@@ -117,7 +117,8 @@ async def test_cancel_key(hass: HomeAssistant, loaded_site: MockConfigEntry) -> 
     key = await issue(hass)
     await call(hass, "cancel_key", {"key_id": key["key_id"]})
     assert codes(loaded_site) == set()
-    assert hass.states.get("sensor.plumber_status").state == "expired"
+    # Their only key cancelled: the plumber has no key (cancelled is not expired).
+    assert hass.states.get("sensor.plumber_status").state == "no_key"
     with pytest.raises(ServiceValidationError) as err:
         await call(
             hass, "generate_passcode", {"key_id": key["key_id"]}, return_response=True
@@ -278,7 +279,7 @@ async def test_virtual_lock_needs_right_code(
     assert hass.states.get("lock.front_door").state == "open"
     # A one-time code is used up and leaves the lock.
     assert codes(loaded_site) == set()
-    assert hass.states.get("sensor.plumber_status").state == "expired"
+    assert hass.states.get("sensor.plumber_status").state == "used_up"
     await hass.services.async_call(
         "lock", "lock", {"entity_id": "lock.front_door"}, blocking=True
     )

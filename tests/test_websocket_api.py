@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime, time, timedelta
 import json
 from typing import Any
 
 from homeassistant.components.frontend import DATA_PANELS
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import (
@@ -100,7 +102,9 @@ async def test_site_describes_keyholders_keys_and_locks_without_codes(
     assert key["valid_from"] is None
     assert key["valid_until"].startswith("2998-12-31T23:00:00")  # Berlin, in UTC
     assert key["next_change"] is not None
+    assert key["week"]["blocks"] == [{"day": 3, "from": 780, "to": 1020}]
     assert holder_named(site, "Alice Owner")["keys"] == []
+    assert holder_named(site, "Alice Owner")["status"] == "no_key"
     front, garage = site["locks"]
     assert front["id"] == LOCK_FRONT
     assert front["name"] == "Front door"
@@ -112,6 +116,32 @@ async def test_site_describes_keyholders_keys_and_locks_without_codes(
     text = json.dumps(result)
     assert issued["passcode"] not in text
     assert "246813" not in text
+
+
+async def test_one_off_key_is_described_and_drawn_by_its_dates(
+    hass: HomeAssistant, loaded_site: MockConfigEntry, client: Client
+) -> None:
+    """A Thursday 09:00-12:00 visit (no weekdays) fills only that morning."""
+    today = dt_util.now().date()
+    thursday = today + timedelta(days=(3 - today.weekday()) % 7 + 7)
+    await issue(
+        hass,
+        valid_from=f"{thursday}T09:00:00",
+        valid_until=f"{thursday}T12:00:00",
+    )
+
+    site = site_of(await client.ok("keyholder/site"))
+
+    (key,) = holder_named(site, "Plumber")["keys"]
+    assert key["status"] == "upcoming"
+    assert key["windows"] == []
+    assert dt_util.parse_datetime(key["valid_from"]) == dt_util.as_utc(
+        datetime.combine(thursday, time(9), dt_util.get_default_time_zone())
+    )
+    assert key["week"] == {
+        "monday": (thursday - timedelta(days=3)).isoformat(),
+        "blocks": [{"day": 3, "from": 9 * 60, "to": 12 * 60}],
+    }
 
 
 async def test_add_keyholder_then_issue_a_key_shows_the_passcode_once(

@@ -58,6 +58,8 @@ ATTR_METHOD: Final = "method"
 ATTR_KEYHOLDER: Final = "keyholder"
 ATTR_KEYHOLDER_ID: Final = "keyholder_id"
 ATTR_KEY_ID: Final = "key_id"
+ATTR_LAST_UNLOCKED: Final = "last_unlocked"
+ATTR_LAST_UNLOCKED_BY: Final = "last_unlocked_by"
 
 
 def site_setting(entry: ConfigEntry, key: str, default: int) -> int:

@@ -23,7 +23,8 @@ from homeassistant.util import dt as dt_util
 import probatio as vol
 
 from .const import (
-    ATTR_KEYHOLDER,
+    ATTR_LAST_UNLOCKED,
+    ATTR_LAST_UNLOCKED_BY,
     CONF_PASSCODE_LENGTH,
     DEFAULT_PASSCODE_LENGTH,
     DOMAIN,
@@ -294,21 +295,43 @@ class LastUnlockIntent(KeyholderIntent):
 
     @staticmethod
     def _answer(hass: HomeAssistant, runtime: KeyholderRuntime, lock_id: str) -> str:
+        """
+        Name the last unlock the door's event entity keeps.
+
+        The entity's state is the last attempt, which may be a refused try made
+        after the unlock: that try is mentioned only when nobody unlocked yet.
+        """
         door = runtime.locks[lock_id].name
         entity_id = er.async_get(hass).async_get_entity_id(
             "event", DOMAIN, f"{lock_id}_access"
         )
         state = hass.states.get(entity_id) if entity_id else None
-        when = dt_util.parse_datetime(state.state) if state else None
-        if state is None or when is None:
+        if state is None:
             return f"Nobody has opened {door} with a code yet"
-        at = dt_util.as_local(when)
-        spoken = (
-            at.strftime("%H:%M")
-            if at.date() == dt_util.now().date()
-            else at.strftime("%A %d %B at %H:%M")
+        unlocked = _when(state.attributes.get(ATTR_LAST_UNLOCKED))
+        if unlocked is not None:
+            who = (
+                state.attributes.get(ATTR_LAST_UNLOCKED_BY)
+                or "Someone Keyholder does not know"
+            )
+            return f"{who} unlocked {door} at {_spoken(unlocked)}"
+        tried = _when(state.state)
+        if tried is None:
+            return f"Nobody has opened {door} with a code yet"
+        return (
+            f"Nobody has unlocked {door} with a code yet; the last try, at "
+            f"{_spoken(tried)}, was refused"
         )
-        if state.attributes.get("event_type") != "unlocked":
-            return f"The last try at {door}, at {spoken}, was refused"
-        who = state.attributes.get(ATTR_KEYHOLDER) or "Someone Keyholder does not know"
-        return f"{who} unlocked {door} at {spoken}"
+
+
+def _when(value: Any) -> datetime | None:
+    """Return the instant of an event entity's time stamp (None if none)."""
+    return dt_util.parse_datetime(value) if isinstance(value, str) else None
+
+
+def _spoken(when: datetime) -> str:
+    """Say the time of today's event, or its day and time."""
+    at = dt_util.as_local(when)
+    if at.date() == dt_util.now().date():
+        return _spoken_time(at)
+    return f"{at:%A %d %B} at {_spoken_time(at)}"

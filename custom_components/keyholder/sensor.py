@@ -42,7 +42,7 @@ async def async_setup_entry(
 
 
 class KeyholderStatusSensor(KeyholderPersonEntity, SensorEntity):
-    """Upcoming, active, outside schedule, expired, blocked... (never a code)."""
+    """Upcoming, active, outside schedule, expired, no key... (never a code)."""
 
     _attr_device_class = SensorDeviceClass.ENUM
     _attr_options = [status.value for status in Status]

@@ -43,7 +43,8 @@ from homeassistant.util import dt as dt_util
 import probatio as vol
 
 from .const import DOMAIN
-from .engine.model import Key, Keyholder, Window
+from .engine.model import Key, Keyholder, Schedule, Window
+from .engine.schedule import shown_week, week_blocks
 from .engine.status import (
     keyholder_next_change,
     keyholder_status,
@@ -102,6 +103,20 @@ def _window(window: Window) -> dict[str, Any]:
     }
 
 
+def _week(
+    schedule: Schedule, now: datetime, runtime: KeyholderRuntime
+) -> dict[str, Any]:
+    """Describe the week the panel draws: its Monday and what opens, day by day."""
+    monday = shown_week(schedule, now, runtime.tz)
+    return {
+        "monday": monday.isoformat(),
+        "blocks": [
+            {"day": day, "from": begin, "to": end}
+            for day, begin, end in week_blocks(schedule, monday, runtime.tz)
+        ],
+    }
+
+
 def _key(runtime: KeyholderRuntime, key: Key, holder: Keyholder) -> dict[str, Any]:
     """Describe a key: its status and schedule, never its code."""
     now, tz = dt_util.utcnow(), runtime.tz
@@ -118,6 +133,7 @@ def _key(runtime: KeyholderRuntime, key: Key, holder: Keyholder) -> dict[str, An
         "windows": [_window(window) for window in key.schedule.windows],
         "valid_from": _iso(key.schedule.valid_from),
         "valid_until": _iso(key.schedule.valid_until),
+        "week": _week(key.schedule, now, runtime),
     }
 
 

@@ -12,6 +12,8 @@ from custom_components.keyholder.engine.schedule import (
     end_of_day,
     is_active,
     next_change,
+    shown_week,
+    week_blocks,
     window_interval,
     windows_next_change,
 )
@@ -372,3 +374,80 @@ def test_whole_week_cover_still_has_a_hole_on_gap_day() -> None:
     assert next_change(schedule, hole_start, BERLIN) == local(
         BERLIN, 2026, 3, 29, 3, 30
     )
+
+
+# --- the week the panel draws ----------------------------------------------------
+
+
+def test_one_off_key_is_drawn_on_its_own_day_and_hours() -> None:
+    """Dec 3, 09:00-12:00 and no weekdays: only that Thursday morning is filled."""
+    one_off = Schedule(
+        valid_from=local(BERLIN, 2026, 12, 3, 9),
+        valid_until=local(BERLIN, 2026, 12, 3, 12),
+    )
+    monday = date(2026, 11, 30)
+    for now in (
+        local(BERLIN, 2026, 11, 1),  # weeks before: the week it happens in
+        local(BERLIN, 2026, 12, 2, 18),
+        local(BERLIN, 2026, 12, 3, 10),
+        local(BERLIN, 2027, 1, 1),  # over: the week it happened in
+    ):
+        assert shown_week(one_off, now, BERLIN) == monday, now
+    assert week_blocks(one_off, monday, BERLIN) == [(THU, 9 * 60, 12 * 60)]
+    assert week_blocks(one_off, monday + timedelta(days=7), BERLIN) == []
+
+
+def test_weekly_windows_are_clipped_to_the_date_range() -> None:
+    thursdays = (Window(frozenset({THU}), time(13), time(17)),)
+    late = (Window(frozenset({SUN}), time(22), time(2)),)
+    monday = date(2026, 11, 30)
+    assert week_blocks(Schedule(windows=thursdays), monday, BERLIN) == [
+        (THU, 780, 1020)
+    ]
+    # Crossing midnight: the previous Sunday's night reaches into Monday.
+    assert week_blocks(Schedule(windows=late), monday, BERLIN) == [
+        (0, 0, 120),
+        (SUN, 1320, 1440),
+    ]
+    # From Wednesday noon to the end of Saturday (the panel's inclusive day end).
+    ranged = Schedule(
+        valid_from=local(BERLIN, 2026, 12, 2, 12),
+        valid_until=local(BERLIN, 2026, 12, 5, 23, 59, 59),
+    )
+    assert week_blocks(ranged, monday, BERLIN) == [
+        (2, 720, 1440),
+        (THU, 0, 1440),
+        (FRI, 0, 1440),
+        (SAT, 0, 1440),
+    ]
+    this_week_only = Schedule(
+        windows=thursdays,
+        valid_from=local(BERLIN, 2026, 12, 10),
+        valid_until=local(BERLIN, 2026, 12, 11),
+    )
+    now = local(BERLIN, 2026, 12, 2)
+    assert shown_week(this_week_only, now, BERLIN) == date(2026, 12, 7)
+    assert week_blocks(this_week_only, date(2026, 12, 7), BERLIN) == [(THU, 780, 1020)]
+    assert week_blocks(this_week_only, monday, BERLIN) == []
+    assert shown_week(Schedule(windows=thursdays), now, BERLIN) == monday
+
+
+def test_week_drawing_on_a_dst_day() -> None:
+    """The spring-forward Sunday is drawn as a whole day, like the others."""
+    monday = date(2026, 3, 23)
+    assert week_blocks(Schedule(), monday, BERLIN) == [
+        (day, 0, 1440) for day in range(7)
+    ]
+    early = (Window(frozenset({SUN}), time(1), time(4)),)
+    # 02:00-03:00 does not exist that night: the window shows 01:00-04:00.
+    assert week_blocks(Schedule(windows=early), monday, BERLIN) == [(SUN, 60, 240)]
+
+
+@PROPERTY_SETTINGS
+@given(schedules(BERLIN), instants(BERLIN))
+def test_week_blocks_are_within_the_week(schedule: Schedule, now: datetime) -> None:
+    monday = shown_week(schedule, now, BERLIN)
+    assert monday.weekday() == 0
+    for day, begin, end in week_blocks(schedule, monday, BERLIN):
+        assert 0 <= day < 7
+        assert 0 <= begin < end <= 1440

@@ -172,7 +172,7 @@ def test_weekly_key_without_end_date() -> None:
 
 def test_keyholder_status_rules() -> None:
     at = local(BERLIN, 2026, 4, 2, 14)
-    assert keyholder_status(HOLDER, [], at, BERLIN) is Status.ACTIVE
+    assert keyholder_status(HOLDER, [], at, BERLIN) is Status.NO_KEY
     later = replace(HOLDER, active_from=local(BERLIN, 2026, 5, 1))
     assert keyholder_status(later, [], at, BERLIN) is Status.UPCOMING
     active = plumber_key()
@@ -190,7 +190,33 @@ def test_keyholder_status_rules() -> None:
     assert keyholder_status(HOLDER, [outside, cancelled], at, BERLIN) is (
         Status.OUTSIDE_SCHEDULE
     )
-    assert keyholder_status(HOLDER, [cancelled], at, BERLIN) is Status.EXPIRED
+    assert keyholder_status(HOLDER, [cancelled], at, BERLIN) is Status.NO_KEY
+
+
+def test_keyholder_without_a_working_key() -> None:
+    """Nobody without a key that works now or later looks active or expired."""
+    at = local(BERLIN, 2026, 4, 2, 14)
+    cancelled = plumber_key(id="c", cancelled=True)
+    used = plumber_key(id="u", max_uses=1, uses=1)
+    expired = plumber_key(id="e", schedule=Schedule(valid_until=at))
+    cases: list[tuple[list[Key], Status]] = [
+        ([], Status.NO_KEY),
+        ([cancelled], Status.NO_KEY),
+        ([cancelled, replace(cancelled, id="c2")], Status.NO_KEY),
+        ([used], Status.USED_UP),
+        ([used, cancelled], Status.USED_UP),
+        ([expired], Status.EXPIRED),
+        ([expired, cancelled], Status.EXPIRED),
+        ([expired, used], Status.NO_KEY),
+        ([expired, used, plumber_key(id="a")], Status.ACTIVE),
+    ]
+    for keys_, expected in cases:
+        assert keyholder_status(HOLDER, keys_, at, BERLIN) is expected, keys_
+    # The keyholder's own limits still come first.
+    later = replace(HOLDER, active_from=local(BERLIN, 2026, 5, 1))
+    assert keyholder_status(later, [cancelled], at, BERLIN) is Status.UPCOMING
+    blocked = replace(HOLDER, blocked=True)
+    assert keyholder_status(blocked, [], at, BERLIN) is Status.BLOCKED
 
 
 def test_keyholder_next_change() -> None:

@@ -235,3 +235,52 @@ def active_intervals(
         if clipped_start < clipped_end:
             result.append((clipped_start, clipped_end))
     return result
+
+
+WeekBlock = tuple[int, int, int]
+"""A filled stretch of a drawn week: day (0 = first day), from and to minute."""
+
+
+def shown_week(schedule: Schedule, now: datetime, tz: tzinfo) -> date:
+    """
+    Return the Monday of the week to draw for ``schedule`` at ``now``.
+
+    This week while the schedule is in force, the week it starts in when it
+    starts later, and the week it ended in once it is over.
+    """
+    at = now
+    if schedule.valid_from is not None and schedule.valid_from > at:
+        at = schedule.valid_from
+    if schedule.valid_until is not None and schedule.valid_until <= at:
+        at = schedule.valid_until - timedelta(microseconds=1)
+    day = local_date(at, tz)
+    return day - timedelta(days=day.weekday())
+
+
+def _wall_minute(at: datetime, *, up: bool) -> int:
+    """Return the local wall-clock minute of the day of ``at`` (rounded up)."""
+    minute = at.hour * 60 + at.minute
+    return minute + 1 if up and (at.second or at.microsecond) else minute
+
+
+def week_blocks(schedule: Schedule, monday: date, tz: tzinfo) -> list[WeekBlock]:
+    """
+    Return what the schedule opens in the week starting ``monday``, day by day.
+
+    Both the weekly windows and the date range are applied, so a one-off key
+    (a date range and no windows) fills only its own days and hours. Minutes
+    are local wall-clock minutes (0-1440).
+    """
+    start = resolve(monday, _MIDNIGHT, tz)
+    end = resolve(monday + timedelta(days=7), _MIDNIGHT, tz)
+    blocks: list[WeekBlock] = []
+    for low, high in active_intervals(schedule, start, end, tz):
+        first, last = low.astimezone(tz), high.astimezone(tz)
+        day = first.date()
+        while day <= last.date():
+            begin = _wall_minute(first, up=False) if day == first.date() else 0
+            stop = _wall_minute(last, up=True) if day == last.date() else 1440
+            if stop > begin:
+                blocks.append(((day - monday).days, begin, stop))
+            day += _DAY
+    return blocks

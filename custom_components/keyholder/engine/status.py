@@ -15,6 +15,10 @@ is decided in this order of precedence:
 6. ``OUTSIDE_SCHEDULE`` - in the date range but between weekly windows;
 7. ``ACTIVE`` - otherwise: the key works right now.
 
+A keyholder's status (:func:`keyholder_status`) is built from these, plus
+``NO_KEY`` for a person none of whose keys can ever work again (no key at all,
+or every key cancelled): they must never look active.
+
 For the one timer the integration arms, use :class:`.transitions.TransitionIndex`
 (fast, incremental); :func:`next_site_change` is the simple reference version.
 """
@@ -39,6 +43,8 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     BLOCKED = "blocked"
     USED_UP = "used_up"
+    NO_KEY = "no_key"
+    """Keyholders only: no key that works now or later (none, or all cancelled)."""
 
 
 TERMINAL_STATUSES: frozenset[Status] = frozenset(
@@ -138,11 +144,13 @@ def keyholder_status(
     * ``BLOCKED`` when blocked;
     * ``EXPIRED`` at or after the end of the expiration day;
     * ``UPCOMING`` before ``active_from``;
-    * a keyholder without keys is ``ACTIVE``;
-    * otherwise from the statuses of the keys: ``ACTIVE`` if any key is active,
-      else ``UPCOMING`` if any key is upcoming, else ``OUTSIDE_SCHEDULE`` if any
-      key is outside its schedule, else ``EXPIRED`` (every key is expired, used
-      up or cancelled).
+    * from the statuses of the keys: ``ACTIVE`` if any key is active, else
+      ``UPCOMING`` if any key is upcoming, else ``OUTSIDE_SCHEDULE`` if any key
+      is outside its schedule;
+    * otherwise no key works now or later: ``USED_UP`` when every key that was
+      not cancelled is used up, ``EXPIRED`` when every such key expired, and
+      ``NO_KEY`` when there is no key at all, every key was cancelled (a
+      cancelled key is withdrawn, not expired), or the keys ended in both ways.
     """
     if keyholder.blocked:
         return Status.BLOCKED
@@ -152,12 +160,13 @@ def keyholder_status(
     if keyholder.active_from is not None and at < keyholder.active_from:
         return Status.UPCOMING
     statuses = {key_status(key, keyholder, at, tz) for key in keys}
-    if not statuses:
-        return Status.ACTIVE
     for status in (Status.ACTIVE, Status.UPCOMING, Status.OUTSIDE_SCHEDULE):
         if status in statuses:
             return status
-    return Status.EXPIRED
+    ended = statuses - {Status.CANCELLED}
+    if ended in ({Status.USED_UP}, {Status.EXPIRED}):
+        return ended.pop()
+    return Status.NO_KEY
 
 
 def keyholder_next_change(

@@ -15,6 +15,7 @@ const STATUS_LABELS = {
   cancelled: "Cancelled",
   blocked: "Blocked",
   used_up: "Used up",
+  no_key: "No key",
   in_sync: "In sync",
   pending: "Pending",
   failed: "Failed",
@@ -27,32 +28,10 @@ function esc(value) {
   );
 }
 
-function minutes(hhmm) {
-  const [h, m] = hhmm.split(":").map(Number);
-  return h * 60 + m;
-}
-
-// The filled stretches of a week (day index, from and to in minutes of that day).
-function weekBlocks(windows) {
-  if (!windows.length) {
-    return DAYS.map((_, day) => ({ day, from: 0, to: 1440 }));
-  }
-  const blocks = [];
-  for (const w of windows) {
-    const start = minutes(w.start);
-    const end = minutes(w.end);
-    for (const name of w.days) {
-      const day = DAYS.indexOf(name);
-      if (end > start) {
-        blocks.push({ day, from: start, to: end });
-      } else {
-        // Crosses midnight (equal times: a full 24 hours from the start).
-        blocks.push({ day, from: start, to: 1440 });
-        if (end > 0) blocks.push({ day: (day + 1) % 7, from: 0, to: end });
-      }
-    }
-  }
-  return blocks;
+// The day of the month of the drawn week's day `index` (0 = its Monday).
+function dayOfMonth(monday, index) {
+  const [y, m, d] = monday.split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d + index)).getUTCDate();
 }
 
 const STYLE = `
@@ -111,6 +90,7 @@ const STYLE = `
   .chip.upcoming { background: var(--info-color, #039be5); }
   .chip.outside_schedule, .chip.pending { background: var(--warning-color, #ffa600); }
   .chip.blocked, .chip.failed { background: var(--error-color, #db4437); }
+  .chip.no_key { background: var(--secondary-text-color, #727272); }
   button {
     font: inherit;
     font-size: 14px;
@@ -316,12 +296,16 @@ class KeyholderPanel extends HTMLElement {
     return lock ? lock.name : lockId;
   }
 
-  _date(iso) {
-    if (!iso) return "";
+  // Dates and times in the home's time zone.
+  _format() {
     const options = { dateStyle: "medium", timeStyle: "short" };
     const tz = this._hass && this._hass.config && this._hass.config.time_zone;
     if (tz) options.timeZone = tz;
-    return new Date(iso).toLocaleString(undefined, options);
+    return new Intl.DateTimeFormat(undefined, options);
+  }
+
+  _date(iso) {
+    return iso ? this._format().format(new Date(iso)) : "";
   }
 
   _chip(status) {
@@ -330,11 +314,14 @@ class KeyholderPanel extends HTMLElement {
     )}</span>`;
   }
 
-  _week(windows) {
-    const cells = DAY_LABELS.map((d) => `<div class="label">${d}</div>`).join("");
-    const blocks = weekBlocks(windows);
+  // The week Keyholder chose to draw (this week, or the one the key starts or
+  // ended in), with what opens day by day: weekly windows and dates both apply.
+  _week(week) {
+    const cells = DAY_LABELS.map(
+      (d, i) => `<div class="label">${d} ${dayOfMonth(week.monday, i)}</div>`,
+    ).join("");
     const days = DAYS.map((_, day) => {
-      const fills = blocks
+      const fills = week.blocks
         .filter((b) => b.day === day)
         .map(
           (b) =>
@@ -348,21 +335,30 @@ class KeyholderPanel extends HTMLElement {
     const hours = [0, 6, 12, 18]
       .map((h) => `<span style="top:${(h / 24) * 100}%">${h}</span>`)
       .join("");
-    return `<div class="week" aria-label="Weekly schedule">
+    return `<div class="week" data-monday="${esc(week.monday)}"
+      aria-label="Week of ${esc(week.monday)}">
       <div></div>${cells}<div class="hours">${hours}</div>${days}</div>`;
   }
 
+  // "Dec 3, 2026, 9:00 AM – 12:00 PM": the key's dates, in the home's time zone.
+  _range(from, until) {
+    if (!from) return `until ${esc(this._date(until))}`;
+    if (!until) return `from ${esc(this._date(from))}`;
+    return esc(this._format().formatRange(new Date(from), new Date(until)));
+  }
+
   _schedule(key) {
-    const parts = key.windows.length
-      ? key.windows.map(
-          (w) =>
-            `${w.days.map((d) => DAY_LABELS[DAYS.indexOf(d)]).join(", ")} ${esc(
-              w.start,
-            )}–${esc(w.end)}`,
-        )
-      : ["Any time"];
-    if (key.valid_from) parts.push(`from ${esc(this._date(key.valid_from))}`);
-    if (key.valid_until) parts.push(`until ${esc(this._date(key.valid_until))}`);
+    const parts = key.windows.map(
+      (w) =>
+        `${w.days.map((d) => DAY_LABELS[DAYS.indexOf(d)]).join(", ")} ${esc(
+          w.start,
+        )}–${esc(w.end)}`,
+    );
+    if (key.valid_from || key.valid_until) {
+      parts.push(this._range(key.valid_from, key.valid_until));
+    } else if (!parts.length) {
+      parts.push("Any time");
+    }
     if (key.max_uses) parts.push(`${key.uses}/${key.max_uses} uses`);
     return parts.join(" · ");
   }
@@ -389,7 +385,7 @@ class KeyholderPanel extends HTMLElement {
       <div class="muted">${this._schedule(key)}${
         key.next_change && !ended ? ` · changes ${esc(this._date(key.next_change))}` : ""
       }</div>
-      ${ended ? "" : this._week(key.windows)}
+      ${ended ? "" : this._week(key.week)}
       <div class="row" style="margin-top:8px">${actions}</div>
     </div>`;
   }

@@ -9,7 +9,7 @@ its status, its week drawn and its passcode shown once. Screenshots go to
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 import os
 from pathlib import Path
 import re
@@ -138,6 +138,8 @@ async def run_scenario(page: Page, url: str) -> None:
     panel = page.locator("keyholder-panel")
     alice = panel.locator('ha-card.holder[data-keyholder="Alice Owner"]')
     await expect(alice).to_be_visible()
+    # Alice has no key: she must not look active.
+    await expect(alice.locator(":scope > .row .chip")).to_have_text("No key")
     front = panel.locator('ha-card.lock[data-lock="Front door"]')
     await expect(front.locator(".chip")).to_have_text("In sync")
     # The code someone else programmed: its slot is shown, the code never.
@@ -239,7 +241,32 @@ async def run_scenario(page: Page, url: str) -> None:
     await key.get_by_role("button", name="Really cancel?").click()
     await expect(key.locator(".chip")).to_have_text("Cancelled")
     await expect(key.get_by_role("button")).to_have_count(0)
+    # Their only key cancelled, the plumber has no key (cancelled is not expired).
+    await expect(plumber.locator(":scope > .row .chip")).to_have_text("No key")
     await shot(page, "4-cancelled")
+
+    # A one-day visit next week (no weekdays): described and drawn by its date.
+    today = datetime.now(ZoneInfo(TIME_ZONE)).date()
+    visit = today + timedelta(days=9 - today.weekday())  # next week's Wednesday
+    await plumber.get_by_role("button", name="Issue key").click()
+    await form.locator("input[name=valid_from]").fill(visit.isoformat())
+    await form.locator("input[name=valid_until]").fill(visit.isoformat())
+    await form.get_by_role("button", name="Issue").click()
+    await panel.get_by_role("button", name="Done").click()
+    one_off = plumber.locator(".key:not(.ended)")
+    await expect(one_off.locator(".chip")).to_have_text("Upcoming")
+    await expect(one_off).not_to_contain_text("Any time")
+    await expect(one_off).to_contain_text(f"{visit:%b} {visit.day}, {visit.year}")
+    week = one_off.locator(".week")
+    monday = visit - timedelta(days=2)
+    await expect(week).to_have_attribute("data-monday", monday.isoformat())
+    await expect(week.locator(".label").nth(2)).to_have_text(f"Wed {visit.day}")
+    await expect(one_off.locator(".fill")).to_have_count(1)
+    fill = one_off.locator(".day[data-day=wed] .fill")
+    style = await fill.get_attribute("style") or ""
+    assert "top:0%" in style, style
+    assert "height:100%" in style, style  # until the end of that day
+    await shot(page, "4b-one-off")
 
     # On a phone the sidebar folds away behind the menu button of the panel's bar.
     await page.set_viewport_size({"width": 390, "height": 844})
