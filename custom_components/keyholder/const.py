@@ -18,7 +18,7 @@ DEFAULT_PASSCODE_LENGTH: Final = 6
 DEFAULT_GRACE_MINUTES: Final = 30
 
 # Bounds of every number a user enters (actions, websocket, flows): one place.
-# Names are bounded in engine/names.py.
+# Names are bounded in engine/names.py, slot numbers by each lock's own range.
 MIN_PASSCODE_LENGTH: Final = 4
 MAX_PASSCODE_LENGTH: Final = 10
 # Longest simulated radio delay of a virtual lock's write, in seconds.
@@ -26,8 +26,6 @@ MAX_WRITE_DELAY: Final = 30
 MAX_GRACE_MINUTES: Final = 720
 MAX_USES: Final = 10_000
 """Most uses a key may be limited to (more is the same as no limit)."""
-MAX_SLOT: Final = 65_535
-"""Highest slot number any lock family has (16-bit user ids)."""
 MAX_SLOT_COUNT: Final = 250
 """Most code slots (and highest first slot) a keypad lock's form takes."""
 MAX_TAG_LENGTH: Final = 64

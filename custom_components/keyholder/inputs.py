@@ -42,12 +42,21 @@ def as_whole_number(value: Any) -> int | None:
     return None
 
 
-def whole_number(field: str, minimum: int, maximum: int) -> Callable[[Any], int]:
-    """Return a schema validator: a whole number from ``minimum`` to ``maximum``."""
+def whole_number(field: str, minimum: int, maximum: int | None) -> Callable[[Any], int]:
+    """
+    Return a schema validator: a whole number from ``minimum`` to ``maximum``.
+
+    ``maximum`` None leaves the upper bound to the command (a lock's slots).
+    """
 
     def validate(value: Any) -> int:
         number = as_whole_number(value)
-        if number is None or not minimum <= number <= maximum:
+        if maximum is None:
+            if number is None or number < minimum:
+                raise validation_error(
+                    "number_too_small", field=field, min=str(minimum)
+                )
+        elif number is None or not minimum <= number <= maximum:
             raise validation_error(
                 "number_out_of_range",
                 field=field,

@@ -31,7 +31,6 @@ from .const import (
     CONF_ROLE,
     DEFAULT_PASSCODE_LENGTH,
     DOMAIN,
-    MAX_SLOT,
     MAX_TAG_LENGTH,
     MAX_USES,
     SUBENTRY_BOOKING,
@@ -124,7 +123,8 @@ ADOPT_SCHEMA = vol.Schema(
     {
         **_KEYHOLDER,
         vol.Required(ATTR_LOCK): cv.string,
-        vol.Required(ATTR_SLOT): whole_number(ATTR_SLOT, 1, MAX_SLOT),
+        # Bounded by the lock's own slots (async_adopt_code).
+        vol.Required(ATTR_SLOT): whole_number(ATTR_SLOT, 1, None),
         vol.Optional(ATTR_NAME, default=""): name_text(ATTR_NAME),
     }
 )
