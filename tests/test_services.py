@@ -432,3 +432,12 @@ async def test_timer_follows_every_change(
     assert runtime.next_transition == expected()
     await call(hass, "cancel_key", {"key_id": key["key_id"]})
     assert runtime.next_transition == expected() is None
+
+
+async def test_no_site_loaded(
+    hass: HomeAssistant, loaded_site: MockConfigEntry
+) -> None:
+    assert await hass.config_entries.async_unload(loaded_site.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await issue(hass)
+    assert err.value.translation_key == "no_site"

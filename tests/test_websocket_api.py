@@ -489,7 +489,12 @@ async def test_panel_passcodes_are_not_recorded_as_action_calls(
 ) -> None:
     """Home Assistant keeps every action call's data: the panel goes around it."""
     recorded: list[Event] = []
-    stop = hass.bus.async_listen(EVENT_CALL_SERVICE, callback(recorded.append))
+
+    @callback
+    def record(event: Event) -> None:
+        recorded.append(event)
+
+    stop = hass.bus.async_listen(EVENT_CALL_SERVICE, record)
 
     issued = await client.ok(
         "keyholder/issue_key", keyholder=PLUMBER, locks=[LOCK_FRONT], passcode="583920"

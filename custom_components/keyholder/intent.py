@@ -110,14 +110,6 @@ def _find_keyholder(
     return runtime, resolve_keyholder(runtime, name)
 
 
-def _find_lock(hass: HomeAssistant, runtime: KeyholderRuntime, name: str) -> str:
-    try:
-        (lock_id,) = resolve_locks(hass, runtime, [name])
-    except HomeAssistantError as err:
-        raise RefusedError(f"There is no door called {name}") from err
-    return lock_id
-
-
 async def _check_admin(intent_obj: intent.Intent) -> None:
     """Refuse a change of access unless an administrator asked for it."""
     user_id = intent_obj.context.user_id
@@ -169,7 +161,7 @@ class GrantAccessIntent(KeyholderIntent):
         runtime, holder_id = _find_keyholder(
             hass, slots[SLOT_KEYHOLDER]["value"], slots[SLOT_LOCK]["value"]
         )
-        lock_id = _find_lock(hass, runtime, slots[SLOT_LOCK]["value"])
+        (lock_id,) = resolve_locks(hass, runtime, [slots[SLOT_LOCK]["value"]])
         holder = runtime.site.keyholders[holder_id]
         door = runtime.locks[lock_id].name
         entry = hass.config_entries.async_get_entry(runtime.entry_id)
