@@ -174,12 +174,11 @@ DATES = Field(
     | st.sampled_from(["2026-13-01", "2026-12-03T10:00", "2026-12-32", "12/03/2026"]),
 )
 COUNTS = Field(
-    st.integers(min_value=1, max_value=1000)
-    | st.integers(min_value=10**9, max_value=10**30)
-    | st.sampled_from(["1", "3", 2.0]),
+    st.integers(min_value=1, max_value=10_000) | st.sampled_from(["1", "3", 2.0]),
     st.integers(min_value=-5, max_value=0)
+    | st.integers(min_value=10_001, max_value=10**30)
     | st.floats()
-    | st.sampled_from(["0", "-1", "1.5", "1e3", "inf", "nan", "", "one"]),
+    | st.sampled_from(["0", "-1", "1.5", "1e3", "inf", "nan", "", "one", 1.5]),
 )
 PASSCODES = Field(
     st.text(alphabet="0123456789", min_size=4, max_size=8)
@@ -197,18 +196,28 @@ PASSCODES = Field(
         ]
     ),
 )
-TEXT = Field(st.text(max_size=60) | st.text(min_size=200, max_size=400))
+NAME_CHARACTERS = st.characters(
+    exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+)
+"""Characters a name may hold (no control, format or unassigned ones)."""
+TEXT = Field(
+    st.text(NAME_CHARACTERS, max_size=60),
+    st.text(min_size=65, max_size=400)
+    | st.sampled_from(["Eve\u202egnp.exe", "a\nb", "x\x00", "\u200b"]),
+)
 ROLES = Field(
     st.sampled_from(["manager", "keyholder"]),
     st.sampled_from(["Manager", "admin", ""]),
 )
 GIVEN_NAMES = Field(
     st.sampled_from(["Carla", "Dora", "Émile", "李"])
-    | st.text(min_size=1, max_size=30),
-    st.sampled_from(["Plumber", "alice", "", "  "]),
+    | st.text(NAME_CHARACTERS, min_size=1, max_size=30),
+    st.sampled_from(["Plumber", "alice", "", "  ", "Eve\u202egnp.exe", "x" * 65]),
 )
 FAMILY_NAMES = Field(
-    st.sampled_from(["Cleaner", "", "Owner", " "]) | st.text(max_size=30)
+    st.sampled_from(["Cleaner", "", "Owner", " "])
+    | st.text(NAME_CHARACTERS, max_size=30),
+    st.text(max_size=80),
 )
 EMAILS = Field(
     st.emails(),
@@ -221,11 +230,11 @@ KINDS = Field(
 SLOTS = Field(
     st.integers(min_value=6, max_value=10)  # where strangers' codes are
     | st.integers(min_value=1, max_value=12)
-    | st.integers(min_value=10**6, max_value=10**30)
+    | st.integers(min_value=10**6, max_value=10**30)  # past the lock's slots
     | st.sampled_from(["1", "7", 8.0]),
     st.integers(min_value=-3, max_value=0)
     | st.floats()
-    | st.sampled_from(["0", "x", "1.5", "inf"]),
+    | st.sampled_from(["0", "x", "1.5", "inf", 1.5]),
 )
 ENTITIES = Field(
     st.sampled_from(["lock.front_door", "lock.garage", "LOCK.GARAGE"]),

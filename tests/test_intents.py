@@ -17,7 +17,9 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from .conftest import LOCK_FRONT, PLUMBER
+from custom_components.keyholder.const import DOMAIN
+
+from .conftest import LOCK_FRONT, PLUMBER, _keyholder, _lock
 from .helpers import issue, move_to
 
 SENTENCES = Path(__file__).resolve().parent.parent / "custom_sentences"
@@ -286,3 +288,38 @@ async def test_grant_never_brings_back_a_withdrawn_code(
     )
     assert speech == ("Plumber has more than one passcode: give this key in Keyholder")
     assert not [k for k in site.runtime_data.site.keys.values() if k.name == "Voice"]
+
+
+async def test_the_site_is_the_one_with_the_keyholder_and_the_door(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: User
+) -> None:
+    cabin = MockConfigEntry(
+        domain=DOMAIN,
+        entry_id="site_cabin",
+        title="Cabin",
+        data={"name": "Cabin", "passcode_length": 6, "booking_grace_minutes": 30},
+        subentries_data=[
+            _lock("lock_cabin", "Cabin door"),
+            _lock("lock_shed", "Shed"),
+            _keyholder("kh_cabin_plumber", "Plumber"),
+        ],
+    )
+    cabin.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(cabin.entry_id)
+    await hass.async_block_till_done()
+    code = (await issue(hass, config_entry_id="Cabin", locks=["Shed"]))["passcode"]
+
+    # Only the cabin has a plumber and a cabin door.
+    kind, speech = await ask(
+        hass, "give plumber access to the cabin door tomorrow", hass_admin_user
+    )
+    assert kind == "action_done", speech
+    cabin_door = cabin.runtime_data.locks["lock_cabin"].provider
+    assert [k.name for k in cabin.runtime_data.site.keys.values()] == ["", "Voice"]
+    assert code not in cabin_door.codes.values()  # tomorrow
+    # Both sites have a plumber: Keyholder asks instead of guessing.
+    kind, speech = await ask(hass, "block the plumber", hass_admin_user)
+    assert kind == "error"
+    assert speech == "plumber is a keyholder in several sites: Cabin, Home"
+    assert not site.runtime_data.site.keyholders[PLUMBER].blocked
+    assert not cabin.runtime_data.site.keyholders["kh_cabin_plumber"].blocked

@@ -19,7 +19,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.engine.status import next_site_change
 
-from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
+from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER, _keyholder, _lock
 from .helpers import issue
 
 
@@ -238,20 +238,133 @@ async def test_non_admin_is_refused(
     assert loaded_site.runtime_data.site.keys == {}
 
 
-async def test_site_must_be_chosen_when_several(
-    hass: HomeAssistant, loaded_site: MockConfigEntry
+LOCK_CABIN = "lock_cabin"
+CABIN_PLUMBER = "kh_cabin_plumber"
+
+
+@pytest.fixture
+async def cabin(hass: HomeAssistant, loaded_site: MockConfigEntry) -> MockConfigEntry:
+    """A second site: its own door, its own plumber (a namesake) and a guest."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        entry_id="site_cabin",
+        title="Cabin",
+        data={"name": "Cabin", "passcode_length": 6, "booking_grace_minutes": 30},
+        subentries_data=[
+            _lock(LOCK_CABIN, "Cabin door"),
+            _keyholder(CABIN_PLUMBER, "Plumber"),
+            _keyholder("kh_guest", "Guest"),
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def test_site_is_found_from_what_the_call_names(
+    hass: HomeAssistant, loaded_site: MockConfigEntry, cabin: MockConfigEntry
 ) -> None:
-    other = MockConfigEntry(domain=DOMAIN, title="Cabin", data={"name": "Cabin"})
-    other.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(other.entry_id)
+    # The README's example: the front door is only at home.
+    home_key = await issue(hass)
+    assert home_key["key_id"] in loaded_site.runtime_data.site.keys
+    assert codes(loaded_site) == {home_key["passcode"]}
+    # The guest and the cabin door are only at the cabin.
+    cabin_key = await call(
+        hass,
+        "issue_key",
+        {"keyholder": "Guest", "locks": ["Cabin door"]},
+        return_response=True,
+    )
+    assert codes(cabin, LOCK_CABIN) == {cabin_key["passcode"]}
+    # A key id names its site.
+    renewed = await call(
+        hass, "generate_passcode", {"key_id": cabin_key["key_id"]}, return_response=True
+    )
+    assert codes(cabin, LOCK_CABIN) == {renewed["passcode"]}
+    await call(hass, "cancel_key", {"key_id": home_key["key_id"]})
+    assert codes(loaded_site) == set()
+    listed = await call(hass, "list_keys", {"keyholder": "Guest"}, return_response=True)
+    assert [k["key_id"] for k in listed["keys"]] == [cabin_key["key_id"]]
+    await call(hass, "block_user", {"keyholder": "Guest"})
+    assert cabin.runtime_data.site.keyholders["kh_guest"].blocked
+    # A code found on a door: the door names the site.
+    cabin.runtime_data.locks[LOCK_CABIN].provider.codes[9] = "246813"
+    await call(
+        hass,
+        "adopt_code",
+        {"keyholder": "Plumber", "lock": "Cabin door", "slot": 9},
+        return_response=True,
+    )
+    (adopted,) = cabin.runtime_data.site.keys_of(CABIN_PLUMBER)
+    assert adopted.secret == "246813"
+
+
+async def test_site_named_by_title_or_id_wins(
+    hass: HomeAssistant, loaded_site: MockConfigEntry, cabin: MockConfigEntry
+) -> None:
+    await issue(hass, config_entry_id="Home")
+    await call(
+        hass,
+        "issue_key",
+        {
+            "config_entry_id": "site_cabin",
+            "keyholder": "Plumber",
+            "locks": ["Cabin door"],
+        },
+        return_response=True,
+    )
+    assert len(codes(loaded_site)) == 1
+    assert len(codes(cabin, LOCK_CABIN)) == 1
+    # The cabin has no front door.
     with pytest.raises(ServiceValidationError) as err:
-        await issue(hass)
-    assert err.value.translation_key == "site_required"
+        await issue(hass, config_entry_id="Cabin")
+    assert err.value.translation_key == "unknown_lock"
     with pytest.raises(ServiceValidationError) as err:
         await issue(hass, config_entry_id="nope")
     assert err.value.translation_key == "unknown_site"
-    await issue(hass, config_entry_id="Home")
-    assert len(codes(loaded_site)) == 1
+
+
+@pytest.mark.parametrize(
+    ("service", "data"),
+    [
+        ("block_user", {"keyholder": "Plumber"}),  # a plumber in each site
+        ("list_keys", {}),
+        ("add_keyholder", {"given_name": "Dora"}),
+    ],
+)
+async def test_ambiguous_calls_list_the_sites(
+    hass: HomeAssistant,
+    loaded_site: MockConfigEntry,
+    cabin: MockConfigEntry,
+    service: str,
+    data: dict[str, Any],
+) -> None:
+    subentries = (set(loaded_site.subentries), set(cabin.subentries))
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, service, data, return_response=service != "block_user")
+    assert err.value.translation_key == "site_required"
+    assert err.value.translation_placeholders == {"sites": "Cabin, Home"}
+    assert "Cabin, Home" in str(err.value)
+    assert not loaded_site.runtime_data.site.keyholders[PLUMBER].blocked
+    assert not cabin.runtime_data.site.keyholders[CABIN_PLUMBER].blocked
+    assert (set(loaded_site.subentries), set(cabin.subentries)) == subentries
+
+
+async def test_names_found_in_no_site_list_the_sites(
+    hass: HomeAssistant, loaded_site: MockConfigEntry, cabin: MockConfigEntry
+) -> None:
+    # The guest is at the cabin, the front door at home: no site has both.
+    for data in (
+        {"keyholder": "Nobody"},
+        {"keyholder": "Guest", "locks": ["Front door"]},
+    ):
+        with pytest.raises(ServiceValidationError) as err:
+            await issue(hass, **data)
+        assert err.value.translation_key == "site_not_found"
+        assert err.value.translation_placeholders == {"sites": "Cabin, Home"}
+    assert loaded_site.runtime_data.site.keys == {}
+    assert cabin.runtime_data.site.keys == {}
 
 
 async def test_virtual_lock_needs_right_code(
@@ -320,3 +433,12 @@ async def test_timer_follows_every_change(
     assert runtime.next_transition == expected()
     await call(hass, "cancel_key", {"key_id": key["key_id"]})
     assert runtime.next_transition == expected() is None
+
+
+async def test_no_site_loaded(
+    hass: HomeAssistant, loaded_site: MockConfigEntry
+) -> None:
+    assert await hass.config_entries.async_unload(loaded_site.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await issue(hass)
+    assert err.value.translation_key == "no_site"

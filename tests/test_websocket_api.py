@@ -9,7 +9,8 @@ import json
 from typing import Any
 
 from homeassistant.components.frontend import DATA_PANELS
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_CALL_SERVICE
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -511,3 +512,44 @@ async def test_own_passcodes_are_taken_and_never_echoed_or_logged(
     text = json.dumps(refused) + logged
     for code in ("583920", "716253", "1234567890", "904172"):
         assert code not in text
+
+
+async def test_panel_passcodes_are_not_recorded_as_action_calls(
+    hass: HomeAssistant, loaded_site: MockConfigEntry, client: Client
+) -> None:
+    """Home Assistant keeps every action call's data: the panel goes around it."""
+    recorded: list[Event] = []
+
+    @callback
+    def record(event: Event) -> None:
+        recorded.append(event)
+
+    stop = hass.bus.async_listen(EVENT_CALL_SERVICE, record)
+
+    issued = await client.ok(
+        "keyholder/issue_key", keyholder=PLUMBER, locks=[LOCK_FRONT], passcode="583920"
+    )
+    renewed = await client.ok(
+        "keyholder/generate_passcode", key_id=issued["key_id"], passcode="716253"
+    )
+    generated = await client.ok("keyholder/generate_passcode", key_id=issued["key_id"])
+    refused = await client.send(
+        "keyholder/issue_key", keyholder=PLUMBER, locks=[LOCK_FRONT], passcode="904"
+    )
+    await client.ok("keyholder/block", keyholder=PLUMBER)
+    await client.ok("keyholder/unblock", keyholder=PLUMBER)
+    await hass.async_block_till_done()
+    stop()
+
+    assert (issued["passcode"], renewed["passcode"]) == ("583920", "716253")
+    assert not refused["success"]
+    assert recorded == []  # no call_service event at all
+    # The key works with the last code.
+    assert codes(loaded_site) == {generated["passcode"]}
+    await hass.services.async_call(
+        "lock",
+        "open",
+        {"entity_id": "lock.front_door", "code": generated["passcode"]},
+        blocking=True,
+    )
+    assert hass.states.get("lock.front_door").state == "open"

@@ -33,12 +33,14 @@ from .const import (
     DEFAULT_GRACE_MINUTES,
     DEFAULT_PASSCODE_LENGTH,
     DOMAIN,
+    MAX_GRACE_MINUTES,
     MAX_PASSCODE_LENGTH,
     MIN_PASSCODE_LENGTH,
     SUBENTRY_BOOKING,
     SUBENTRY_KEYHOLDER,
     SUBENTRY_LOCK,
 )
+from .inputs import flow_whole_number, name_error
 from .providers.ttlock import CONF_ADDRESS, PROVIDER_TTLOCK, normalize_address
 from .subentry_flows import (
     BookingSubentryFlow,
@@ -68,7 +70,7 @@ def _defaults_schema(defaults: Mapping[str, Any]) -> dict[Any, Any]:
                     mode=NumberSelectorMode.BOX,
                 )
             ),
-            vol.Coerce(int),
+            flow_whole_number,
         ),
         vol.Required(
             CONF_GRACE_MINUTES,
@@ -77,12 +79,12 @@ def _defaults_schema(defaults: Mapping[str, Any]) -> dict[Any, Any]:
             NumberSelector(
                 NumberSelectorConfig(
                     min=0,
-                    max=720,
+                    max=MAX_GRACE_MINUTES,
                     unit_of_measurement="min",
                     mode=NumberSelectorMode.BOX,
                 )
             ),
-            vol.Coerce(int),
+            flow_whole_number,
         ),
     }
 
@@ -135,6 +137,8 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
             name = user_input[CONF_NAME].strip()
             if not name:
                 errors[CONF_NAME] = "name_required"
+            elif error := name_error(name):
+                errors[CONF_NAME] = error
             elif self._name_taken(name):
                 errors[CONF_NAME] = "name_exists"
             else:
@@ -200,6 +204,8 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
             name = data[CONF_NAME]
             if not name:
                 errors = {CONF_NAME: "lock_name_required"}
+            elif error := name_error(name):
+                errors = {CONF_NAME: error}
             elif name.casefold() in {o["_title"].casefold() for o in others}:
                 errors = {CONF_NAME: "lock_exists"}
             if not errors:
@@ -251,6 +257,8 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
             name = user_input[CONF_NAME].strip()
             if not name:
                 errors[CONF_NAME] = "name_required"
+            elif error := name_error(name):
+                errors[CONF_NAME] = error
             elif self._name_taken(name, exclude_entry_id=entry.entry_id):
                 errors[CONF_NAME] = "name_exists"
             else:

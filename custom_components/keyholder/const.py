@@ -16,10 +16,20 @@ CONF_GRACE_MINUTES: Final = "booking_grace_minutes"
 
 DEFAULT_PASSCODE_LENGTH: Final = 6
 DEFAULT_GRACE_MINUTES: Final = 30
+
+# Bounds of every number a user enters (actions, websocket, flows): one place.
+# Names are bounded in engine/names.py, slot numbers by each lock's own range.
 MIN_PASSCODE_LENGTH: Final = 4
 MAX_PASSCODE_LENGTH: Final = 10
 # Longest simulated radio delay of a virtual lock's write, in seconds.
 MAX_WRITE_DELAY: Final = 30
+MAX_GRACE_MINUTES: Final = 720
+MAX_USES: Final = 10_000
+"""Most uses a key may be limited to (more is the same as no limit)."""
+MAX_SLOT_COUNT: Final = 250
+"""Most code slots (and highest first slot) a keypad lock's form takes."""
+MAX_TAG_LENGTH: Final = 64
+"""Longest tag UID, in characters."""
 
 # Subentry types and their fields.
 SUBENTRY_LOCK: Final = "lock"

@@ -35,8 +35,9 @@ from .engine.model import KeyKind, Schedule
 from .engine.passcode import taken_codes
 from .engine.status import TERMINAL_STATUSES
 from .keys import async_issue_key, async_set_blocked
+from .resolve import resolve_keyholder, resolve_locks, sites_naming
 from .runtime import KeyholderRuntime
-from .services import WEEKDAYS, resolve_keyholder, resolve_locks
+from .services import WEEKDAYS
 
 INTENT_GRANT = "KeyholderGrantAccess"
 INTENT_BLOCK = "KeyholderBlock"
@@ -94,22 +95,20 @@ def _runtimes(hass: HomeAssistant) -> list[KeyholderRuntime]:
     ]
 
 
-def _find_keyholder(hass: HomeAssistant, name: str) -> tuple[KeyholderRuntime, str]:
-    """Return the site and id of the keyholder called ``name``."""
-    for runtime in _runtimes(hass):
-        try:
-            return runtime, resolve_keyholder(runtime, name)
-        except HomeAssistantError:
-            continue
-    raise RefusedError(f"There is no keyholder called {name}")
-
-
-def _find_lock(hass: HomeAssistant, runtime: KeyholderRuntime, name: str) -> str:
-    try:
-        (lock_id,) = resolve_locks(hass, runtime, [name])
-    except HomeAssistantError as err:
-        raise RefusedError(f"There is no door called {name}") from err
-    return lock_id
+def _find_keyholder(
+    hass: HomeAssistant, name: str, lock: str | None = None
+) -> tuple[KeyholderRuntime, str]:
+    """Return the one site with the keyholder called ``name`` (and the door)."""
+    sites = sites_naming(hass, keyholder=name, locks=[lock] if lock else [])
+    if not sites and lock and sites_naming(hass, keyholder=name):
+        raise RefusedError(f"There is no door called {lock}")
+    if not sites:
+        raise RefusedError(f"There is no keyholder called {name}")
+    if len(sites) > 1:
+        titles = ", ".join(sorted(entry.title for entry in sites))
+        raise RefusedError(f"{name} is a keyholder in several sites: {titles}")
+    runtime: KeyholderRuntime = sites[0].runtime_data
+    return runtime, resolve_keyholder(runtime, name)
 
 
 async def _check_admin(intent_obj: intent.Intent) -> None:
@@ -160,8 +159,10 @@ class GrantAccessIntent(KeyholderIntent):
         """Issue a key for the day with the keyholder's latest passcode."""
         await _check_admin(intent_obj)
         hass = intent_obj.hass
-        runtime, holder_id = _find_keyholder(hass, slots[SLOT_KEYHOLDER]["value"])
-        lock_id = _find_lock(hass, runtime, slots[SLOT_LOCK]["value"])
+        runtime, holder_id = _find_keyholder(
+            hass, slots[SLOT_KEYHOLDER]["value"], slots[SLOT_LOCK]["value"]
+        )
+        (lock_id,) = resolve_locks(hass, runtime, [slots[SLOT_LOCK]["value"]])
         holder = runtime.site.keyholders[holder_id]
         door = runtime.locks[lock_id].name
         entry = hass.config_entries.async_get_entry(runtime.entry_id)

@@ -220,6 +220,14 @@ async def async_adopt_code(
         raise validation_error("unknown_keyholder", keyholder=keyholder_id)
     info = runtime.locks[lock_id]
     caps = info.provider.capabilities
+    if not caps.slot_min <= slot <= caps.slot_max:
+        raise validation_error(
+            "slot_not_on_lock",
+            lock=info.name,
+            slot=str(slot),
+            slot_min=str(caps.slot_min),
+            slot_max=str(caps.slot_max),
+        )
     # Under the lock's guard: no sync may write this slot meanwhile.
     async with runtime.lock_guard(lock_id):
         written = runtime.data.written.setdefault(lock_id, {})

@@ -51,7 +51,9 @@ from .const import (
     CONF_WRITE_DELAY,
     DEFAULT_GRACE_MINUTES,
     DOMAIN,
+    MAX_GRACE_MINUTES,
     MAX_PASSCODE_LENGTH,
+    MAX_SLOT_COUNT,
     MAX_WRITE_DELAY,
     MIN_PASSCODE_LENGTH,
     SUBENTRY_BOOKING,
@@ -60,6 +62,8 @@ from .const import (
     site_setting,
 )
 from .engine.model import Role
+from .engine.names import MAX_EMAIL_LENGTH
+from .inputs import flow_finite_number, flow_whole_number, name_error
 from .providers.matter import PROVIDER_MATTER
 from .providers.ttlock import (
     CONF_ADDRESS,
@@ -177,7 +181,7 @@ def _box(minimum: int, maximum: int) -> vol.All[Any]:
         NumberSelector(
             NumberSelectorConfig(min=minimum, max=maximum, mode=NumberSelectorMode.BOX)
         ),
-        vol.Coerce(int),
+        flow_whole_number,
     )
 
 
@@ -186,7 +190,9 @@ def _keypad_fields(
 ) -> dict[Any, Any]:
     """Return the form fields of a keypad: code slots and passcode lengths."""
     return {
-        vol.Required(CONF_SLOTS, default=defaults.get(CONF_SLOTS, slots)): _box(1, 250),
+        vol.Required(CONF_SLOTS, default=defaults.get(CONF_SLOTS, slots)): _box(
+            1, MAX_SLOT_COUNT
+        ),
         vol.Required(CONF_PIN_MIN, default=defaults.get(CONF_PIN_MIN, pin_min)): _box(
             MIN_PASSCODE_LENGTH, MAX_PASSCODE_LENGTH
         ),
@@ -294,6 +300,8 @@ class LockSubentryFlow(_SiteSubentryFlow):
         taken = {o["_title"].casefold() for o in self._others(SUBENTRY_LOCK)}
         if not name:
             return {CONF_NAME: "name_required"}
+        if error := name_error(name):
+            return {CONF_NAME: error}
         if name.casefold() in taken:
             return {CONF_NAME: "lock_exists"}
         return {}
@@ -436,7 +444,7 @@ class LockSubentryFlow(_SiteSubentryFlow):
             return {
                 vol.Required(
                     CONF_FIRST_SLOT, default=defaults.get(CONF_FIRST_SLOT, 1)
-                ): _box(1, 250),
+                ): _box(1, MAX_SLOT_COUNT),
                 **_keypad_fields(
                     defaults,
                     slots=ZHA_DEFAULT_SLOTS,
@@ -483,7 +491,7 @@ class LockSubentryFlow(_SiteSubentryFlow):
                                 mode=NumberSelectorMode.BOX,
                             )
                         ),
-                        vol.Coerce(float),
+                        flow_finite_number,
                     ),
                 }
             ),
@@ -502,12 +510,16 @@ def keyholder_problems(
     full = f"{given} {family}".strip().casefold()
     if not given:
         errors[CONF_GIVEN_NAME] = "name_required"
+    elif error := name_error(given):
+        errors[CONF_GIVEN_NAME] = error
     elif any(
         f"{o[CONF_GIVEN_NAME]} {o.get(CONF_FAMILY_NAME, '')}".strip().casefold() == full
         for o in others
     ):
         errors[CONF_GIVEN_NAME] = "keyholder_exists"
-    if email and not EMAIL_RE.match(email):
+    if error := name_error(family):
+        errors[CONF_FAMILY_NAME] = error
+    if email and (not EMAIL_RE.match(email) or name_error(email, MAX_EMAIL_LENGTH)):
         errors[CONF_EMAIL] = "invalid_email"
     elif email and any(
         (o.get(CONF_EMAIL) or "").casefold() == email.casefold() for o in others
@@ -630,6 +642,8 @@ class BookingSubentryFlow(_SiteSubentryFlow):
                 o.get(CONF_CALENDAR) == calendar for o in self._others(SUBENTRY_BOOKING)
             ):
                 errors[CONF_CALENDAR] = "calendar_in_use"
+            elif error := name_error(title):
+                errors[CONF_CALENDAR] = error
             elif title.casefold() in names:
                 errors[CONF_CALENDAR] = "name_taken"
             elif (notify := user_input.get(CONF_NOTIFY)) and unsafe_notify(
@@ -669,12 +683,12 @@ class BookingSubentryFlow(_SiteSubentryFlow):
                             NumberSelector(
                                 NumberSelectorConfig(
                                     min=0,
-                                    max=720,
+                                    max=MAX_GRACE_MINUTES,
                                     unit_of_measurement="min",
                                     mode=NumberSelectorMode.BOX,
                                 )
                             ),
-                            vol.Coerce(int),
+                            flow_whole_number,
                         ),
                         vol.Optional(CONF_NOTIFY): EntitySelector(
                             EntitySelectorConfig(domain="notify")

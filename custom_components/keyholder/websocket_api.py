@@ -6,10 +6,12 @@ Keyholder's websocket API, for its sidebar panel: administrators only.
 slots holding codes Keyholder does not manage (slot numbers only).
 ``keyholder/subscribe`` sends the same description again whenever it changes.
 
-The commands that change things go through Keyholder's own actions, so they
-validate the same way and change nothing on bad input. A passcode is only ever
-sent in the answer to ``keyholder/issue_key`` and ``keyholder/generate_passcode``:
-the panel shows it once.
+The commands that change things run Keyholder's own actions (their schema,
+admin check and handler), so they validate the same way and change nothing on
+bad input; they run them directly, not through Home Assistant's service bus,
+which would record a passcode typed in the panel in its ``call_service`` event.
+A passcode is only ever sent in the answer to ``keyholder/issue_key`` and
+``keyholder/generate_passcode``: the panel shows it once.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ from .services import (
     ATTR_VALID_UNTIL,
     ATTR_WEEKDAYS,
     WEEKDAYS,
+    async_run_action,
 )
 
 _SITE: dict[Any, Any] = {vol.Optional(ATTR_SITE): str}
@@ -278,11 +281,9 @@ async def _call(
     connection: ActiveConnection,
     msg: dict[str, Any],
     service: str,
-    *,
-    response: bool = False,
 ) -> Any:
     """
-    Run one of Keyholder's actions as the connection's user.
+    Run one of Keyholder's actions as the connection's user (off the service bus).
 
     Returns the action's answer, or None after sending the error (which changed
     nothing: the actions validate before they change anything).
@@ -298,15 +299,7 @@ async def _call(
         data[ATTR_PASSCODE] = str(passcode)
     try:
         return (
-            await hass.services.async_call(
-                DOMAIN,
-                service,
-                data,
-                blocking=True,
-                context=connection.context(msg),
-                return_response=response,
-            )
-            or {}
+            await async_run_action(hass, service, data, connection.context(msg)) or {}
         )
     except vol.Invalid as err:
         connection.send_error(msg["id"], ERR_INVALID_FORMAT, _invalid_message(err))
@@ -359,7 +352,7 @@ async def ws_add_keyholder(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
     """Create a keyholder (a keyholder subentry of the site)."""
-    result = await _call(hass, connection, msg, "add_keyholder", response=True)
+    result = await _call(hass, connection, msg, "add_keyholder")
     if result is not None:
         connection.send_result(msg["id"], result)
 
@@ -386,7 +379,7 @@ async def ws_issue_key(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
     """Issue a passcode key; the answer carries its passcode, this once."""
-    result = await _call(hass, connection, msg, "issue_key", response=True)
+    result = await _call(hass, connection, msg, "issue_key")
     if result is not None:
         connection.send_result(msg["id"], result)
 
@@ -441,6 +434,6 @@ async def ws_generate_passcode(
     hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
 ) -> None:
     """Give a key a new passcode; the answer carries it, this once."""
-    result = await _call(hass, connection, msg, "generate_passcode", response=True)
+    result = await _call(hass, connection, msg, "generate_passcode")
     if result is not None:
         connection.send_result(msg["id"], result)

@@ -135,6 +135,8 @@ async def test_discovered_lock_joins_a_site(
         ({**form, "ekey": "{}"}, {"ekey": "invalid_ekey"}),
         ({**form, "ekey": EKEY, "name": "Garage"}, {"name": "lock_exists"}),
         ({**form, "ekey": EKEY, "name": " "}, {"name": "lock_name_required"}),
+        ({**form, "ekey": EKEY, "name": "Shed\u202e"}, {"name": "name_invalid"}),
+        ({**form, "ekey": EKEY, "name": "x" * 65}, {"name": "name_too_long"}),
     ):
         result = await hass.config_entries.flow.async_configure(result["flow_id"], bad)
         assert result["errors"] == error
