@@ -319,14 +319,33 @@ class KeyholderRuntime:
 
     async def _async_sync_lock(self, lock_id: str) -> None:
         """Make one lock hold exactly what it should now (serialised per lock)."""
+        status = self.lock_status[lock_id]
+        try:
+            await self._async_sync_lock_guarded(lock_id, status)
+        except asyncio.CancelledError:
+            # This pass itself was cancelled (unload, Home Assistant stopping, a
+            # caller that gave up): that propagates, but what the lock still
+            # lacks is retried like any failure (not once the site is closing).
+            if not self._closed:
+                self._record_failure(lock_id, status, _interrupted())
+            raise
+
+    async def _async_sync_lock_guarded(self, lock_id: str, status: LockStatus) -> None:
         async with self._lock_guards[lock_id]:
-            status = self.lock_status[lock_id]
             # The instant this lock is planned for, failed or not (a failed lock
             # is retried by its own backoff timer, not by the transition timer).
             now = self._planned_at[lock_id] = dt_util.utcnow()
             status.checked = True
             try:
                 await self._async_sync_lock_unguarded(lock_id, status, now)
+            except asyncio.CancelledError:
+                if _cancelling():
+                    raise
+                # A lock call cancelled from below (the zwave_js client cancels
+                # its commands in flight when its connection drops): a failure
+                # of this lock, retried, never a pass that ends in silence.
+                self._desired(lock_id, now)
+                self._record_failure(lock_id, status, _interrupted())
             except Exception as err:  # noqa: BLE001
                 if not isinstance(err, ProviderError):
                     # Anything else a lock family throws is a failure of that
@@ -692,6 +711,16 @@ def _take_back_interrupted(
             written[slot] = code
         elif held is not None and held != written.get(slot):
             written.pop(slot, None)
+
+
+def _cancelling() -> bool:
+    """Return True when the running task itself is being cancelled."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _interrupted() -> ProviderError:
+    return ProviderError("interrupted", "The lock call was interrupted")
 
 
 def issue_id(lock_id: str) -> str:
