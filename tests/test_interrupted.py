@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,16 +39,28 @@ class DroppingLock(VirtualLock):
         self.on_back: list[Callable[[], None]] = []
         self.block: asyncio.Event | None = None
         self.writing = asyncio.Event()
+        self.forget_on_drop = False
+        self.drop_with: type[BaseException] = asyncio.CancelledError
+        self.hidden: set[int] = set()
 
     async def async_set_code(self, slot: int, code: str) -> None:
         self.writes += 1
         if self.writes == self.drop_at_write:
             self.online = False
-            raise asyncio.CancelledError
+            if self.forget_on_drop:
+                # A driver killed before it saved its values: it restarts not
+                # knowing what it wrote last, though the lock holds it.
+                self.hidden = set(self.codes)
+            raise self.drop_with
+        self.hidden.discard(slot)
         if self.block is not None:
             self.writing.set()
             await self.block.wait()
         await super().async_set_code(slot, code)
+
+    async def async_read_slots(self) -> Mapping[int, str | None]:
+        held = await super().async_read_slots()
+        return {slot: code for slot, code in held.items() if slot not in self.hidden}
 
     def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
         self.on_back.append(on_back)
@@ -67,7 +79,12 @@ def dropping(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def _five_keys_at_one_edge(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entry: MockConfigEntry
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    *,
+    forget: bool = False,
+    drop_with: type[BaseException] = asyncio.CancelledError,
 ) -> tuple[DroppingLock, list[str]]:
     freezer.move_to(START)
     entry.add_to_hass(hass)
@@ -88,16 +105,24 @@ async def _five_keys_at_one_edge(
     assert provider.codes == {}
     # The connection drops during the second of the five writes at the edge.
     provider.drop_at_write = 2
+    provider.forget_on_drop = forget
+    provider.drop_with = drop_with
     await move_to(hass, freezer, EDGE)
     return provider, codes
 
 
 @pytest.mark.usefixtures("berlin", "dropping")
+@pytest.mark.parametrize("drop_with", [asyncio.CancelledError, ConnectionResetError])
 async def test_cancelled_write_fails_and_is_retried(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, site_entry: MockConfigEntry
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    site_entry: MockConfigEntry,
+    drop_with: type[BaseException],
 ) -> None:
     """The pass ends as a failure of the lock, its retry armed; the retry converges."""
-    provider, codes = await _five_keys_at_one_edge(hass, freezer, site_entry)
+    provider, codes = await _five_keys_at_one_edge(
+        hass, freezer, site_entry, drop_with=drop_with
+    )
     runtime = site_entry.runtime_data
     status = runtime.lock_status[LOCK_FRONT]
     assert len(provider.codes) == 1
@@ -136,6 +161,42 @@ async def test_lock_back_after_a_cancelled_write_converges_at_once(
     assert sorted(provider.codes.values()) == sorted(codes)
     assert hass.states.get("sensor.front_door_sync").state == "in_sync"
     assert status.next_retry is None
+
+
+@pytest.mark.usefixtures("berlin", "dropping")
+async def test_write_a_restarted_driver_forgot_is_written_again(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    site_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """
+    The write acknowledged before the drop is missing from the next read.
+
+    Z-Wave JS killed mid-pass comes back without its last values; the
+    interrupted pass's slots are settled by what the lock reports then, so the
+    retry writes the code again instead of failing its read-back.
+    """
+    monkeypatch.setattr(DroppingLock, "settle_seconds", 3.0)
+    provider, codes = await _five_keys_at_one_edge(
+        hass, freezer, site_entry, forget=True
+    )
+    assert provider.hidden == set(provider.codes)
+    status = site_entry.runtime_data.lock_status[LOCK_FRONT]
+    assert status.last_error == "interrupted"
+    assert len(provider.codes) == 1
+
+    # Back after the write's settle time: its read-back would be due.
+    await move_to(hass, freezer, EDGE + timedelta(seconds=5))
+    provider.come_back()
+    await hass.async_block_till_done()
+    assert sorted(provider.codes.values()) == sorted(codes)
+    assert provider.hidden == set()
+    assert status.last_error == "interrupted"  # until the lock reports the writes
+    await move_to(hass, freezer, EDGE + timedelta(seconds=10))
+    assert status.failures == 0
+    assert status.last_error is None
+    assert hass.states.get("sensor.front_door_sync").state == "in_sync"
 
 
 @pytest.mark.usefixtures("berlin", "dropping")

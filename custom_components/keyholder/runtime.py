@@ -338,12 +338,13 @@ class KeyholderRuntime:
             status.checked = True
             try:
                 await self._async_sync_lock_unguarded(lock_id, status, now)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, ConnectionError):
                 if _cancelling():
                     raise
                 # A lock call cancelled from below (the zwave_js client cancels
-                # its commands in flight when its connection drops): a failure
-                # of this lock, retried, never a pass that ends in silence.
+                # its commands in flight when its connection drops) or cut off
+                # by the connection: a failure of this lock, retried, never a
+                # pass that ends in silence.
                 self._desired(lock_id, now)
                 self._record_failure(lock_id, status, _interrupted())
             except Exception as err:  # noqa: BLE001
@@ -372,6 +373,11 @@ class KeyholderRuntime:
         unconfirmed = self._unconfirmed.setdefault(lock_id, {})
         if interrupted := self.data.pending.pop(lock_id, None):
             _take_back_interrupted(reported, written, interrupted)
+            # What the lock holds now settles those slots: no read-back is due
+            # (a driver restarted mid-pass may not know its last write; the
+            # slot is simply written again).
+            for slot in interrupted:
+                unconfirmed.pop(slot, None)
         settle = timedelta(seconds=provider.settle_seconds)
         _check_writes_landed(reported, written, unconfirmed, now - settle)
         # Read after reading: a first read can reveal that the lock masks codes.
