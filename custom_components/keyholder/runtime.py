@@ -133,6 +133,9 @@ class KeyholderRuntime:
         self._unconfirmed: dict[str, dict[int, tuple[str | None, datetime]]] = {}
         # lock -> slot -> end of the window written (locks with native schedules)
         self._windows: dict[str, dict[int, datetime | None]] = {}
+        # lock -> codes read from slots Keyholder does not manage (last read).
+        # Secrets of others: in memory only, never logged, saved or shown.
+        self._foreign: dict[str, frozenset[str]] = {}
         self._verify_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._retry_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._timer_unsub: CALLBACK_TYPE | None = None
@@ -171,6 +174,19 @@ class KeyholderRuntime:
         """Return the status of a key now (or at ``at``)."""
         holder = self.site.keyholders[key.keyholder_id]
         return key_status(key, holder, at or dt_util.utcnow(), self.tz)
+
+    def foreign_codes(self, lock_ids: Iterable[str]) -> dict[str, str]:
+        """
+        Return code -> lock id for codes on these locks that Keyholder did not write.
+
+        They come from each lock's last read (slots it does not manage); a lock
+        refuses a second user with the same code, so no key may be given one.
+        """
+        found: dict[str, str] = {}
+        for lock_id in sorted(lock_ids):
+            for code in self._foreign.get(lock_id, ()):
+                found.setdefault(code, lock_id)
+        return found
 
     def lock_guard(self, lock_id: str) -> asyncio.Lock:
         """Return the guard that serialises everything done to one lock."""
@@ -338,7 +354,7 @@ class KeyholderRuntime:
             status.checked = True
             try:
                 await self._async_sync_lock_unguarded(lock_id, status, now)
-            except (asyncio.CancelledError, ConnectionError):
+            except asyncio.CancelledError, ConnectionError:
                 if _cancelling():
                     raise
                 # A lock call cancelled from below (the zwave_js client cancels
@@ -391,6 +407,11 @@ class KeyholderRuntime:
             if slot not in unconfirmed and reported.get(slot, "") not in (code, None)
         ]:
             del written[slot]
+        self._foreign[lock_id] = frozenset(
+            code
+            for slot, code in reported.items()
+            if code is not None and slot not in written
+        )
         # Where codes are masked, our record stands for what we wrote.
         actual = reported if caps.can_read_back else {**reported, **written}
         status.unmanaged_slots = tuple(
