@@ -26,6 +26,13 @@ from custom_components.keyholder.keys import async_reschedule_key
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE
 from .helpers import issue
+from .test_bookings import (
+    BOOKING,
+    add_booking,
+    add_notify_entity,
+    create_event,
+    setup_calendar,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=BERLIN)
@@ -69,11 +76,11 @@ class ScriptedRandom:
 
 @pytest.fixture
 def draws(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Make the generator draw the owner's code first, then the codes appended."""
+    """Make each generation draw the codes in this list, in order."""
     queue: list[str] = []
 
     def _system_random() -> ScriptedRandom:
-        return ScriptedRandom(OWNER_CODE, *queue)
+        return ScriptedRandom(*queue)
 
     monkeypatch.setattr(passcode_module.secrets, "SystemRandom", _system_random)
     return queue
@@ -144,11 +151,11 @@ async def test_generated_passcodes_avoid_codes_on_the_lock(
     runtime = site.runtime_data
     assert runtime.foreign_codes([LOCK_FRONT]) == {OWNER_CODE: LOCK_FRONT}
 
-    draws.append("1357")
+    draws[:] = [OWNER_CODE, "1357"]
     issued = await issue(hass)
     assert issued["passcode"] == "1357"
 
-    draws[:] = ["9642"]
+    draws[:] = [OWNER_CODE, "9642"]
     response: Any = await hass.services.async_call(
         DOMAIN,
         "generate_passcode",
@@ -160,7 +167,7 @@ async def test_generated_passcodes_avoid_codes_on_the_lock(
     assert sorted(front_codes(site).values()) == sorted([OWNER_CODE, "9642"])
 
     # On a lock without that code the same draw is a fine code.
-    draws.clear()
+    draws[:] = [OWNER_CODE]
     assert (await issue(hass, locks=["Garage"]))["passcode"] == OWNER_CODE
 
 
@@ -233,3 +240,29 @@ async def test_voice_grant_refuses_a_code_on_the_lock(
     )
     assert OWNER_CODE not in speech
     assert not [k for k in site.runtime_data.site.keys.values() if k.name == "Voice"]
+
+
+async def test_booking_guest_codes_avoid_codes_on_the_lock(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    freezer: FrozenDateTimeFactory,
+    berlin: None,
+    site_entry: MockConfigEntry,
+    draws: list[str],
+) -> None:
+    """A guest from the booking calendar never gets a code the door already holds."""
+    await setup_calendar(hass, tmp_path, freezer)
+    await add_notify_entity(hass)
+    site_entry.add_to_hass(hass)
+    add_booking(hass, site_entry)
+    assert await hass.config_entries.async_setup(site_entry.entry_id)
+    await hass.async_block_till_done()
+    runtime = site_entry.runtime_data
+    owner_code = "258013"  # as long as the site's generated codes
+    runtime.locks[LOCK_FRONT].provider.codes[OWNER_SLOT] = owner_code
+    await runtime.async_apply_changes()
+
+    draws[:] = [owner_code, "135792"]
+    await create_event(hass)
+    (key,) = runtime.site.keys_of(BOOKING)
+    assert key.secret == "135792"
