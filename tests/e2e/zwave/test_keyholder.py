@@ -22,6 +22,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
@@ -389,6 +390,24 @@ async def test_seeded_code_left_alone(site: Site) -> None:
     assert (
         LOCK_ID not in site.runtime.site.slots or not site.runtime.site.slots[LOCK_ID]
     )
+
+
+@pytest.mark.parametrize("zwave_seed_codes", [{1: "4580"}])
+async def test_owner_code_refused_as_own_passcode(site: Site) -> None:
+    """An own passcode equal to the owner's code on the lock is refused.
+
+    The lock would refuse a second user with the same code; Keyholder says so at
+    once instead of answering "active" and resending it.
+    """
+    mock = site.zw.mock
+    assert await mock.read_codes() == {1: "4580"}
+    with pytest.raises(ServiceValidationError) as err:
+        await site.issue_key(passcode="4580")
+    assert err.value.translation_key == "passcode_on_lock"
+    assert err.value.translation_placeholders == {"lock": "Front door"}
+    assert site.runtime.site.keys == {}
+    assert await mock.read_codes() == {1: "4580"}
+    assert site.sync_state().state == "in_sync"
 
 
 async def test_server_down_retries_repair_and_recovery(site: Site) -> None:
