@@ -205,6 +205,11 @@ class GrantAccessIntent(KeyholderIntent):
                 f"{holder.name}'s passcode is already in use on {door} by another "
                 "key: change that key in Keyholder instead"
             )
+        if code in runtime.foreign_codes([lock_id]):
+            raise RefusedError(
+                f"{holder.name}'s passcode is already on {door} as a code Keyholder "
+                "does not manage: give them another passcode in Keyholder"
+            )
         try:
             await async_issue_key(
                 runtime,

@@ -55,6 +55,7 @@ def _passcode_for(
     if pin_min > pin_max:
         raise validation_error("no_common_pin_length")
     taken = taken_codes(runtime.site, lock_ids, exclude_key_id=exclude_key_id)
+    foreign = runtime.foreign_codes(lock_ids)
     if own is not None:
         if problem := validate_passcode(
             own, pin_min=pin_min, pin_max=pin_max, taken=taken
@@ -62,8 +63,19 @@ def _passcode_for(
             raise validation_error(
                 f"passcode_{problem.value}", pin_min=str(pin_min), pin_max=str(pin_max)
             )
+        _refuse_foreign(runtime, own, foreign)
         return own
-    return generate_passcode(min(max(length, pin_min), pin_max), taken=taken)
+    return generate_passcode(
+        min(max(length, pin_min), pin_max), taken=taken | foreign.keys()
+    )
+
+
+def _refuse_foreign(
+    runtime: KeyholderRuntime, code: str, foreign: dict[str, str]
+) -> None:
+    """Refuse a code a lock already holds in a slot Keyholder does not manage."""
+    if (lock_id := foreign.get(code)) is not None:
+        raise validation_error("passcode_on_lock", lock=runtime.locks[lock_id].name)
 
 
 async def async_issue_key(
@@ -153,6 +165,7 @@ async def async_reschedule_key(
         taken = taken_codes(runtime.site, lock_ids, exclude_key_id=key_id)
         if old.secret in taken:
             raise validation_error("passcode_in_use")
+        _refuse_foreign(runtime, old.secret, runtime.foreign_codes(lock_ids))
     key = replace(old, schedule=schedule, lock_ids=lock_ids)
     runtime.site.put_key(key)
     await runtime.async_apply_changes(set(old.lock_ids | lock_ids), keys=[key_id])

@@ -138,6 +138,9 @@ class KeyholderRuntime:
         self._unconfirmed: dict[str, dict[int, tuple[str | None, datetime]]] = {}
         # lock -> slot -> end of the window written (locks with native schedules)
         self._windows: dict[str, dict[int, datetime | None]] = {}
+        # lock -> codes read from slots Keyholder does not manage (last read).
+        # Secrets of others: in memory only, never logged, saved or shown.
+        self._foreign: dict[str, frozenset[str]] = {}
         self._verify_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._retry_unsubs: dict[str, CALLBACK_TYPE] = {}
         self._timer_unsub: CALLBACK_TYPE | None = None
@@ -177,6 +180,19 @@ class KeyholderRuntime:
         """Return the status of a key now (or at ``at``)."""
         holder = self.site.keyholders[key.keyholder_id]
         return key_status(key, holder, at or dt_util.utcnow(), self.tz)
+
+    def foreign_codes(self, lock_ids: Iterable[str]) -> dict[str, str]:
+        """
+        Return code -> lock id for codes on these locks that Keyholder did not write.
+
+        They come from each lock's last read (slots it does not manage); a lock
+        refuses a second user with the same code, so no key may be given one.
+        """
+        found: dict[str, str] = {}
+        for lock_id in sorted(lock_ids):
+            for code in self._foreign.get(lock_id, ()):
+                found.setdefault(code, lock_id)
+        return found
 
     def lock_guard(self, lock_id: str) -> asyncio.Lock:
         """Return the guard that serialises everything done to one lock."""
@@ -386,14 +402,34 @@ class KeyholderRuntime:
 
     async def _async_sync_lock(self, lock_id: str) -> None:
         """Make one lock hold exactly what it should now (serialised per lock)."""
+        status = self.lock_status[lock_id]
+        try:
+            await self._async_sync_lock_guarded(lock_id, status)
+        except asyncio.CancelledError:
+            # This pass itself was cancelled (unload, Home Assistant stopping, a
+            # caller that gave up): that propagates, but what the lock still
+            # lacks is retried like any failure (not once the site is closing).
+            if not self._closed:
+                self._record_failure(lock_id, status, _interrupted())
+            raise
+
+    async def _async_sync_lock_guarded(self, lock_id: str, status: LockStatus) -> None:
         async with self._lock_guards[lock_id]:
-            status = self.lock_status[lock_id]
             # The instant this lock is planned for, failed or not (a failed lock
             # is retried by its own backoff timer, not by the transition timer).
             now = self._planned_at[lock_id] = dt_util.utcnow()
             status.checked = True
             try:
                 await self._async_sync_lock_unguarded(lock_id, status, now)
+            except asyncio.CancelledError, ConnectionError:
+                if _cancelling():
+                    raise
+                # A lock call cancelled from below (the zwave_js client cancels
+                # its commands in flight when its connection drops) or cut off
+                # by the connection: a failure of this lock, retried, never a
+                # pass that ends in silence.
+                self._desired(lock_id, now)
+                self._record_failure(lock_id, status, _interrupted())
             except Exception as err:  # noqa: BLE001
                 if not isinstance(err, ProviderError):
                     # Anything else a lock family throws is a failure of that
@@ -420,6 +456,11 @@ class KeyholderRuntime:
         unconfirmed = self._unconfirmed.setdefault(lock_id, {})
         if interrupted := self.data.pending.pop(lock_id, None):
             _take_back_interrupted(reported, written, interrupted)
+            # What the lock holds now settles those slots: no read-back is due
+            # (a driver restarted mid-pass may not know its last write; the
+            # slot is simply written again).
+            for slot in interrupted:
+                unconfirmed.pop(slot, None)
         settle = timedelta(seconds=provider.settle_seconds)
         _check_writes_landed(reported, written, unconfirmed, now - settle)
         # Read after reading: a first read can reveal that the lock masks codes.
@@ -433,6 +474,11 @@ class KeyholderRuntime:
             if slot not in unconfirmed and reported.get(slot, "") not in (code, None)
         ]:
             del written[slot]
+        self._foreign[lock_id] = frozenset(
+            code
+            for slot, code in reported.items()
+            if code is not None and slot not in written
+        )
         # Where codes are masked, our record stands for what we wrote.
         actual = reported if caps.can_read_back else {**reported, **written}
         status.unmanaged_slots = tuple(
@@ -759,6 +805,16 @@ def _take_back_interrupted(
             written[slot] = code
         elif held is not None and held != written.get(slot):
             written.pop(slot, None)
+
+
+def _cancelling() -> bool:
+    """Return True when the running task itself is being cancelled."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _interrupted() -> ProviderError:
+    return ProviderError("interrupted", "The lock call was interrupted")
 
 
 def issue_id(lock_id: str) -> str:

@@ -448,6 +448,13 @@ class ZwaveServer:
             await _stop_async(self.process)
             self.process = None
 
+    async def kill(self) -> None:
+        """SIGKILL the server at once (a crash: no goodbye to its clients)."""
+        if self.process is not None:
+            _signal_group(self.process, signal.SIGKILL)
+            await _stop_async(self.process)
+            self.process = None
+
     def stop_sync(self) -> None:
         """Blocking variant of :meth:`stop`, for teardown."""
         if self.process is not None:

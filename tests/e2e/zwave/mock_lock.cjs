@@ -88,6 +88,15 @@ function frameSplitter(onFrame) {
 	};
 }
 
+// The mock controller's state keys (MockControllerState in zwave-js): a host that
+// left mid-transmission must not leave the controller "not idle" for the next one.
+const COMMUNICATION_STATE = "communicationState";
+const COMMUNICATION_IDLE = 0;
+let mockController;
+function hostGone() {
+	mockController?.state.set(COMMUNICATION_STATE, COMMUNICATION_IDLE);
+}
+
 const realCreateServer = net.createServer;
 net.createServer = function createFramedServer(...serverArgs) {
 	const listenerIndex = serverArgs.findIndex((a) => typeof a === "function");
@@ -99,6 +108,12 @@ net.createServer = function createFramedServer(...serverArgs) {
 				event === "data"
 					? originalOn("data", frameSplitter(handler))
 					: originalOn(event, handler);
+			// A zwave-server killed outright resets the connection; like a serial
+			// port outliving its host process, the controller waits for the next one,
+			// and a transmission the old host left half done is forgotten.
+			originalOn("error", (e) => console.log(`Client connection error: ${e.code}`));
+			originalOn("close", hostGone);
+			hostGone();
 			return listener(socket);
 		};
 	}
@@ -346,9 +361,16 @@ function startControl(server) {
 	});
 }
 
+// A host killed while the controller waits for its ACK leaves that wait to time
+// out with nobody to answer; a real controller just drops the message.
+process.on("unhandledRejection", (e) => {
+	console.log(`Dropped after the host left: ${e?.message ?? String(e)}`);
+});
+
 (async () => {
 	const server = new MockServer({ interface: "127.0.0.1", port: 0, config });
 	await server.start();
+	mockController = server.mockController;
 	const node = lockNode(server);
 	// With unreachable set the node neither ACKs nor handles anything the controller
 	// sends, as if it were out of radio range.

@@ -22,6 +22,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
@@ -45,6 +46,8 @@ POLL = 0.02
 # A write is read back after the provider's settle time (+1 s): until then the sync
 # sensor says "pending".
 SETTLE_WAIT = 8.0
+# Codes due at one schedule edge when zwave-server is killed.
+KILL_KEYS = 5
 
 
 @dataclass
@@ -389,6 +392,24 @@ async def test_seeded_code_left_alone(site: Site) -> None:
     )
 
 
+@pytest.mark.parametrize("zwave_seed_codes", [{1: "4580"}])
+async def test_owner_code_refused_as_own_passcode(site: Site) -> None:
+    """An own passcode equal to the owner's code on the lock is refused.
+
+    The lock would refuse a second user with the same code; Keyholder says so at
+    once instead of answering "active" and resending it.
+    """
+    mock = site.zw.mock
+    assert await mock.read_codes() == {1: "4580"}
+    with pytest.raises(ServiceValidationError) as err:
+        await site.issue_key(passcode="4580")
+    assert err.value.translation_key == "passcode_on_lock"
+    assert err.value.translation_placeholders == {"lock": "Front door"}
+    assert site.runtime.site.keys == {}
+    assert await mock.read_codes() == {1: "4580"}
+    assert site.sync_state().state == "in_sync"
+
+
 async def test_server_down_retries_repair_and_recovery(site: Site) -> None:
     """Server stopped: the key waits, fails, retries, raises a repair; then heals."""
     hass, zw, mock = site.hass, site.zw, site.zw.mock
@@ -444,6 +465,57 @@ async def test_server_down_retries_repair_and_recovery(site: Site) -> None:
     assert state.attributes["codes_confirmed"] == 1
     assert issues.async_get_issue(DOMAIN, ISSUE_ID) is None
     assert site.runtime.lock_status[LOCK_ID].next_retry is None
+
+
+async def test_server_killed_mid_pass_converges(site: Site) -> None:
+    """zwave-server dies while five codes due at one edge are being written.
+
+    The write in flight ends in ``CancelledError`` (the zwave_js client cancels
+    its commands when the connection drops): that is a failure of the lock with a
+    retry armed, and once the lock is reachable again every code is on it within
+    5 s.
+    """
+    zw, mock, runtime = site.zw, site.zw.mock, site.runtime
+    edge = _utc_in(3)
+    codes = [
+        (await site.issue_key(valid_from=edge))["passcode"] for _ in range(KILL_KEYS)
+    ]
+    assert dt_util.utcnow() < edge, "issuing took longer than the lead time"
+    assert await mock.read_codes() == {}
+
+    async def _first_landed() -> bool:
+        return bool(set(codes) & set((await mock.read_codes()).values()))
+
+    # The first code of the edge's pass is on the node: the next write is in flight.
+    await _until(_first_landed, edge + timedelta(seconds=5), "first code at the edge")
+    await zw.server.kill()
+    status = runtime.lock_status[LOCK_ID]
+    await _wait_for(lambda: status.failures > 0, "the pass to fail", within=10)
+    assert status.last_error == "interrupted"
+    retry_at = status.next_retry
+    assert retry_at is not None
+    assert LOCK_ID in runtime._retry_unsubs
+    landed = set((await mock.read_codes()).values())
+    assert len(landed) < KILL_KEYS, "the pass finished before the kill"
+    await zw.wait_unavailable()
+
+    restarted = time.monotonic()
+    await zw.server.start()
+    await zw.wait_loaded()
+    reachable = time.monotonic()
+    await mock.wait_for_codes(lambda c: set(codes) <= set(c.values()), within=5)
+    done = time.monotonic()
+    # The lock coming back retried it, not the backoff timer.
+    assert dt_util.utcnow() < retry_at
+    print(  # noqa: T201
+        f"KEYHOLDER_KILL server start -> lock reachable {reachable - restarted:.2f} s, "
+        f"reachable -> {KILL_KEYS} codes on the lock {done - reachable:.2f} s"
+    )
+    assert sorted((await mock.read_codes()).values()) == sorted(codes)
+    state = await _wait_sensor(site, "in_sync", within=SETTLE_WAIT)
+    assert state.attributes["failures"] == 0
+    assert state.attributes["codes_confirmed"] == KILL_KEYS
+    assert status.next_retry is None
 
 
 async def test_lock_refusing_codes_is_reported(site: Site) -> None:
