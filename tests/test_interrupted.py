@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+import importlib
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
@@ -75,6 +76,9 @@ class DroppingLock(VirtualLock):
 @pytest.fixture
 def dropping(monkeypatch: pytest.MonkeyPatch) -> None:
     """Build every virtual lock of the site as a :class:`DroppingLock`."""
+    # The lock platform binds VirtualLock when first imported: import it before
+    # the patch, or later tests would find no virtual lock entity.
+    importlib.import_module("custom_components.keyholder.lock")
     monkeypatch.setattr(virtual, "VirtualLock", DroppingLock)
 
 
