@@ -63,6 +63,8 @@ class AccessResult(StrEnum):
 
     UNLOCKED = "unlocked"
     DENIED = "denied"
+    LOCKED_OUT = "locked_out"
+    """Refused unchecked: the keypad is locked out after too many wrong codes."""
 
 
 @dataclass(slots=True)
@@ -574,6 +576,13 @@ class KeyholderRuntime:
             self._fire_access(event)
             return event
         return await self._async_unlocked(lock_id, key.id)
+
+    @callback
+    def async_keypad_locked_out(self, lock_id: str) -> AccessEvent:
+        """Record a code a keypad refused unchecked: it is locked out."""
+        event = AccessEvent(lock_id, AccessResult.LOCKED_OUT)
+        self._fire_access(event)
+        return event
 
     def _back_callback(self, lock_id: str) -> Callable[[], None]:
         @callback
