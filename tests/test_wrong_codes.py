@@ -183,6 +183,7 @@ async def test_alert_after_repeated_wrong_codes(
         "lock": "Front door",
         "attempts": 5,
         "minutes": 10,
+        "locked_out": False,
     }
     found = _alert_issue(hass)
     assert found is not None

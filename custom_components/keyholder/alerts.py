@@ -3,11 +3,13 @@ Alerts on repeated wrong codes at a lock: someone may be guessing codes.
 
 Every refused attempt a lock family reports (a wrong code, or a code refused
 because the keypad is locked out) is counted per lock. When a lock refuses
-``wrong_code_limit`` attempts within ``wrong_code_minutes`` (site options),
-Keyholder fires one ``keyholder_alert`` event and raises a repair issue naming
-the lock. Further refusals in the same run alert no more; once the lock has
-refused nothing for that long, the next run alerts again. The repair issue
-stays (across restarts) until a user confirms it. No code is ever part of it.
+``wrong_code_limit`` attempts within ``wrong_code_minutes`` (site options), or
+reports that its keypad locked itself out (it counts wrong codes itself, and
+some locks report only that), Keyholder fires one ``keyholder_alert`` event
+and raises a repair issue naming the lock. Further refusals in the same run
+alert no more; once the lock has refused nothing for that long, the next run
+alerts again. The repair issue stays (across restarts) until a user confirms
+it. No code is ever part of it.
 """
 
 from __future__ import annotations
@@ -82,14 +84,23 @@ class WrongCodeAlerts:
             # Quiet for the whole window: a new run starts.
             self._alerted.discard(event.lock_id)
         refused.append(now)
-        if len(refused) >= self.limit and event.lock_id not in self._alerted:
+        if event.lock_id in self._alerted:
+            return
+        locked_out = event.result is AccessResult.LOCKED_OUT
+        if locked_out or len(refused) >= self.limit:
             self._alerted.add(event.lock_id)
-            self._alert(event.lock_id, len(refused), now)
+            self._alert(event.lock_id, len(refused), now, locked_out=locked_out)
 
-    def _alert(self, lock_id: str, attempts: int, now: datetime) -> None:
+    def _alert(
+        self, lock_id: str, attempts: int, now: datetime, *, locked_out: bool
+    ) -> None:
         name = self._runtime.locks[lock_id].name
         LOGGER.warning(
-            "%s refused %d codes within %d minutes", name, attempts, self.minutes
+            "%s refused %d codes within %d minutes%s",
+            name,
+            attempts,
+            self.minutes,
+            "; its keypad is locked out" if locked_out else "",
         )
         self._hass.bus.async_fire(
             EVENT_ALERT,
@@ -99,6 +110,7 @@ class WrongCodeAlerts:
                 ATTR_LOCK: name,
                 "attempts": attempts,
                 "minutes": self.minutes,
+                "locked_out": locked_out,
             },
         )
         ir.async_create_issue(
@@ -108,7 +120,9 @@ class WrongCodeAlerts:
             is_fixable=True,
             is_persistent=True,
             severity=ir.IssueSeverity.WARNING,
-            translation_key=ALERT_WRONG_CODES,
+            translation_key=f"{ALERT_WRONG_CODES}_locked_out"
+            if locked_out
+            else ALERT_WRONG_CODES,
             translation_placeholders={
                 "lock": name,
                 "attempts": str(attempts),

@@ -43,7 +43,14 @@ from .engine.model import Key, Keyholder, Site
 from .engine.plan import Credential, Operation, OpKind, diff, make_plan, record_use
 from .engine.status import Status, key_status, next_status_change
 from .engine.transitions import TransitionIndex
-from .providers import LockProvider, ProviderError, ScheduledLockProvider, Validity
+from .providers import (
+    LockProvider,
+    ProviderError,
+    Refusal,
+    RefusalReporter,
+    ScheduledLockProvider,
+    Validity,
+)
 from .store import KeyholderStore, SiteData
 
 if TYPE_CHECKING:
@@ -228,6 +235,10 @@ class KeyholderRuntime:
             self._unsubs.append(
                 info.provider.async_listen_available(self._back_callback(lock_id))
             )
+            if isinstance(info.provider, RefusalReporter):
+                self._unsubs.append(
+                    info.provider.async_listen_refused(self._refused_callback(lock_id))
+                )
         await self.async_apply_changes()
 
     async def async_stop(self) -> None:
@@ -583,6 +594,15 @@ class KeyholderRuntime:
         event = AccessEvent(lock_id, AccessResult.LOCKED_OUT)
         self._fire_access(event)
         return event
+
+    def _refused_callback(self, lock_id: str) -> Callable[[Refusal], None]:
+        @callback
+        def _on_refused(refusal: Refusal) -> None:
+            locked_out = refusal is Refusal.LOCKED_OUT
+            result = AccessResult.LOCKED_OUT if locked_out else AccessResult.DENIED
+            self._fire_access(AccessEvent(lock_id, result))
+
+        return _on_refused
 
     def _back_callback(self, lock_id: str) -> Callable[[], None]:
         @callback
