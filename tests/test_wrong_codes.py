@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import EVENT_CALL_SERVICE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
@@ -296,3 +297,12 @@ async def test_removing_the_site_removes_its_alerts(
     assert await hass.config_entries.async_remove(loaded_site.entry_id)
     await hass.async_block_till_done()
     assert _alert_issue(hass) is None
+
+
+async def test_home_assistant_records_the_code_typed_into_lock_unlock(
+    hass: HomeAssistant, loaded_site: MockConfigEntry
+) -> None:
+    """What the README warns about: the action call, with the code, is an event."""
+    calls = async_capture_events(hass, EVENT_CALL_SERVICE)
+    await _refused(hass, WRONG)
+    assert [c.data["service_data"].get("code") for c in calls] == [WRONG]
