@@ -76,7 +76,9 @@ class WrongCodeAlerts:
         if event.result not in REFUSED or event.lock_id not in self._runtime.locks:
             return
         now = dt_util.utcnow()
-        refused = self._refused.setdefault(event.lock_id, deque())
+        # The latest ``limit`` refusals are all that is needed (bounded memory
+        # however fast someone types).
+        refused = self._refused.setdefault(event.lock_id, deque(maxlen=self.limit))
         since = now - timedelta(minutes=self.minutes)
         while refused and refused[0] <= since:
             refused.popleft()
