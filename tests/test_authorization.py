@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.auth.models import User
+from homeassistant.auth.providers import homeassistant
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import Unauthorized, UnknownUser
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.providers.virtual import VirtualLock
@@ -95,3 +97,121 @@ async def test_only_admins_may_act(
     await hass.async_block_till_done()
     if action != "list_keys":
         assert snapshot(hass, loaded_site) != before
+
+
+# Entity actions that change access, and the entity state each one leads to.
+ACCESS_ENTITY_ACTIONS = [
+    ("switch", "turn_on", "switch.plumber_access", "on"),
+    ("switch", "toggle", "switch.plumber_access", "on"),
+    ("switch", "turn_off", "switch.plumber_access", "off"),
+]
+
+
+@pytest.fixture
+async def hass_plain_user(
+    hass: HomeAssistant, local_auth: homeassistant.HassAuthProvider
+) -> MockUser:
+    """A non-admin user with the ordinary users' rights (may control entities)."""
+    group = await hass.auth.async_get_group(GROUP_ID_USER)
+    return MockUser(groups=[group]).add_to_hass(hass)
+
+
+async def _entity_call(
+    hass: HomeAssistant, domain: str, action: str, entity_id: str, user_id: str | None
+) -> None:
+    await hass.services.async_call(
+        domain,
+        action,
+        {"entity_id": entity_id},
+        blocking=True,
+        context=Context(user_id=user_id),
+    )
+
+
+@pytest.mark.parametrize(
+    ("domain", "action", "entity_id", "after"), ACCESS_ENTITY_ACTIONS
+)
+@pytest.mark.parametrize("who", ["plain_user", "unknown_user"])
+async def test_only_admins_change_access_through_entities(
+    hass: HomeAssistant,
+    loaded_site: MockConfigEntry,
+    hass_plain_user: MockUser,
+    hass_admin_user: User,
+    domain: str,
+    action: str,
+    entity_id: str,
+    after: str,
+    who: str,
+) -> None:
+    """A non-admin cannot unblock (or block) a keyholder through its switch."""
+    await prepared_site(hass, loaded_site)
+    if after == "off":
+        await hass.services.async_call(
+            DOMAIN, "unblock_user", {"keyholder": "Plumber"}, blocking=True
+        )
+    before = snapshot(hass, loaded_site)
+    state_before = hass.states.get(entity_id)
+    assert state_before is not None
+    assert state_before.state != after
+    user_id = hass_plain_user.id if who == "plain_user" else "no-such-user"
+    assert not hass_plain_user.is_admin
+
+    with pytest.raises(Unauthorized) as err:
+        await _entity_call(hass, domain, action, entity_id, user_id)
+    if who == "unknown_user":
+        assert isinstance(err.value, UnknownUser)
+    await hass.async_block_till_done()
+    assert snapshot(hass, loaded_site) == before
+    state = hass.states.get(entity_id)
+    assert state is not None
+    assert state.state == state_before.state
+
+    await _entity_call(hass, domain, action, entity_id, hass_admin_user.id)
+    await hass.async_block_till_done()
+    assert snapshot(hass, loaded_site) != before
+    state = hass.states.get(entity_id)
+    assert state is not None
+    assert state.state == after
+
+
+@pytest.mark.parametrize(
+    ("domain", "action", "entity_id", "after"), ACCESS_ENTITY_ACTIONS
+)
+async def test_automations_change_access_through_entities(
+    hass: HomeAssistant,
+    loaded_site: MockConfigEntry,
+    domain: str,
+    action: str,
+    entity_id: str,
+    after: str,
+) -> None:
+    """Automations and scripts (no user in the context) keep working."""
+    await prepared_site(hass, loaded_site)
+    if after == "off":
+        await hass.services.async_call(
+            DOMAIN, "unblock_user", {"keyholder": "Plumber"}, blocking=True
+        )
+    await _entity_call(hass, domain, action, entity_id, None)
+    await hass.async_block_till_done()
+    state = hass.states.get(entity_id)
+    assert state is not None
+    assert state.state == after
+    blocked = loaded_site.runtime_data.keyholder(PLUMBER).blocked
+    assert blocked is (after == "off")
+
+
+async def test_plain_users_still_use_keys(
+    hass: HomeAssistant, loaded_site: MockConfigEntry, hass_plain_user: MockUser
+) -> None:
+    """Unlocking with a code is using a key, not changing access: open to users."""
+    key = await issue(hass)
+    await hass.services.async_call(
+        "lock",
+        "unlock",
+        {"entity_id": "lock.front_door", "code": key["passcode"]},
+        blocking=True,
+        context=Context(user_id=hass_plain_user.id),
+    )
+    state = hass.states.get("lock.front_door")
+    assert state is not None
+    assert state.state == "unlocked"

@@ -106,5 +106,11 @@ async def test_options_change_defaults(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {CONF_PASSCODE_LENGTH: 8, CONF_GRACE_MINUTES: 15}
+    # The wrong-code alert keeps its defaults: 5 codes within 10 minutes.
+    assert entry.options == {
+        CONF_PASSCODE_LENGTH: 8,
+        CONF_GRACE_MINUTES: 15,
+        "wrong_code_limit": 5,
+        "wrong_code_minutes": 10,
+    }
     assert entry.state is config_entries.ConfigEntryState.LOADED

@@ -265,6 +265,16 @@ async def test_logbook_lines(hass: HomeAssistant) -> None:
         "name": "Front door",
         "message": "refused a passcode that does not open it now",
     }
+    locked_out = describe(
+        Event(
+            EVENT_ACCESS,
+            {"lock": "Front door", "result": "locked_out", "method": "passcode"},
+        )
+    )
+    assert locked_out == {
+        "name": "Front door",
+        "message": "refused a passcode: locked out after too many wrong codes",
+    }
 
 
 async def test_repair_flow(

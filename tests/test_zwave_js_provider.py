@@ -25,7 +25,11 @@ from homeassistant.core import (
 )
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -33,7 +37,8 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
+from custom_components.keyholder.alerts import alert_issue_id
+from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS, EVENT_ALERT
 from custom_components.keyholder.providers import ProviderError
 from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
 
@@ -558,6 +563,53 @@ def notify_unlock(hass: HomeAssistant, device_id: str, slot: int) -> None:
             "parameters": {"userId": slot},
         },
     )
+
+
+async def test_refused_codes_and_lockouts_are_reported(
+    hass: HomeAssistant, zwave_site: MockConfigEntry, node: FakeNode, zwave_device: str
+) -> None:
+    """Invalid codes are denied attempts; a keypad lockout alerts at once."""
+    accesses = async_capture_events(hass, EVENT_ACCESS)
+    alerts = async_capture_events(hass, EVENT_ALERT)
+
+    def notify(device_id: str, event: int) -> None:
+        hass.bus.async_fire(
+            "zwave_js_notification",
+            {
+                "device_id": device_id,
+                "command_class": 113,
+                "type": 6,
+                "event": event,
+                "parameters": {},
+            },
+        )
+
+    notify("another-device", 0x13)
+    notify(zwave_device, 0x0F)  # duplicate code on a write: not a guess
+    notify(zwave_device, 0x30)  # a right code outside its schedule: no guess
+    await hass.async_block_till_done()
+    assert accesses == []
+    notify(zwave_device, 0x32)  # invalid credential used
+    notify(zwave_device, 0x14)  # unlock by RF with an invalid user code
+    await hass.async_block_till_done()
+    assert [e.data["result"] for e in accesses] == ["denied", "denied"]
+    assert alerts == []
+    # The lock itself reports that too many codes were typed: alert at once.
+    notify(zwave_device, 0x13)
+    await hass.async_block_till_done()
+    assert accesses[-1].data["result"] == "locked_out"
+    assert [(a.data["locked_out"], a.data["attempts"]) for a in alerts] == [(True, 3)]
+    found = ir.async_get(hass).async_get_issue(DOMAIN, alert_issue_id(LOCK_ID))
+    assert found is not None
+    assert found.translation_key == "wrong_codes_locked_out"
+    notify(zwave_device, 0x10)  # keypad temporarily disabled: the same run
+    await hass.async_block_till_done()
+    assert accesses[-1].data["result"] == "locked_out"
+    assert len(alerts) == 1
+    assert await hass.config_entries.async_unload(zwave_site.entry_id)
+    notify(zwave_device, 0x13)
+    await hass.async_block_till_done()
+    assert len(accesses) == 4
 
 
 async def test_alarm_keypad_unlock_is_attributed(

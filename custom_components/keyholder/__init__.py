@@ -8,6 +8,7 @@ from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
+from .alerts import WrongCodeAlerts, alert_issue_id
 from .bookings import Bookings
 from .const import DOMAIN, LOGGER
 from .panel import async_register_panel
@@ -51,6 +52,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     )
     entry.runtime_data = runtime
     runtime.signature = reload_signature(entry)
+    entry.async_on_unload(WrongCodeAlerts(hass, entry).async_start())
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     # Bringing the locks in line can take long with radio locks: the site's
@@ -134,4 +136,5 @@ async def async_remove_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -
     await KeyholderStore(hass, entry.entry_id).async_remove()
     for subentry_id in entry.subentries:
         ir.async_delete_issue(hass, DOMAIN, issue_id(subentry_id))
+        ir.async_delete_issue(hass, DOMAIN, alert_issue_id(subentry_id))
     ir.async_delete_issue(hass, DOMAIN, store_issue_id(entry.entry_id))

@@ -30,11 +30,17 @@ import probatio as vol
 from .const import (
     CONF_GRACE_MINUTES,
     CONF_PASSCODE_LENGTH,
+    CONF_WRONG_CODE_LIMIT,
+    CONF_WRONG_CODE_MINUTES,
     DEFAULT_GRACE_MINUTES,
     DEFAULT_PASSCODE_LENGTH,
+    DEFAULT_WRONG_CODE_LIMIT,
+    DEFAULT_WRONG_CODE_MINUTES,
     DOMAIN,
     MAX_GRACE_MINUTES,
     MAX_PASSCODE_LENGTH,
+    MAX_WRONG_CODE_LIMIT,
+    MAX_WRONG_CODE_MINUTES,
     MIN_PASSCODE_LENGTH,
     SUBENTRY_BOOKING,
     SUBENTRY_KEYHOLDER,
@@ -56,35 +62,64 @@ if TYPE_CHECKING:
 CONF_SITE = "site"
 
 
+def _number(
+    defaults: Mapping[str, Any],
+    key: str,
+    default: int,
+    low: int,
+    high: int,
+    *,
+    unit: str | None = None,
+) -> dict[Any, Any]:
+    """Return a whole-number field between ``low`` and ``high``."""
+    config = NumberSelectorConfig(min=low, max=high, mode=NumberSelectorMode.BOX)
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return {
+        vol.Required(key, default=defaults.get(key, default)): vol.All(
+            NumberSelector(config), flow_whole_number, vol.Range(min=low, max=high)
+        )
+    }
+
+
 def _defaults_schema(defaults: Mapping[str, Any]) -> dict[Any, Any]:
     """Return the fields of the site's defaults (passcode length, grace time)."""
     return {
-        vol.Required(
+        **_number(
+            defaults,
             CONF_PASSCODE_LENGTH,
-            default=defaults.get(CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH),
-        ): vol.All(
-            NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_PASSCODE_LENGTH,
-                    max=MAX_PASSCODE_LENGTH,
-                    mode=NumberSelectorMode.BOX,
-                )
-            ),
-            flow_whole_number,
+            DEFAULT_PASSCODE_LENGTH,
+            MIN_PASSCODE_LENGTH,
+            MAX_PASSCODE_LENGTH,
         ),
-        vol.Required(
+        **_number(
+            defaults,
             CONF_GRACE_MINUTES,
-            default=defaults.get(CONF_GRACE_MINUTES, DEFAULT_GRACE_MINUTES),
-        ): vol.All(
-            NumberSelector(
-                NumberSelectorConfig(
-                    min=0,
-                    max=MAX_GRACE_MINUTES,
-                    unit_of_measurement="min",
-                    mode=NumberSelectorMode.BOX,
-                )
-            ),
-            flow_whole_number,
+            DEFAULT_GRACE_MINUTES,
+            0,
+            MAX_GRACE_MINUTES,
+            unit="min",
+        ),
+    }
+
+
+def _alert_schema(defaults: Mapping[str, Any]) -> dict[Any, Any]:
+    """Return the fields of the wrong-code alert: so many codes in so many minutes."""
+    return {
+        **_number(
+            defaults,
+            CONF_WRONG_CODE_LIMIT,
+            DEFAULT_WRONG_CODE_LIMIT,
+            2,
+            MAX_WRONG_CODE_LIMIT,
+        ),
+        **_number(
+            defaults,
+            CONF_WRONG_CODE_MINUTES,
+            DEFAULT_WRONG_CODE_MINUTES,
+            1,
+            MAX_WRONG_CODE_MINUTES,
+            unit="min",
         ),
     }
 
@@ -275,7 +310,7 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class SiteOptionsFlow(OptionsFlow):
-    """Change the site's defaults: passcode length and booking grace time."""
+    """Change the site's defaults and when repeated wrong codes raise an alert."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -285,5 +320,8 @@ class SiteOptionsFlow(OptionsFlow):
             return self.async_create_entry(data=user_input)
         current = {**self.config_entry.data, **self.config_entry.options}
         return self.async_show_form(
-            step_id="init", data_schema=vol.Schema(_defaults_schema(current))
+            step_id="init",
+            data_schema=vol.Schema(
+                {**_defaults_schema(current), **_alert_schema(current)}
+            ),
         )

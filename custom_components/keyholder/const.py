@@ -13,12 +13,19 @@ LOGGER = logging.getLogger(__package__)
 
 CONF_PASSCODE_LENGTH: Final = "passcode_length"
 CONF_GRACE_MINUTES: Final = "booking_grace_minutes"
+CONF_WRONG_CODE_LIMIT: Final = "wrong_code_limit"
+CONF_WRONG_CODE_MINUTES: Final = "wrong_code_minutes"
 
 DEFAULT_PASSCODE_LENGTH: Final = 6
 DEFAULT_GRACE_MINUTES: Final = 30
+# Alert after so many refused codes at one lock within so many minutes.
+DEFAULT_WRONG_CODE_LIMIT: Final = 5
+DEFAULT_WRONG_CODE_MINUTES: Final = 10
 
 # Bounds of every number a user enters (actions, websocket, flows): one place.
 # Names are bounded in engine/names.py, slot numbers by each lock's own range.
+MAX_WRONG_CODE_LIMIT: Final = 100
+MAX_WRONG_CODE_MINUTES: Final = 24 * 60
 MIN_PASSCODE_LENGTH: Final = 4
 MAX_PASSCODE_LENGTH: Final = 10
 # Longest simulated radio delay of a virtual lock's write, in seconds.
@@ -70,6 +77,8 @@ ATTR_KEYHOLDER_ID: Final = "keyholder_id"
 ATTR_KEY_ID: Final = "key_id"
 ATTR_LAST_UNLOCKED: Final = "last_unlocked"
 ATTR_LAST_UNLOCKED_BY: Final = "last_unlocked_by"
+# The bus event fired when a lock refused too many codes (never with a code).
+EVENT_ALERT: Final = "keyholder_alert"
 
 
 def site_setting(entry: ConfigEntry, key: str, default: int) -> int:

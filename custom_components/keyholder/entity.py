@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import callback
+from homeassistant.exceptions import Unauthorized, UnknownUser
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -33,6 +34,25 @@ class KeyholderEntity(Entity):
 
     def _handle_update(self) -> None:
         self.async_write_ha_state()
+
+    async def async_require_admin(self) -> None:
+        """
+        Refuse a change of access unless an administrator asked for it.
+
+        Any user may call any entity's actions, so an entity that changes
+        access checks the caller like Keyholder's actions do. Automations and
+        scripts act without a user and may. The context is the one the action
+        helper set just before calling the handler: read before any await.
+        """
+        context = self._context
+        user_id = context.user_id if context else None
+        if user_id is None:
+            return
+        user = await self.hass.auth.async_get_user(user_id)
+        if user is None:
+            raise UnknownUser(context=context, user_id=user_id)
+        if not user.is_admin:
+            raise Unauthorized(context=context, user_id=user_id)
 
 
 def lock_device(runtime: KeyholderRuntime, lock_id: str) -> DeviceInfo:

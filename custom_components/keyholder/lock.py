@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+import math
 from typing import Any
 
 from homeassistant.components.lock import LockEntity
@@ -10,10 +11,12 @@ from homeassistant.components.lock.const import LockEntityFeature
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from . import KeyholderConfigEntry
 from .const import DOMAIN
 from .entity import KeyholderEntity, lock_device
+from .keys import validation_error
 from .providers import ProviderError
 from .providers.ttlock import TTLockLock
 from .providers.virtual import VirtualLock
@@ -143,20 +146,27 @@ class VirtualLockEntity(KeyholderEntity, LockEntity):
         Let the keypad check a code; raise when it does not open the lock.
 
         Home Assistant already refused a missing or malformed code (code_format).
+        A refused code is the caller's mistake (HTTP 400), not a failure: it is
+        not logged. While the keypad is locked out no code is checked.
         """
+        name = self.runtime.locks[self._lock_id].name
         if not self._lock.online:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="lock_offline",
-                translation_placeholders={
-                    "lock": self.runtime.locks[self._lock_id].name
-                },
+                translation_placeholders={"lock": name},
             )
+        keypad = self._lock.keypad
+        now = dt_util.utcnow()
+        if (until := keypad.locked_out_until(now)) is not None:
+            self.runtime.async_keypad_locked_out(self._lock_id)
+            seconds = math.ceil((until - now).total_seconds())
+            raise validation_error("keypad_locked_out", lock=name, seconds=str(seconds))
         event = await self.runtime.async_keypad_code(
             self._lock_id, self._lock.slot_for_code(code or "")
         )
         if event.result is not AccessResult.UNLOCKED:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="wrong_code"
-            )
+            keypad.wrong_code(now)
+            raise validation_error("wrong_code")
+        keypad.right_code()
         self._lock.locked = False

@@ -38,9 +38,10 @@ def async_describe_events(
                 LOGBOOK_ENTRY_NAME: data.get(ATTR_KEYHOLDER) or "Someone",
                 LOGBOOK_ENTRY_MESSAGE: f"unlocked {data[ATTR_LOCK]} with {method}",
             }
-        return {
-            LOGBOOK_ENTRY_NAME: data[ATTR_LOCK],
-            LOGBOOK_ENTRY_MESSAGE: f"refused {method} that does not open it now",
-        }
+        if data.get(ATTR_RESULT) == "locked_out":
+            message = f"refused {method}: locked out after too many wrong codes"
+        else:
+            message = f"refused {method} that does not open it now"
+        return {LOGBOOK_ENTRY_NAME: data[ATTR_LOCK], LOGBOOK_ENTRY_MESSAGE: message}
 
     async_describe_event(DOMAIN, EVENT_ACCESS, describe)

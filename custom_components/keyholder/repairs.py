@@ -2,7 +2,8 @@
 Repair flows.
 
 A lock that keeps failing can be retried from its issue; an issue about a
-site's restored or lost data is dismissed once the user has checked the keys.
+site's restored or lost data is dismissed once the user has checked the keys,
+and an alert about wrong codes once the user has seen it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import probatio as vol
 
+from .alerts import is_alert_issue
 from .const import DOMAIN
 from .store import store_issue_id
 
@@ -67,8 +69,8 @@ class RetryLockFlow(RepairsFlow):
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
 ) -> RepairsFlow:
-    """Create the fix flow of an issue: retry a lock, or confirm restored data."""
+    """Create the fix flow of an issue: retry a lock, or confirm it was seen."""
     assert data is not None
-    if issue_id == store_issue_id(str(data["entry_id"])):
+    if issue_id == store_issue_id(str(data["entry_id"])) or is_alert_issue(issue_id):
         return ConfirmRepairFlow()
     return RetryLockFlow(issue_id, str(data["entry_id"]), str(data["lock_id"]))

@@ -47,7 +47,14 @@ from .engine.plan import Credential, Operation, OpKind, diff, make_plan, record_
 from .engine.serialize import site_from_dict
 from .engine.status import Status, key_status, next_status_change
 from .engine.transitions import TransitionIndex
-from .providers import LockProvider, ProviderError, ScheduledLockProvider, Validity
+from .providers import (
+    LockProvider,
+    ProviderError,
+    Refusal,
+    RefusalReporter,
+    ScheduledLockProvider,
+    Validity,
+)
 from .store import KeyholderStore, SiteData
 from .store_file import StoreWriteError
 
@@ -68,6 +75,8 @@ class AccessResult(StrEnum):
 
     UNLOCKED = "unlocked"
     DENIED = "denied"
+    LOCKED_OUT = "locked_out"
+    """Refused unchecked: the keypad is locked out after too many wrong codes."""
 
 
 @dataclass(slots=True)
@@ -248,6 +257,10 @@ class KeyholderRuntime:
             self._unsubs.append(
                 info.provider.async_listen_available(self._back_callback(lock_id))
             )
+            if isinstance(info.provider, RefusalReporter):
+                self._unsubs.append(
+                    info.provider.async_listen_refused(self._refused_callback(lock_id))
+                )
         await self.async_apply_changes()
 
     async def async_stop(self) -> None:
@@ -687,6 +700,22 @@ class KeyholderRuntime:
             self._fire_access(event)
             return event
         return await self._async_unlocked(lock_id, key.id)
+
+    @callback
+    def async_keypad_locked_out(self, lock_id: str) -> AccessEvent:
+        """Record a code a keypad refused unchecked: it is locked out."""
+        event = AccessEvent(lock_id, AccessResult.LOCKED_OUT)
+        self._fire_access(event)
+        return event
+
+    def _refused_callback(self, lock_id: str) -> Callable[[Refusal], None]:
+        @callback
+        def _on_refused(refusal: Refusal) -> None:
+            locked_out = refusal is Refusal.LOCKED_OUT
+            result = AccessResult.LOCKED_OUT if locked_out else AccessResult.DENIED
+            self._fire_access(AccessEvent(lock_id, result))
+
+        return _on_refused
 
     def _back_callback(self, lock_id: str) -> Callable[[], None]:
         @callback

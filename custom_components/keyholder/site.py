@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
+from .alerts import alert_issue_id
 from .const import (
     CONF_ACTIVE_FROM,
     CONF_EMAIL,
@@ -162,4 +163,5 @@ def build_locks(
         for memory in memories:
             memory.pop(gone, None)
         ir.async_delete_issue(hass, DOMAIN, issue_id(gone))
+        ir.async_delete_issue(hass, DOMAIN, alert_issue_id(gone))
     return locks

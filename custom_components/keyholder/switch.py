@@ -38,9 +38,11 @@ class AccessSwitch(KeyholderPersonEntity, SwitchEntity):
         return not self.runtime.keyholder(self._keyholder_id).blocked
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        """Unblock: restore exactly the keys the keyholder had."""
+        """Unblock: restore exactly the keys the keyholder had (admins only)."""
+        await self.async_require_admin()
         await async_set_blocked(self.runtime, self._keyholder_id, blocked=False)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        """Block: every key of the keyholder leaves the locks."""
+        """Block: every key of the keyholder leaves the locks (admins only)."""
+        await self.async_require_admin()
         await async_set_blocked(self.runtime, self._keyholder_id, blocked=True)

@@ -12,12 +12,14 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
 )
 
-from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
+from custom_components.keyholder.alerts import alert_issue_id
+from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS, EVENT_ALERT
 
 from ..helpers import async_setup_plumber_site, front_door_sync, move_to
 from ..zha_sim import ZhaFactory, ZhaHarness
@@ -139,4 +141,33 @@ async def test_a_lock_that_is_away_gets_its_code_when_back(
     await zha.async_air()
     assert zha.lock.codes() == {1: response["passcode"]}
     assert front_door_sync(hass).state == "in_sync"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_wrong_codes_at_a_zha_keypad_raise_an_alert(
+    hass: HomeAssistant, zha_lock: ZhaFactory
+) -> None:
+    """The lock's wrong-PIN reports are denied attempts; five in a row alert."""
+    zha = await zha_lock()
+    entry = await _site(hass, zha)
+    accesses = async_capture_events(hass, EVENT_ACCESS)
+    alerts = async_capture_events(hass, EVENT_ALERT)
+    # (Each report names another user: identical frames arrive only once here.)
+    for slot in range(1, 5):
+        zha.lock.press_keypad(slot, operation="UnlockFailureInvalidPINorID")
+        await zha.async_air()
+    # A right code outside its schedule is no guess, and the thumb turn no code.
+    zha.lock.press_keypad(3, operation="UnlockFailureInvalidSchedule")
+    zha.lock.unlock_by_hand(3)
+    await zha.async_air()
+    assert [e.data["result"] for e in accesses] == ["denied"] * 4
+    assert accesses[0].data["keyholder"] is None
+    assert alerts == []
+    zha.lock.press_keypad(6, operation="LockFailureInvalidPINorID")
+    await zha.async_air()
+    assert [(a.data["lock"], a.data["attempts"]) for a in alerts] == [("Front door", 5)]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, alert_issue_id(LOCK_ID))
+    assert (
+        hass.states.get("event.front_door_access").attributes["event_type"] == "denied"
+    )
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..const import (
     CONF_LOCK_ENTITY,
@@ -67,6 +68,24 @@ class LockProvider(Protocol):
 
     def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
         """Call ``on_back()`` when the lock becomes reachable again."""
+
+
+class Refusal(StrEnum):
+    """What a lock reported refusing."""
+
+    WRONG_CODE = "wrong_code"
+    LOCKED_OUT = "locked_out"
+    """The keypad refuses every code for a while, after too many wrong ones."""
+
+
+@runtime_checkable
+class RefusalReporter(Protocol):
+    """A lock family that reports codes its lock refused (for wrong-code alerts)."""
+
+    def async_listen_refused(
+        self, on_refused: Callable[[Refusal], None]
+    ) -> Callable[[], None]:
+        """Call ``on_refused`` for each refusal the lock reports (never the code)."""
 
 
 def platform_lock_entity(hass: HomeAssistant, entity_id: str, platform: str) -> Any:

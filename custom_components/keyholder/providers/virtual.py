@@ -5,17 +5,61 @@ It behaves like a simple keypad lock with numbered code slots: it stores what
 Keyholder writes, reports it back, opens when a code held in a slot is typed,
 and can be switched offline to show retries and repair issues. An optional
 write delay simulates a radio, so pending sync states can be seen in demos.
+Like a real keypad it locks out after a few wrong codes in a row.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 
 from ..engine.model import KeyKind, LockCapabilities
 from . import ProviderError
 
 PROVIDER_VIRTUAL = "virtual"
+WRONG_CODES_BEFORE_LOCKOUT = 5
+LOCKOUT_FIRST = timedelta(minutes=1)
+LOCKOUT_MAX = timedelta(minutes=30)
+
+
+class KeypadLockout:
+    """
+    A keypad's guard against guessing, as real keypads have one.
+
+    After ``WRONG_CODES_BEFORE_LOCKOUT`` wrong codes in a row the keypad refuses
+    every code, right ones too, for a while; each further lockout before a
+    right code lasts twice as long (up to ``LOCKOUT_MAX``). Codes typed while
+    locked out are not checked and do not lengthen it. A right code once the
+    lockout has ended starts afresh. Kept in memory, like a keypad's counter.
+    """
+
+    def __init__(self) -> None:
+        """Start with no wrong codes."""
+        self._wrong = 0
+        self._lockouts = 0
+        self._until: datetime | None = None
+
+    def locked_out_until(self, now: datetime) -> datetime | None:
+        """Return when the current lockout ends (None: codes are checked)."""
+        if self._until is not None and now < self._until:
+            return self._until
+        return None
+
+    def wrong_code(self, now: datetime) -> None:
+        """Count a wrong code; lock out once there were too many in a row."""
+        self._wrong += 1
+        if self._wrong < WRONG_CODES_BEFORE_LOCKOUT:
+            return
+        self._wrong = 0
+        self._until = now + min(LOCKOUT_FIRST * 2**self._lockouts, LOCKOUT_MAX)
+        self._lockouts += 1
+
+    def right_code(self) -> None:
+        """Forget wrong codes and earlier lockouts."""
+        self._wrong = 0
+        self._lockouts = 0
+        self._until = None
 
 
 class VirtualLock:
@@ -52,6 +96,7 @@ class VirtualLock:
         self.write_delay = write_delay
         self.online = True
         self.locked = True
+        self.keypad = KeypadLockout()
 
     @property
     def capabilities(self) -> LockCapabilities:

@@ -16,7 +16,8 @@ must leave them alone, or Keyholder may overwrite them.
 
 Keypad use arrives as ``zha_event`` with ``command: operation_event_notification``
 from the DoorLock cluster (0x0101) and ``args`` ``{"source": "Keypad",
-"operation": "Unlock", "code_slot": N}``, already numbered like the actions.
+"operation": "Unlock", "code_slot": N}``, already numbered like the actions;
+a wrong PIN as the operation ``UnlockFailureInvalidPINorID`` (or ``Lock...``).
 
 Home Assistant skips unavailable entities in entity actions without an error,
 so the provider checks the lock entity before and after every call. ZHA does
@@ -38,7 +39,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.storage import Store
 
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError, platform_lock_entity
+from . import ProviderError, Refusal, platform_lock_entity
 from .entity import LockEntityProvider
 
 PROVIDER_ZHA: Final = "zha"
@@ -47,6 +48,10 @@ ZHA_DOMAIN: Final = "zha"
 EVENT_ZHA: Final = "zha_event"
 DOOR_LOCK_CLUSTER: Final = 0x0101
 OPERATION_EVENT: Final = "operation_event_notification"
+# Keypad operations refused for a wrong PIN (not for a right one out of schedule).
+REFUSED_OPERATIONS: Final = frozenset(
+    {"LockFailureInvalidPINorID", "UnlockFailureInvalidPINorID"}
+)
 DEFAULT_SLOTS: Final = 20
 # The ZCL's PIN codes: at most 8 digits on most locks, at least 4.
 DEFAULT_PIN_MIN: Final = 4
@@ -135,28 +140,48 @@ class ZhaLock(LockEntityProvider):
 
         @callback
         def _on_event(event: Event) -> None:
-            data = event.data
-            if (
-                data.get("command") != OPERATION_EVENT
-                or data.get("cluster_id") != DOOR_LOCK_CLUSTER
-            ):
-                return
-            entity = registry.async_get(self.entity_id)
-            if entity is None or data.get(ATTR_DEVICE_ID) != entity.device_id:
-                return
-            args = data.get("args")
-            if not isinstance(args, dict):
-                return
+            args = self._keypad_operation(registry, event.data)
             slot = args.get("code_slot")
             if (
-                args.get("source") == "Keypad"
-                and args.get("operation") == "Unlock"
+                args.get("operation") == "Unlock"
                 and isinstance(slot, int)
                 and not isinstance(slot, bool)
             ):
                 on_use(slot)
 
         return self._hass.bus.async_listen(EVENT_ZHA, _on_event)
+
+    @callback
+    def async_listen_refused(
+        self, on_refused: Callable[[Refusal], None]
+    ) -> Callable[[], None]:
+        """Call ``on_refused(Refusal.WRONG_CODE)`` for each wrong keypad code the lock reports."""
+        registry = er.async_get(self._hass)
+
+        @callback
+        def _on_event(event: Event) -> None:
+            args = self._keypad_operation(registry, event.data)
+            if args.get("operation") in REFUSED_OPERATIONS:
+                on_refused(Refusal.WRONG_CODE)
+
+        return self._hass.bus.async_listen(EVENT_ZHA, _on_event)
+
+    def _keypad_operation(
+        self, registry: er.EntityRegistry, data: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        """Return the arguments of a keypad operation event of this lock, or {}."""
+        if (
+            data.get("command") != OPERATION_EVENT
+            or data.get("cluster_id") != DOOR_LOCK_CLUSTER
+        ):
+            return {}
+        entity = registry.async_get(self.entity_id)
+        if entity is None or data.get(ATTR_DEVICE_ID) != entity.device_id:
+            return {}
+        args = data.get("args")
+        if not isinstance(args, dict) or args.get("source") != "Keypad":
+            return {}
+        return args
 
     # -- helpers -------------------------------------------------------------
 

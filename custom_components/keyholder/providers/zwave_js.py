@@ -10,7 +10,8 @@ and, from locks that speak the older Alarm reports, as updates of the node's
 Notification CC ``alarmType`` / ``alarmLevel`` values (type 19: keypad unlock,
 level: user slot). Home Assistant shows those only as disabled sensors, so the
 provider listens to the node itself. A lock may send both for one unlock; that
-counts once. Keyholder never imports the Z-Wave library itself; it finds the
+counts once. Refused codes and keypad lockouts arrive as Access Control
+notifications too (see ``REFUSED_EVENTS``, ``LOCKOUT_EVENTS``). Keyholder never imports the Z-Wave library itself; it finds the
 node through zwave_js's own helper.
 
 The driver's values trail the lock by about a second after a write, so the
@@ -32,7 +33,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError, platform_lock_entity
+from . import ProviderError, Refusal, platform_lock_entity
 from .entity import LockEntityProvider
 
 if TYPE_CHECKING:
@@ -45,6 +46,12 @@ ZWAVE_DOMAIN = "zwave_js"
 EVENT_NOTIFICATION = "zwave_js_notification"
 ACCESS_CONTROL = 6
 KEYPAD_UNLOCK = 6
+# Access Control events of a refused code: unlock by RF with an invalid user
+# code (0x14), invalid credential used (0x32); and of a keypad that stopped
+# taking codes: keypad temporarily disabled (0x10), manually entered user
+# access codes exceed the code limit (0x13).
+REFUSED_EVENTS: Final = frozenset({0x14, 0x32})
+LOCKOUT_EVENTS: Final = frozenset({0x10, 0x13})
 NOTIFICATION_CC = 113
 # Alarm (Notification v1) types meaning "unlocked at the keypad by the user in slot
 # alarmLevel": 19 in Kwikset's and Yale's tables (zwave-js maps both to Access
@@ -178,14 +185,7 @@ class ZwaveJSLock(LockEntityProvider):
         @callback
         def _on_notification(event: Event) -> None:
             data = event.data
-            entity = registry.async_get(self.entity_id)
-            if (
-                entity is None
-                or data.get(ATTR_DEVICE_ID) != entity.device_id
-                or data.get("command_class") != NOTIFICATION_CC
-                or data.get("type") != ACCESS_CONTROL
-                or data.get("event") != KEYPAD_UNLOCK
-            ):
+            if self._access_control_event(registry, data) != KEYPAD_UNLOCK:
                 return
             user_id = (data.get("parameters") or {}).get("userId")
             if isinstance(user_id, int):
@@ -207,6 +207,37 @@ class ZwaveJSLock(LockEntityProvider):
                 unsub()
 
         return _unsub
+
+    @callback
+    def async_listen_refused(
+        self, on_refused: Callable[[Refusal], None]
+    ) -> Callable[[], None]:
+        """Call ``on_refused`` for refused codes and lockouts the lock reports."""
+        registry = er.async_get(self._hass)
+
+        @callback
+        def _on_notification(event: Event) -> None:
+            kind = self._access_control_event(registry, event.data)
+            if kind in LOCKOUT_EVENTS:
+                on_refused(Refusal.LOCKED_OUT)
+            elif kind in REFUSED_EVENTS:
+                on_refused(Refusal.WRONG_CODE)
+
+        return self._hass.bus.async_listen(EVENT_NOTIFICATION, _on_notification)
+
+    def _access_control_event(
+        self, registry: er.EntityRegistry, data: Mapping[str, Any]
+    ) -> object:
+        """Return the event of an Access Control notification of this lock."""
+        entity = registry.async_get(self.entity_id)
+        if (
+            entity is None
+            or data.get(ATTR_DEVICE_ID) != entity.device_id
+            or data.get("command_class") != NOTIFICATION_CC
+            or data.get("type") != ACCESS_CONTROL
+        ):
+            return None
+        return data.get("event")
 
 
 class _KeypadReports:
