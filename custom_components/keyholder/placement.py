@@ -122,6 +122,17 @@ class Placements:
             if key_id in keys
         }
 
+    def describe(self, key_id: str, names: Mapping[str, str]) -> list[dict[str, str]]:
+        """Describe the locks a key is not on: lock name, lock id and reason."""
+        return sorted(
+            (
+                {"lock": names[lock_id], "lock_id": lock_id, "reason": reason.value}
+                for lock_id, reason in self.of_key(key_id).items()
+                if lock_id in names
+            ),
+            key=lambda item: (item["lock"].casefold(), item["lock_id"]),
+        )
+
     def reasons(self, lock_id: str) -> dict[str, int]:
         """Return reason -> how many keys are not on a lock for it (no codes)."""
         counts: dict[str, int] = {}
@@ -139,7 +150,11 @@ class Placements:
         """Raise, update or withdraw the lock's repair issues."""
         for reason, translation_key in ISSUES.items():
             keys = sorted(
-                (site.keys[key_id] for key_id, why in unplaced.items() if why is reason),
+                (
+                    site.keys[key_id]
+                    for key_id, why in unplaced.items()
+                    if why is reason
+                ),
                 key=lambda key: (key.serial, key.id),
             )
             issue_id = placement_issue_id(reason, lock_id)

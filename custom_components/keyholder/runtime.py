@@ -181,6 +181,11 @@ class KeyholderRuntime:
         holder = self.site.keyholders[key.keyholder_id]
         return key_status(key, holder, at or dt_util.utcnow(), self.tz)
 
+    def not_on_locks(self, key_id: str) -> list[dict[str, str]]:
+        """Describe the locks a key should be on but is not (and why; no codes)."""
+        names = {lock_id: info.name for lock_id, info in self.locks.items()}
+        return self.placement.describe(key_id, names)
+
     def lock_guard(self, lock_id: str) -> asyncio.Lock:
         """Return the guard that serialises everything done to one lock."""
         return self._lock_guards[lock_id]
@@ -361,7 +366,9 @@ class KeyholderRuntime:
         while await self._async_pass(lock_id, status, now):
             pass
 
-    async def _async_pass(self, lock_id: str, status: LockStatus, now: datetime) -> bool:
+    async def _async_pass(
+        self, lock_id: str, status: LockStatus, now: datetime
+    ) -> bool:
         """Sync a lock once; return True when the lock refused a code meanwhile."""
         provider = self.locks[lock_id].provider
         written = self.data.written.setdefault(lock_id, {})
