@@ -8,8 +8,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.repairs import RepairsFlowManager
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -225,3 +228,42 @@ async def test_a_code_the_lock_holds_already_is_reported_and_not_resent(
     assert (await _listed(hass))[key["key_id"]] == []
     assert front_door_sync(hass).state == "in_sync"
     assert issue_registry.async_get_issue(DOMAIN, DUPLICATE_ISSUE) is None
+
+
+async def test_refused_codes_are_tried_again_from_the_repair(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    berlin: None,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    assert await async_setup_component(hass, "repairs", {})
+    freezer.move_to(START)
+    entry = await _site(hass, slots=5)
+    lock = _lock(entry)
+    key = await issue(hass, valid_from=(START + timedelta(hours=1)).isoformat())
+    lock.codes[5] = key["passcode"]
+    await move_to(hass, freezer, START + timedelta(hours=1))
+    repair = issue_registry.async_get_issue(DOMAIN, DUPLICATE_ISSUE)
+    assert repair is not None
+    assert repair.is_fixable
+    assert repair.translation_placeholders == {
+        "lock": "Front door",
+        "count": "1",
+        "keys": "Plumber",
+    }
+
+    flows: RepairsFlowManager = hass.data["repairs"]["flow_manager"]
+    result = await flows.async_init(DOMAIN, data={"issue_id": DUPLICATE_ISSUE})
+    assert result["type"] is FlowResultType.FORM
+    result = await flows.async_configure(result["flow_id"], {})
+    # The other code is still there: refused again.
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "still_refused"
+
+    del lock.codes[5]  # the owner removes the other code at the lock
+    result = await flows.async_init(DOMAIN, data={"issue_id": DUPLICATE_ISSUE})
+    result = await flows.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert key["passcode"] in lock.codes.values()
+    assert issue_registry.async_get_issue(DOMAIN, DUPLICATE_ISSUE) is None
+    assert front_door_sync(hass).state == "in_sync"

@@ -25,7 +25,12 @@ from homeassistant.core import (
 )
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -403,9 +408,6 @@ async def test_duplicate_code_refused_by_the_lock_is_reported_not_resent(
     zwave_device: str,
 ) -> None:
     """Event 15 after a write: code_duplicate for that key, and no resend loop."""
-    from homeassistant.helpers import issue_registry as ir  # noqa: PLC0415
-    from homeassistant.util import dt as dt_util  # noqa: PLC0415
-
     node.on_duplicate = lambda: _notify_duplicate(hass, zwave_device)
     start = dt_util.utcnow()
     key = await issue(hass, valid_from=(start + timedelta(hours=1)).isoformat())
