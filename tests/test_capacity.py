@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.providers.virtual import VirtualLock
+from custom_components.keyholder.websocket_api import describe_sites
 
 from .helpers import async_setup_plumber_site, front_door_sync, issue, move_to
 
@@ -91,6 +92,23 @@ async def _five_keys_on_three_free_slots(
 
     listed = await _listed(hass)
     assert [listed[key["key_id"]] for key in keys] == [[], [], [], NOT_HERE, NOT_HERE]
+    # The panel's description of the keys says the same.
+    (site,) = describe_sites(hass)["sites"]
+    described = {
+        key["id"]: key["not_on_locks"]
+        for holder in site["keyholders"]
+        for key in holder["keys"]
+    }
+    assert [described[key["key_id"]] for key in keys] == [
+        [],
+        [],
+        [],
+        NOT_HERE,
+        NOT_HERE,
+    ]
+    (lock,) = site["locks"]
+    assert lock["sync"] == "incomplete"
+    assert lock["keys_not_fitting"] == 2
     status = hass.states.get("sensor.plumber_status")
     assert status is not None
     assert status.attributes["not_on_locks"] == [
