@@ -30,6 +30,7 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -60,6 +61,8 @@ class FakeNode:
     fail: bool = False
     pending: dict[int, str | None] = field(default_factory=dict)
     writes: list[tuple[str, int]] = field(default_factory=list)
+    # Called when the node refuses a code another slot holds (None: it takes it).
+    on_duplicate: Callable[[], None] | None = None
 
     def flush(self) -> None:
         for slot, code in self.pending.items():
@@ -73,6 +76,11 @@ class FakeNode:
         if self.fail:
             raise HomeAssistantError("Node 5 is dead")
         self.writes.append(("set" if code else "clear", slot))
+        if self.on_duplicate and code in {
+            c for s, c in self.codes.items() if s != slot
+        }:
+            self.on_duplicate()  # acknowledged, not stored, reported
+            return
         self.pending[slot] = code
         if not self.lag:
             self.flush()
@@ -374,6 +382,91 @@ async def test_code_the_lock_does_not_take_fails_and_retries(
     await settle(hass, freezer)
     assert hass.states.get("sensor.front_door_sync").state == "in_sync"
     assert node.writes == [("set", 1), ("set", 1)]
+
+
+def _notify_duplicate(
+    hass: HomeAssistant, device_id: str, parameters: dict[str, Any] | None = None
+) -> None:
+    """Fire what zwave_js fires for Access Control event 15 (duplicate code)."""
+    hass.bus.async_fire(
+        "zwave_js_notification",
+        {
+            "device_id": device_id,
+            "command_class": 113,
+            "type": 6,
+            "event": 15,
+            "event_label": "New user code not added due to duplicate code",
+            "parameters": parameters or {},
+        },
+    )
+
+
+async def test_duplicate_code_refused_by_the_lock_is_reported_not_resent(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    zwave_site: MockConfigEntry,
+    node: FakeNode,
+    zwave_device: str,
+) -> None:
+    """Event 15 after a write: code_duplicate for that key, and no resend loop."""
+    node.on_duplicate = lambda: _notify_duplicate(hass, zwave_device)
+    start = dt_util.utcnow()
+    key = await issue(hass, valid_from=(start + timedelta(hours=1)).isoformat())
+    # Meanwhile the owner sets the same code at the lock.
+    node.codes[1] = key["passcode"]
+    freezer.move_to(start + timedelta(hours=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert node.writes == [("set", 2)]
+    await settle(hass, freezer)
+    sync = hass.states.get("sensor.front_door_sync")
+    assert sync.state == "incomplete"
+    assert sync.attributes["failures"] == 0
+    assert sync.attributes["not_fitting"] == {"code_duplicate": 1}
+    listed = await hass.services.async_call(
+        DOMAIN, "list_keys", {}, blocking=True, return_response=True
+    )
+    assert listed is not None
+    assert listed["keys"][0]["not_on_locks"] == [  # type: ignore[index]
+        {"lock": "Front door", "lock_id": LOCK_ID, "reason": "code_duplicate"}
+    ]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"code_duplicate_{LOCK_ID}")
+    # Later passes and retries do not send the refused code again.
+    for _ in range(3):
+        await zwave_site.runtime_data.async_retry_now(LOCK_ID)
+        await settle(hass, freezer)
+    assert node.writes == [("set", 2)]
+    assert node.codes == {1: key["passcode"]}
+
+    # The owner's code is removed and the user asks to try again (repair flow).
+    del node.codes[1]
+    zwave_site.runtime_data.placement.forget_refusals(LOCK_ID)
+    await zwave_site.runtime_data.async_retry_now(LOCK_ID)
+    await settle(hass, freezer)
+    # The key had left slot 2 when it was refused; now the lowest is free.
+    assert node.codes == {1: key["passcode"]}
+    assert node.writes == [("set", 2), ("set", 1)]
+    assert hass.states.get("sensor.front_door_sync").state == "in_sync"
+
+
+async def test_duplicate_report_naming_a_slot(
+    hass: HomeAssistant, node: FakeNode, zwave_device: str
+) -> None:
+    hass.states.async_set(ZLOCK, "locked")
+    provider = ZwaveJSLock(hass, ZLOCK)
+    unsub = provider.async_listen_usage(lambda slot: None)
+    await provider.async_read_slots()
+    await provider.async_set_code(3, "4829")
+    await provider.async_set_code(4, "5930")
+    _notify_duplicate(hass, zwave_device, {"userId": 4})
+    _notify_duplicate(hass, "another-device")
+    await hass.async_block_till_done()
+    assert provider.refusal(3) is None
+    assert provider.refusal(4) == "code_duplicate"
+    # Writing the slot again starts afresh.
+    await provider.async_set_code(4, "6041")
+    assert provider.refusal(4) is None
+    unsub()
 
 
 async def test_provider_rejects_bad_writes(hass: HomeAssistant, node: FakeNode) -> None:

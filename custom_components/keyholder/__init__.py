@@ -12,6 +12,7 @@ from .alerts import WrongCodeAlerts, alert_issue_id
 from .bookings import Bookings
 from .const import DOMAIN, LOGGER
 from .panel import async_register_panel
+from .placement import placement_issue_ids
 from .runtime import KeyholderConfigEntry, KeyholderRuntime, issue_id
 from .services import async_setup_services
 from .site import async_sync_keyholders, build_locks, reload_signature, sync_keyholders
@@ -135,6 +136,10 @@ async def async_remove_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -
     """Delete the site's stored data and repair issues when the site is removed."""
     await KeyholderStore(hass, entry.entry_id).async_remove()
     for subentry_id in entry.subentries:
-        ir.async_delete_issue(hass, DOMAIN, issue_id(subentry_id))
-        ir.async_delete_issue(hass, DOMAIN, alert_issue_id(subentry_id))
+        for lock_issue in (
+            issue_id(subentry_id),
+            alert_issue_id(subentry_id),
+            *placement_issue_ids(subentry_id),
+        ):
+            ir.async_delete_issue(hass, DOMAIN, lock_issue)
     ir.async_delete_issue(hass, DOMAIN, store_issue_id(entry.entry_id))

@@ -123,6 +123,7 @@ async def async_issue_key(
         secret=secret,
         max_uses=max_uses,
         name=name,
+        serial=runtime.site.next_serial(),
     )
     runtime.site.put_key(key)
     await runtime.async_apply_changes(set(lock_ids), keys=[key.id])
@@ -276,6 +277,7 @@ async def async_adopt_code(
             lock_ids=frozenset({lock_id}),
             secret=code,
             name=name,
+            serial=runtime.site.next_serial(),
         )
         runtime.site.put_key(key)
         runtime.site.slots.setdefault(lock_id, {})[key.id] = slot

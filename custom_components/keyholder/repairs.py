@@ -1,9 +1,10 @@
 """
 Repair flows.
 
-A lock that keeps failing can be retried from its issue; an issue about a
-site's restored or lost data is dismissed once the user has checked the keys,
-and an alert about wrong codes once the user has seen it.
+A lock that keeps failing can be retried from its issue, and so can the codes a
+lock refused as duplicates; an issue about a site's restored or lost data is
+dismissed once the user has checked the keys, and an alert about wrong codes
+once the user has seen it.
 """
 
 from __future__ import annotations
@@ -22,17 +23,27 @@ import probatio as vol
 
 from .alerts import is_alert_issue
 from .const import DOMAIN
+from .engine.plan import UnplacedReason
+from .placement import placement_issue_id
 from .store import store_issue_id
 
 
 class RetryLockFlow(RepairsFlow):
-    """Retry a lock now; the issue goes away once the lock is in sync."""
+    """
+    Retry a lock now; the issue goes away once the lock is in sync.
 
-    def __init__(self, issue_id: str, entry_id: str, lock_id: str) -> None:
+    With ``refused`` the codes the lock refused as duplicates are tried again
+    (the user removed the other code from the lock).
+    """
+
+    def __init__(
+        self, issue_id: str, entry_id: str, lock_id: str, *, refused: bool = False
+    ) -> None:
         """Remember which lock to retry."""
         self._issue_id = issue_id
         self._entry_id = entry_id
         self._lock_id = lock_id
+        self._refused = refused
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -54,7 +65,13 @@ class RetryLockFlow(RepairsFlow):
                 ir.async_delete_issue(self.hass, DOMAIN, self._issue_id)
                 return self.async_create_entry(data={})
             runtime = entry.runtime_data
+            if self._refused:
+                runtime.placement.forget_refusals(self._lock_id)
             await runtime.async_retry_now(self._lock_id)
+            if self._refused and ir.async_get(self.hass).async_get_issue(
+                DOMAIN, self._issue_id
+            ):
+                return self.async_abort(reason="still_refused")
             if runtime.lock_status[self._lock_id].failures:
                 return self.async_abort(reason="still_failing")
             return self.async_create_entry(data={})
@@ -73,4 +90,6 @@ async def async_create_fix_flow(
     assert data is not None
     if issue_id == store_issue_id(str(data["entry_id"])) or is_alert_issue(issue_id):
         return ConfirmRepairFlow()
-    return RetryLockFlow(issue_id, str(data["entry_id"]), str(data["lock_id"]))
+    lock_id = str(data["lock_id"])
+    refused = issue_id == placement_issue_id(UnplacedReason.CODE_DUPLICATE, lock_id)
+    return RetryLockFlow(issue_id, str(data["entry_id"]), lock_id, refused=refused)

@@ -47,6 +47,7 @@ from .engine.plan import Credential, Operation, OpKind, diff, make_plan, record_
 from .engine.serialize import site_from_dict
 from .engine.status import Status, key_status, next_status_change
 from .engine.transitions import TransitionIndex
+from .placement import Placements
 from .providers import (
     LockProvider,
     ProviderError,
@@ -68,6 +69,8 @@ class SyncState(StrEnum):
     IN_SYNC = "in_sync"
     PENDING = "pending"
     FAILED = "failed"
+    INCOMPLETE = "incomplete"
+    """The lock holds what it can, but keys it should hold do not fit."""
 
 
 class AccessResult(StrEnum):
@@ -92,14 +95,18 @@ class LockStatus:
     unconfirmed: int = 0
     checked: bool = False
     """Whether a pass has reached the lock since the site started."""
+    not_fitting: int = 0
+    """How many keys the lock should hold but cannot (no free slot, refused)."""
 
     @property
     def state(self) -> SyncState:
-        """Return in sync, pending or failed."""
+        """Return in sync, pending, failed, or incomplete (keys do not fit)."""
         if self.failures:
             return SyncState.FAILED
         if not self.checked or self.confirmed != self.desired or self.unconfirmed:
             return SyncState.PENDING
+        if self.not_fitting:
+            return SyncState.INCOMPLETE
         return SyncState.IN_SYNC
 
 
@@ -167,6 +174,8 @@ class KeyholderRuntime:
         self._idle = asyncio.Event()
         self._idle.set()
         self._unsubs: list[Callable[[], None]] = []
+        self.placement = Placements(hass, entry_id)
+        """Keys that do not fit on a lock, and codes the locks refused."""
 
     # -- model ---------------------------------------------------------------
 
@@ -202,6 +211,11 @@ class KeyholderRuntime:
             for code in self._foreign.get(lock_id, ()):
                 found.setdefault(code, lock_id)
         return found
+
+    def not_on_locks(self, key_id: str) -> list[dict[str, str]]:
+        """Describe the locks a key should be on but is not (and why; no codes)."""
+        names = {lock_id: info.name for lock_id, info in self.locks.items()}
+        return self.placement.describe(key_id, names)
 
     def lock_guard(self, lock_id: str) -> asyncio.Lock:
         """Return the guard that serialises everything done to one lock."""
@@ -463,6 +477,15 @@ class KeyholderRuntime:
     async def _async_sync_lock_unguarded(
         self, lock_id: str, status: LockStatus, now: datetime
     ) -> None:
+        # A code the lock refused leaves its slot to the next waiting key: plan
+        # again at once (each round leaves out one more refused key, so it ends).
+        while await self._async_pass(lock_id, status, now):
+            pass
+
+    async def _async_pass(
+        self, lock_id: str, status: LockStatus, now: datetime
+    ) -> bool:
+        """Sync a lock once; return True when the lock refused a code meanwhile."""
         provider = self.locks[lock_id].provider
         written = self.data.written.setdefault(lock_id, {})
         reported = dict(await provider.async_read_slots())
@@ -475,6 +498,10 @@ class KeyholderRuntime:
             for slot in interrupted:
                 unconfirmed.pop(slot, None)
         settle = timedelta(seconds=provider.settle_seconds)
+        for slot, code in _take_refused(
+            reported, written, unconfirmed, now - settle, provider.refusal
+        ).items():
+            self._code_refused(lock_id, slot, code)
         _check_writes_landed(reported, written, unconfirmed, now - settle)
         # Read after reading: a first read can reveal that the lock masks codes.
         caps = provider.capabilities
@@ -516,6 +543,7 @@ class KeyholderRuntime:
                 op.slot: op.credential.secret if op.credential else None for op in ops
             }
             await self._store.async_save_pending(self.data)
+        refused = False
         for op in ops:
             slot, credential = op.slot, op.credential
             if credential is None:
@@ -526,14 +554,14 @@ class KeyholderRuntime:
                     written.pop(slot, None)
             else:
                 LOGGER.debug("Setting slot %s on %s", slot, self.locks[lock_id].name)
-                if caps.native_schedule:
-                    valid = self._validity(credential.key_id, now)
-                    await cast("ScheduledLockProvider", provider).async_set_code(
-                        slot, credential.secret, valid=valid
-                    )
-                    windows[slot] = valid[1]
-                else:
-                    await provider.async_set_code(slot, credential.secret)
+                try:
+                    await self._async_set(lock_id, slot, credential, now)
+                except ProviderError as err:
+                    if not err.refuses_code:
+                        raise
+                    self._code_refused(lock_id, slot, credential.secret)
+                    refused = True
+                    continue
                 written[slot] = credential.secret
             if provider.settle_seconds:
                 unconfirmed[slot] = (
@@ -548,6 +576,26 @@ class KeyholderRuntime:
         if ops and provider.settle_seconds:
             # Read back once the lock has had time to report what it now holds.
             self._sync_later(self._verify_unsubs, lock_id, provider.settle_seconds + 1)
+        return refused
+
+    async def _async_set(
+        self, lock_id: str, slot: int, credential: Credential, now: datetime
+    ) -> None:
+        """Write one code, with its window where the lock enforces windows."""
+        provider = self.locks[lock_id].provider
+        if not provider.capabilities.native_schedule:
+            await provider.async_set_code(slot, credential.secret)
+            return
+        valid = self._validity(credential.key_id, now)
+        await cast("ScheduledLockProvider", provider).async_set_code(
+            slot, credential.secret, valid=valid
+        )
+        self._windows.setdefault(lock_id, {})[slot] = valid[1]
+
+    def _code_refused(self, lock_id: str, slot: int, code: str) -> None:
+        """Remember that the lock refused the code of the key planned in ``slot``."""
+        if (key_id := self.site.slot_owner(lock_id, slot)) is not None:
+            self.placement.refuse(lock_id, key_id, code)
 
     def _validity(self, key_id: str, now: datetime) -> Validity:
         """Return the window of a key effective at ``now``: until it stops working."""
@@ -590,7 +638,12 @@ class KeyholderRuntime:
             now,
             self.tz,
             occupied={lock_id: status.unmanaged_slots},
+            refused={lock_id: self.placement.refused_keys(self.site, lock_id)},
         )
+        self.placement.update(
+            self.site, lock_id, self.locks[lock_id].name, plan.unplaced
+        )
+        status.not_fitting = len(self.placement.of_lock(lock_id))
         desired = plan.desired[lock_id]
         status.desired = len(desired)
         return desired
@@ -811,6 +864,34 @@ def _check_writes_landed(
         raise ProviderError(
             "write_not_confirmed", f"The lock did not confirm slots {sorted(missing)}"
         )
+
+
+def _take_refused(
+    reported: dict[int, str | None],
+    written: dict[int, str],
+    unconfirmed: dict[int, tuple[str | None, datetime]],
+    settled_before: datetime,
+    refusal: Callable[[int], str | None],
+) -> dict[int, str]:
+    """
+    Take the settled writes the lock did not take and said it refused.
+
+    Returns slot -> code refused. Such a slot keeps what it held before the
+    write (Keyholder's, so a code left there is cleared), and is no failure.
+    """
+    refused: dict[int, str] = {}
+    for slot, (value, when) in list(unconfirmed.items()):
+        held = reported.get(slot)
+        landed = slot in reported and held in (value, None)
+        if value is None or when > settled_before or landed or not refusal(slot):
+            continue
+        del unconfirmed[slot]
+        refused[slot] = value
+        if held is None:
+            written.pop(slot, None)
+        else:
+            written[slot] = held
+    return refused
 
 
 def _take_back_interrupted(

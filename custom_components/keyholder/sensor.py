@@ -80,10 +80,19 @@ class KeyholderStatusSensor(KeyholderPersonEntity, SensorEntity):
                 if lock_id in self.runtime.locks
             }
         )
+        not_on = {
+            (item["lock"], item["reason"])
+            for key in keys
+            if not key.cancelled
+            for item in self.runtime.not_on_locks(key.id)
+        }
         return {
             "next_change": nxt.isoformat() if nxt else None,
             "locks": locks,
             "keys": len([key for key in keys if not key.cancelled]),
+            "not_on_locks": [
+                {"lock": lock, "reason": reason} for lock, reason in sorted(not_on)
+            ],
         }
 
 
@@ -101,7 +110,7 @@ class LockSyncSensor(KeyholderEntity, SensorEntity):
 
     @property
     def native_value(self) -> str:
-        """Return in sync, pending or failed."""
+        """Return in sync, pending, failed or incomplete (keys do not fit)."""
         return self.runtime.lock_status[self._lock_id].state.value
 
     @property
@@ -115,4 +124,6 @@ class LockSyncSensor(KeyholderEntity, SensorEntity):
             "last_error": status.last_error,
             "next_retry": status.next_retry.isoformat() if status.next_retry else None,
             "unmanaged_slots": list(status.unmanaged_slots),
+            "keys_not_fitting": status.not_fitting,
+            "not_fitting": self.runtime.placement.reasons(self._lock_id),
         }

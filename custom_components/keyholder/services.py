@@ -42,6 +42,7 @@ from .engine.names import MAX_EMAIL_LENGTH
 from .engine.status import key_status
 from .inputs import name_text, whole_number
 from .keys import (
+    IssuedKey,
     async_adopt_code,
     async_cancel_key,
     async_issue_key,
@@ -73,6 +74,7 @@ ATTR_KEY_ID = "key_id"
 ATTR_ONLINE = "online"
 ATTR_LOCK = "lock"
 ATTR_SLOT = "slot"
+ATTR_NOT_ON_LOCKS = "not_on_locks"
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 EARLIEST = 1970
@@ -195,6 +197,23 @@ def _schedule(data: dict[str, Any]) -> Schedule:
     return Schedule(windows=windows, valid_from=valid_from, valid_until=valid_until)
 
 
+def issued_response(runtime: KeyholderRuntime, issued: IssuedKey) -> dict[str, Any]:
+    """
+    Answer an issued key: its id, status and where it is not (and why).
+
+    ``not_on_locks`` lists the locks the key should be on now but is not (no
+    free slot, code refused...): the key's status does not say it works there.
+    """
+    response: dict[str, Any] = {
+        ATTR_KEY_ID: issued.key.id,
+        "status": runtime.key_status(issued.key).value,
+        ATTR_NOT_ON_LOCKS: runtime.not_on_locks(issued.key.id),
+    }
+    if issued.passcode is not None:
+        response[ATTR_PASSCODE] = issued.passcode
+    return response
+
+
 def _passcode_length(hass: HomeAssistant, call: ServiceCall) -> int:
     return site_setting(
         _entry(hass, call), CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH
@@ -221,13 +240,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             passcode_length=_passcode_length(hass, call),
             name=data[ATTR_NAME],
         )
-        response: dict[str, Any] = {
-            ATTR_KEY_ID: issued.key.id,
-            "status": runtime.key_status(issued.key).value,
-        }
-        if issued.passcode is not None:
-            response[ATTR_PASSCODE] = issued.passcode
-        return response
+        return issued_response(runtime, issued)
 
     async def cancel_key(call: ServiceCall) -> None:
         await async_cancel_key(_runtime(hass, call), call.data[ATTR_KEY_ID])
@@ -279,6 +292,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
                         if i in runtime.locks
                     ),
                     "status": key_status(key, holder, now, runtime.tz).value,
+                    ATTR_NOT_ON_LOCKS: runtime.not_on_locks(key.id),
                     ATTR_USES: key.uses,
                     "max_uses": key.max_uses,
                     ATTR_VALID_FROM: _iso(key.schedule.valid_from),

@@ -27,6 +27,7 @@ from .const import (
     SUBENTRY_LOCK,
 )
 from .engine.model import Keyholder, Role
+from .placement import placement_issue_ids
 from .providers import create_provider
 from .runtime import KeyholderConfigEntry, LockInfo, issue_id
 from .store import SiteData
@@ -162,6 +163,10 @@ def build_locks(
     for gone in set().union(*memories) - set(locks):
         for memory in memories:
             memory.pop(gone, None)
-        ir.async_delete_issue(hass, DOMAIN, issue_id(gone))
-        ir.async_delete_issue(hass, DOMAIN, alert_issue_id(gone))
+        for gone_issue in (
+            issue_id(gone),
+            alert_issue_id(gone),
+            *placement_issue_ids(gone),
+        ):
+            ir.async_delete_issue(hass, DOMAIN, gone_issue)
     return locks

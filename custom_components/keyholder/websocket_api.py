@@ -131,6 +131,7 @@ def _key(runtime: KeyholderRuntime, key: Key, holder: Keyholder) -> dict[str, An
         "status": runtime.key_status(key, now).value,
         "next_change": _iso(change),
         "locks": sorted(key.lock_ids & runtime.locks.keys()),
+        "not_on_locks": runtime.not_on_locks(key.id),
         "uses": key.uses,
         "max_uses": key.max_uses,
         "windows": [_window(window) for window in key.schedule.windows],
@@ -177,6 +178,7 @@ def _locks(runtime: KeyholderRuntime) -> list[dict[str, Any]]:
                 "last_error": status.last_error,
                 "next_retry": _iso(status.next_retry),
                 "unmanaged_slots": list(status.unmanaged_slots),
+                "keys_not_fitting": status.not_fitting,
             }
         )
     return sorted(result, key=lambda lock: (lock["name"].casefold(), lock["id"]))

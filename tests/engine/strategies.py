@@ -147,6 +147,7 @@ def keys(draw: st.DrawFn, key_id: str, holder_id: str, tz: ZoneInfo) -> Key:
         uses=draw(st.integers(0, 3)),
         cancelled=draw(st.booleans()),
         name=draw(st.text(max_size=6)),
+        serial=draw(st.integers(0, 5)),
     )
 
 

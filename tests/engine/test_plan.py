@@ -151,6 +151,61 @@ def test_slot_reuse_after_cancel() -> None:
     assert {slot: cred.key_id for slot, cred in desired.items()} == {1: "c", 2: "b"}
 
 
+def _holders(desired: dict[int, Credential]) -> dict[int, str]:
+    return {slot: cred.key_id for slot, cred in desired.items()}
+
+
+def test_waiting_keys_get_freed_slots_in_issue_order() -> None:
+    """Keys waiting for a slot get it in issue order, not in key id order."""
+    caps = {"front": LockCapabilities(slot_min=1, slot_max=3)}
+    # Issued first to last: e, d, c, b, a (ids sort the other way round).
+    site = make_site()
+    for key_id, secret in zip(
+        "edcba", ("482913", "593024", "604135", "715246", "826357"), strict=True
+    ):
+        site.put_key(pin(key_id, secret, serial=site.next_serial()))
+    plan = make_plan(site, caps, NOON, BERLIN)
+    assert _holders(plan.desired["front"]) == {1: "e", 2: "d", 3: "c"}
+    assert plan.unplaced == (
+        Unplaced("a", "front", UnplacedReason.NO_FREE_SLOT),
+        Unplaced("b", "front", UnplacedReason.NO_FREE_SLOT),
+    )
+    site.put_key(replace(site.keys["e"], cancelled=True))
+    plan = make_plan(site, caps, NOON, BERLIN)
+    # "b" was issued before "a": it gets the freed slot.
+    assert _holders(plan.desired["front"]) == {1: "b", 2: "d", 3: "c"}
+    assert plan.unplaced == (Unplaced("a", "front", UnplacedReason.NO_FREE_SLOT),)
+    site.put_key(replace(site.keys["d"], cancelled=True))
+    plan = make_plan(site, caps, NOON, BERLIN)
+    assert _holders(plan.desired["front"]) == {1: "b", 2: "a", 3: "c"}
+    assert plan.unplaced == ()
+
+
+def test_keys_stored_without_serial_come_first() -> None:
+    site = make_site(pin("b", "482913"), pin("a", "593024"))
+    assert site.next_serial() == 1
+    site.put_key(pin("0", "604135", serial=site.next_serial()))
+    assert site.keys["0"].serial == 1
+    assert site.next_serial() == 2
+    caps = {"front": LockCapabilities(slot_min=1, slot_max=2)}
+    plan = make_plan(site, caps, NOON, BERLIN)
+    assert _holders(plan.desired["front"]) == {1: "a", 2: "b"}
+    assert plan.unplaced == (Unplaced("0", "front", UnplacedReason.NO_FREE_SLOT),)
+
+
+def test_refused_key_leaves_its_slot_to_the_next_one() -> None:
+    caps = {"front": LockCapabilities(slot_min=1, slot_max=1)}
+    site = make_site(pin("a", "482913", serial=1), pin("b", "593024", serial=2))
+    assert _holders(make_plan(site, caps, NOON, BERLIN).desired["front"]) == {1: "a"}
+    plan = make_plan(site, caps, NOON, BERLIN, refused={"front": {"a"}})
+    assert _holders(plan.desired["front"]) == {1: "b"}
+    assert plan.unplaced == (Unplaced("a", "front", UnplacedReason.CODE_DUPLICATE),)
+    assert site.slots == {"front": {"b": 1}}
+    # Refusals on another lock change nothing here.
+    plan = make_plan(site, caps, NOON, BERLIN, refused={"back": {"b"}})
+    assert _holders(plan.desired["front"]) == {1: "b"}
+
+
 def test_key_leaving_lock_frees_slot() -> None:
     site = make_site(pin("a", "482913"))
     desired_state(site, LOCKS, NOON, BERLIN)

@@ -56,6 +56,7 @@ def sample_site() -> Site:
             max_uses=3,
             uses=1,
             name="Plumber code",
+            serial=7,
         )
     )
     site.slots = {"front": {"k1": 4}}
@@ -76,6 +77,7 @@ def test_document_shape() -> None:
     ]
     assert key["schedule"]["valid_from"] == "2026-03-31T22:00:00+00:00"
     assert data["slots"] == {"front": {"k1": 4}}
+    assert key["serial"] == 7
     assert json.loads(json.dumps(data)) == data
     restored = site_from_dict(data)
     assert restored == sample_site()
@@ -94,6 +96,7 @@ def test_defaults_and_naive_datetimes_are_utc() -> None:
     assert holder.role is Role.KEYHOLDER
     assert not holder.blocked
     key = site.keys["k"]
+    assert key.serial == 0
     assert key.schedule == Schedule()
     assert key.lock_ids == frozenset()
     assert site.slots == {}

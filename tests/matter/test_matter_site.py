@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
@@ -140,3 +141,64 @@ async def test_offline_lock_gets_the_code_when_back(
     await harness.async_delivered()
     assert list(harness.lock.held().values()) == [response["passcode"]]
     assert front_door_sync(hass).state == "in_sync"
+
+
+async def test_code_the_lock_holds_already_is_refused_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    berlin: None,
+    matter_lock: MatterFactory,
+) -> None:
+    """Matter answers duplicate: code_duplicate on that lock, never sent again."""
+    freezer.move_to(at(9))
+    harness = await matter_lock()
+    lock = harness.lock
+    # The owner's code, set at the lock: Matter never shows it to Keyholder.
+    lock.seed(1, "482913")
+    entry = await _site(hass, harness)
+    response = await hass.services.async_call(
+        DOMAIN,
+        "issue_key",
+        {"keyholder": "Plumber", "locks": ["Front door"], "passcode": "482913"},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    assert response["status"] == "active"
+    assert response["not_on_locks"] == [
+        {"lock": "Front door", "lock_id": LOCK_ID, "reason": "code_duplicate"}
+    ]
+    assert lock.commands.count("SetCredential") == 1
+    assert lock.held() == {1: "482913"}
+    sync = front_door_sync(hass)
+    assert sync.state == "incomplete"
+    assert sync.attributes["failures"] == 0
+    assert sync.attributes["not_fitting"] == {"code_duplicate": 1}
+    repair = ir.async_get(hass).async_get_issue(DOMAIN, f"code_duplicate_{LOCK_ID}")
+    assert repair is not None
+    assert repair.translation_key == "code_duplicate"
+
+    # Later passes (edges, retries, the lock coming back) do not resend it.
+    runtime = entry.runtime_data
+    for minutes in (1, 31, 90):
+        await move_to(
+            hass, freezer, at(9, minutes % 60) + timedelta(hours=minutes // 60)
+        )
+        await runtime.async_retry_now(LOCK_ID)
+    assert lock.commands.count("SetCredential") == 1
+
+    # A new passcode goes to the lock at once.
+    result = await hass.services.async_call(
+        DOMAIN,
+        "generate_passcode",
+        {"key_id": response["key_id"]},
+        blocking=True,
+        return_response=True,
+    )
+    assert result is not None
+    assert lock.commands.count("SetCredential") == 2
+    assert result["passcode"] in lock.held().values()
+    assert front_door_sync(hass).state == "in_sync"
+    assert (
+        ir.async_get(hass).async_get_issue(DOMAIN, f"code_duplicate_{LOCK_ID}") is None
+    )

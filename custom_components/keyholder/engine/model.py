@@ -125,6 +125,9 @@ class Key:
 
     ``secret`` is the PIN of a passcode key or the UID of a tag; app keys have
     none. ``max_uses`` limits the number of uses (one-time codes use 1).
+    ``serial`` is the key's issue number in its site (see :meth:`Site.next_serial`):
+    keys waiting for a free slot get one in that order. Keys stored before it
+    existed have 0 and come first, by id.
     """
 
     id: str
@@ -137,6 +140,7 @@ class Key:
     uses: int = 0
     cancelled: bool = False
     name: str = ""
+    serial: int = 0
 
     @property
     def used_up(self) -> bool:
@@ -196,6 +200,10 @@ class Site:
             if key_slot == slot:
                 return key_id
         return None
+
+    def next_serial(self) -> int:
+        """Return the issue number of a new key: after every key of the site."""
+        return max((key.serial for key in self.keys.values()), default=0) + 1
 
     def put_key(self, key: Key) -> None:
         """Add or replace a key."""

@@ -16,7 +16,10 @@ Slot rules (``site.slots`` is updated in place by the planner):
   Keyholder did not write).
 * A key that is effective and has no slot gets the lowest free slot; when the
   lock is full it takes over the lowest slot held by a key that is not effective
-  right now; when that fails too it is reported in :attr:`Plan.unplaced`.
+  right now; when that fails too it is reported in :attr:`Plan.unplaced`. Keys
+  waiting for a slot get one in the order they were issued (``Key.serial``).
+* A key whose code the lock refused (``refused``: it already holds that code) is
+  not planned on that lock and is reported with reason ``code_duplicate``.
 * App keys never go on locks. Locks missing from ``locks`` are left untouched.
 """
 
@@ -66,6 +69,7 @@ class UnplacedReason(StrEnum):
     UNSUPPORTED_KIND = "unsupported_kind"
     NO_SECRET = "no_secret"  # noqa: S105 - a reason, not a password
     PASSCODE_REJECTED = "passcode_rejected"
+    CODE_DUPLICATE = "code_duplicate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,12 +124,15 @@ def make_plan(
     tz: tzinfo,
     *,
     occupied: Mapping[str, Collection[int]] | None = None,
+    refused: Mapping[str, Collection[str]] | None = None,
 ) -> Plan:
     """
     Compute the desired credentials of every lock at ``at``.
 
     ``occupied`` lists, per lock, slots that hold codes Keyholder did not write;
-    they are never chosen. MUTATES ``site.slots`` (see the module docstring).
+    they are never chosen. ``refused`` lists, per lock, keys whose current code
+    the lock refused as a duplicate. MUTATES ``site.slots`` (see the module
+    docstring).
     """
     statuses: dict[str, Status] = {}
     by_lock: dict[str, list[Key]] = {lock_id: [] for lock_id in locks}
@@ -152,6 +159,7 @@ def make_plan(
             lock_keys=by_lock[lock_id],
             statuses=statuses,
             foreign=foreign,
+            refused=frozenset(refused.get(lock_id, ())) if refused else frozenset(),
             unplaced=unplaced,
         )
     unplaced.sort(key=lambda item: (item.lock_id, item.key_id))
@@ -166,6 +174,7 @@ def _plan_lock(
     lock_keys: list[Key],
     statuses: Mapping[str, Status],
     foreign: frozenset[int],
+    refused: frozenset[str],
     unplaced: list[Unplaced],
 ) -> dict[int, Credential]:
     """Plan one lock: keep, free and allocate its slots; return slot -> credential."""
@@ -173,7 +182,9 @@ def _plan_lock(
     keepers: set[str] = set()
     for key in lock_keys:
         status = statuses[key.id]
-        reason = _unfit(key, caps)
+        reason = _unfit(key, caps) or (
+            UnplacedReason.CODE_DUPLICATE if key.id in refused else None
+        )
         if reason is None:
             if status not in TERMINAL_STATUSES:
                 keepers.add(key.id)
@@ -214,7 +225,7 @@ def _plan_lock(
                 if key_id not in wanted_ids
             )
         )
-        for key in sorted(pending, key=lambda key: key.id):
+        for key in sorted(pending, key=lambda key: (key.serial, key.id)):
             new_slot = pool.take()
             if new_slot is None:
                 taken_over = next(idle, None)

@@ -119,6 +119,7 @@ def key_to_dict(key: Key) -> dict[str, Any]:
         "uses": key.uses,
         "cancelled": key.cancelled,
         "name": key.name,
+        "serial": key.serial,
     }
 
 
@@ -135,6 +136,7 @@ def key_from_dict(data: dict[str, Any]) -> Key:
         uses=int(data.get("uses", 0)),
         cancelled=bool(data.get("cancelled", False)),
         name=data.get("name", ""),
+        serial=int(data.get("serial", 0)),
     )
 
 

@@ -21,17 +21,32 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
 
+CODE_REFUSALS = frozenset({"code_duplicate"})
+"""Reasons a working lock refuses one code (it already holds it for someone else).
+
+Such a refusal is not a failure of the lock: the key is reported as not on that
+lock, and that code is not sent to it again.
+"""
+
+
 class ProviderError(Exception):
     """
     A lock could not carry out an operation (offline, rejected...).
 
-    ``reason`` is a translation key of the ``exceptions`` section.
+    ``reason`` is a translation key of the ``exceptions`` section. Raised by
+    ``async_set_code`` with a reason of :data:`CODE_REFUSALS`, it means that the
+    lock refused this code for this slot only.
     """
 
     def __init__(self, reason: str, message: str) -> None:
         """Store the reason key next to a developer-facing message."""
         super().__init__(message)
         self.reason = reason
+
+    @property
+    def refuses_code(self) -> bool:
+        """Return True when the lock refused one code, not the operation as such."""
+        return self.reason in CODE_REFUSALS
 
 
 class LockProvider(Protocol):
@@ -63,6 +78,15 @@ class LockProvider(Protocol):
     async def async_clear_code(self, slot: int) -> None:
         """Empty a slot (raise ProviderError on failure)."""
 
+    def refusal(self, slot: int) -> str | None:
+        """
+        Return why the lock refused the code last written to ``slot``, if it said.
+
+        For locks that acknowledge a write and report a refusal afterwards (a
+        reason of :data:`CODE_REFUSALS`); None when the lock reported none. A lock
+        that refuses at once raises it from ``async_set_code`` instead.
+        """
+
     def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
         """Call ``on_use(slot)`` whenever the lock reports a keypad unlock."""
 
@@ -86,6 +110,14 @@ class RefusalReporter(Protocol):
         self, on_refused: Callable[[Refusal], None]
     ) -> Callable[[], None]:
         """Call ``on_refused`` for each refusal the lock reports (never the code)."""
+
+
+class RefusesWhileWriting:
+    """For locks that report a refusal, if at all, as the write's own error."""
+
+    def refusal(self, slot: int) -> str | None:
+        """Return None: nothing is refused after the write was acknowledged."""
+        return None
 
 
 def platform_lock_entity(hass: HomeAssistant, entity_id: str, platform: str) -> Any:

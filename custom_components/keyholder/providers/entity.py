@@ -8,10 +8,10 @@ from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_state_change_event
 
-from . import ProviderError
+from . import ProviderError, RefusesWhileWriting
 
 
-class LockEntityProvider:
+class LockEntityProvider(RefusesWhileWriting):
     """
     A lock Keyholder reaches through a lock entity of another integration.
 

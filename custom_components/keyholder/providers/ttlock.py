@@ -48,7 +48,7 @@ from ttlock_ble import (
 
 from ..const import LOGGER
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError
+from . import ProviderError, RefusesWhileWriting
 
 if TYPE_CHECKING:
     from bleak.backends.device import BLEDevice
@@ -150,7 +150,7 @@ class _Held:
     end: datetime | None
 
 
-class TTLockLock:
+class TTLockLock(RefusesWhileWriting):
     """A TTLock reached over Bluetooth; slots are this provider's numbering."""
 
     model = "TTLock (Bluetooth)"

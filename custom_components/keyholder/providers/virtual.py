@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError
+from . import ProviderError, RefusesWhileWriting
 
 PROVIDER_VIRTUAL = "virtual"
 WRONG_CODES_BEFORE_LOCKOUT = 5
@@ -62,7 +62,7 @@ class KeypadLockout:
         self._until = None
 
 
-class VirtualLock:
+class VirtualLock(RefusesWhileWriting):
     """A simulated keypad lock whose slots live in Keyholder's store."""
 
     model = "Virtual keypad lock"
@@ -131,6 +131,9 @@ class VirtualLock:
             raise ProviderError("slot_out_of_range", f"Slot {slot} does not exist")
         if not caps.pin_min <= len(code) <= caps.pin_max:
             raise ProviderError("code_rejected", "The lock rejected the code length")
+        if self.slot_for_code(code) not in (None, slot):
+            # Like a real keypad: one code opens for one user only.
+            raise ProviderError("code_duplicate", f"Another slot than {slot} holds it")
         await self._transmit()
         self.codes[slot] = code
 

@@ -38,7 +38,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util.json import json_loads
 
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError
+from . import ProviderError, RefusesWhileWriting
 
 if TYPE_CHECKING:
     from homeassistant.components.mqtt import ReceiveMessage
@@ -104,7 +104,7 @@ def _keypad_unlock(data: Mapping[str, Any]) -> bool:
     )
 
 
-class Zigbee2MqttLock:
+class Zigbee2MqttLock(RefusesWhileWriting):
     """A lock device of Zigbee2MQTT, reached through Home Assistant's mqtt."""
 
     model = "Zigbee2MQTT lock"

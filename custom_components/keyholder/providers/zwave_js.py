@@ -17,6 +17,12 @@ node through zwave_js's own helper.
 The driver's values trail the lock by about a second after a write, so the
 provider remembers what it just wrote and reports that for a short while until
 the lock's own report catches up; otherwise a stale read would undo the write.
+
+A lock refusing a code it already holds acknowledges the write and then sends an
+Access Control notification (event 15, duplicate code), naming no slot (or the
+slot as ``userId``). It is taken as refusing the codes written in the last few
+seconds; :meth:`ZwaveJSLock.refusal` tells the runtime, which reads the slots
+back and counts a refusal only for a slot that did not take its code.
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ KEYPAD_UNLOCK = 6
 # access codes exceed the code limit (0x13).
 REFUSED_EVENTS: Final = frozenset({0x14, 0x32})
 LOCKOUT_EVENTS: Final = frozenset({0x10, 0x13})
+# Access Control: "New user code not added due to duplicate code".
+CODE_DUPLICATE_EVENT = 15
 NOTIFICATION_CC = 113
 # Alarm (Notification v1) types meaning "unlocked at the keypad by the user in slot
 # alarmLevel": 19 in Kwikset's and Yale's tables (zwave-js maps both to Access
@@ -88,6 +96,8 @@ class ZwaveJSLock(LockEntityProvider):
         self._masks = False
         # slot -> (code we wrote or None for cleared, monotonic deadline)
         self._expect: dict[int, tuple[str | None, float]] = {}
+        # slot -> why the lock refused the code last written there
+        self._refused: dict[int, str] = {}
 
     @property
     def capabilities(self) -> LockCapabilities:
@@ -163,21 +173,43 @@ class ZwaveJSLock(LockEntityProvider):
             raise ProviderError("code_rejected", "Z-Wave codes have 4 to 10 digits")
         self._ensure_available()
         entity = platform_lock_entity(self._hass, self.entity_id, ZWAVE_DOMAIN)
+        self._refused.pop(slot, None)
+        # Expected before it is sent: the lock may report a refusal at once.
+        self._expect[slot] = (code, time.monotonic() + self.settle_seconds)
         try:
             await entity.async_set_lock_usercode(code_slot=slot, usercode=code)
         except HomeAssistantError as err:
+            del self._expect[slot]
             # Z-Wave JS messages name slots, never codes.
             raise ProviderError("lock_error", str(err)) from err
         self._expect[slot] = (code, time.monotonic() + self.settle_seconds)
 
     async def async_clear_code(self, slot: int) -> None:
         """Empty a slot."""
+        self._refused.pop(slot, None)
         await self._call("clear_lock_usercode", {"code_slot": slot})
         self._expect[slot] = (None, time.monotonic() + self.settle_seconds)
 
+    def refusal(self, slot: int) -> str | None:
+        """Return ``code_duplicate`` when the lock refused the code of ``slot``."""
+        return self._refused.get(slot)
+
+    @callback
+    def _on_duplicate(self, user_id: object) -> None:
+        """Mark the codes just written (or the slot named) as refused."""
+        now = time.monotonic()
+        for slot, (code, deadline) in self._expect.items():
+            if code is not None and now < deadline and user_id in (None, slot):
+                self._refused[slot] = "code_duplicate"
+        _LOGGER.debug("%s refused a code it already holds", self.entity_id)
+
     @callback
     def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
-        """Call ``on_use(slot)`` once per keypad unlock the lock reports."""
+        """
+        Call ``on_use(slot)`` once per keypad unlock the lock reports.
+
+        Also follows the lock's reports of refused (duplicate) codes.
+        """
         registry = er.async_get(self._hass)
         reports = _KeypadReports(on_use)
         alarms = _AlarmWatch(self._hass, self.entity_id, reports.alarm)
@@ -185,10 +217,14 @@ class ZwaveJSLock(LockEntityProvider):
         @callback
         def _on_notification(event: Event) -> None:
             data = event.data
-            if self._access_control_event(registry, data) != KEYPAD_UNLOCK:
+            event_kind = self._access_control_event(registry, data)
+            if event_kind not in (CODE_DUPLICATE_EVENT, KEYPAD_UNLOCK):
                 return
-            user_id = (data.get("parameters") or {}).get("userId")
-            if isinstance(user_id, int):
+            parameters = data.get("parameters")
+            user_id = parameters.get("userId") if isinstance(parameters, dict) else None
+            if event_kind == CODE_DUPLICATE_EVENT:
+                self._on_duplicate(user_id if isinstance(user_id, int) else None)
+            elif isinstance(user_id, int):
                 reports.notification(user_id)
 
         unsubs = [

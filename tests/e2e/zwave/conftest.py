@@ -283,6 +283,10 @@ class MockLock:
         """Simulate the lock going out of radio range (no ACKs, nothing handled)."""
         await self._request("set_reachable", reachable=reachable)
 
+    async def refuse_duplicates(self, *, enabled: bool = True) -> None:
+        """Make the node refuse a code another slot holds, with notification 15."""
+        await self._request("refuse_duplicates", enabled=enabled)
+
     async def reject_code_sets(self, *, enabled: bool = True) -> None:
         """Make the node ACK User Code Set commands but keep the old slot contents."""
         await self._request("reject_code_sets", enabled=enabled)
@@ -314,11 +318,18 @@ def zwave_seed_codes() -> dict[int, str]:
 
 
 @pytest.fixture
+def zwave_num_users() -> int:
+    """How many user code slots the simulated lock has (override like the seed)."""
+    return NUM_USERS
+
+
+@pytest.fixture
 def zwave_mock_lock(
     zwave_node_modules: Path,
     socket_enabled: None,
     tmp_path: Path,
     zwave_seed_codes: dict[int, str],
+    zwave_num_users: int,
 ) -> Generator[MockLock]:
     """Start the simulated controller + lock node; stop it at teardown."""
     ready_file = tmp_path / "mock-ready.json"
@@ -331,7 +342,7 @@ def zwave_mock_lock(
             "--ready-file",
             str(ready_file),
             "--num-users",
-            str(NUM_USERS),
+            str(zwave_num_users),
             "--seed",
             seed,
         ],
@@ -351,7 +362,7 @@ def zwave_mock_lock(
             control_port=ready["controlPort"],
             node_id=ready["nodeId"],
             home_id=ready["homeId"],
-            num_users=NUM_USERS,
+            num_users=zwave_num_users,
             log=log,
             process=proc,
         )

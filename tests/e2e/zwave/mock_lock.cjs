@@ -20,6 +20,8 @@
 //   {"cmd": "notify", "type": 6, "event": 5, "params": [3]}
 //   {"cmd": "set_reachable", "reachable": false}   (node stops ACKing: out of range)
 //   {"cmd": "reject_code_sets", "enabled": true}   (node ACKs User Code Set, keeps old code)
+//   {"cmd": "refuse_duplicates", "enabled": true}  (a code another slot holds is not stored;
+//                                                   Access Control event 15 is sent)
 //   {"cmd": "ping"}
 "use strict";
 
@@ -157,7 +159,9 @@ const respondToNotificationGet = {
 };
 
 // Fault injection, switched over the control channel.
-const faults = { rejectCodeSets: false, unreachable: false };
+const faults = { rejectCodeSets: false, unreachable: false, refuseDuplicates: false };
+// Access Control: "New user code not added due to duplicate code".
+const DUPLICATE_CODE = 0x0f;
 
 // With rejectCodeSets the node acknowledges a User Code Set but does not store it
 // (like a lock refusing a duplicate code); the driver's verification Get then reads
@@ -166,6 +170,28 @@ const rejectUserCodeSet = {
 	handleCC(controller, self, receivedCC) {
 		if (faults.rejectCodeSets && receivedCC instanceof UserCodeCCSet) {
 			return { action: "stop" };
+		}
+		return undefined;
+	},
+};
+
+// With refuseDuplicates the node refuses a code that another slot holds, as real
+// locks do: it keeps the slot as it was and reports Access Control event 15.
+const refuseDuplicateUserCode = {
+	handleCC(controller, self, receivedCC) {
+		if (!faults.refuseDuplicates || !(receivedCC instanceof UserCodeCCSet)) {
+			return undefined;
+		}
+		const code = codeToString(receivedCC.userCode);
+		for (let slot = 1; slot <= numUsers; slot++) {
+			if (
+				slot !== receivedCC.userId &&
+				(self.state.get(statusKey(slot)) ?? STATUS_AVAILABLE) !== STATUS_AVAILABLE &&
+				codeToString(self.state.get(codeKey(slot))) === code
+			) {
+				notify(self, controller, ACCESS_CONTROL, DUPLICATE_CODE, []).catch(() => undefined);
+				return { action: "stop" };
+			}
 		}
 		return undefined;
 	},
@@ -190,11 +216,11 @@ const config = {
 						ccId: CommandClasses.Notification,
 						version: 8,
 						supportsV1Alarm: false,
-						notificationTypesAndEvents: { [ACCESS_CONTROL]: [1, 2, 5, 6] },
+						notificationTypesAndEvents: { [ACCESS_CONTROL]: [1, 2, 5, 6, DUPLICATE_CODE] },
 					},
 				],
 			},
-			behaviors: [respondToNotificationGet, rejectUserCodeSet],
+			behaviors: [respondToNotificationGet, rejectUserCodeSet, refuseDuplicateUserCode],
 		},
 	],
 };
@@ -289,6 +315,9 @@ async function handle(server, request) {
 			return faults;
 		case "reject_code_sets":
 			faults.rejectCodeSets = Boolean(request.enabled);
+			return faults;
+		case "refuse_duplicates":
+			faults.refuseDuplicates = Boolean(request.enabled);
 			return faults;
 		case "keypad_unlock":
 			checkSlot(request.slot);

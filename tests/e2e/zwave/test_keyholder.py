@@ -564,6 +564,88 @@ async def test_lock_refusing_codes_is_reported(site: Site) -> None:
     assert issues.async_get_issue(DOMAIN, ISSUE_ID) is not None
 
 
+OWNER_CODES = {1: "135790", 3: "246801"}
+
+
+@pytest.mark.parametrize(("zwave_num_users", "zwave_seed_codes"), [(5, OWNER_CODES)])
+async def test_keys_beyond_the_free_slots_wait_in_issue_order(site: Site) -> None:
+    """5 slots, 2 with owner codes, 5 keys: 3 placed, 2 reported; the oldest waits first."""
+    mock = site.zw.mock
+    issues = ir.async_get(site.hass)
+    keys = [await site.issue_key() for _ in range(5)]
+    not_here = [{"lock": "Front door", "lock_id": LOCK_ID, "reason": "no_free_slot"}]
+    assert [key["not_on_locks"] for key in keys] == [[], [], [], not_here, not_here]
+    assert all(key["status"] == "active" for key in keys)
+    codes = await mock.wait_for_codes(lambda codes: len(codes) == 5)
+    assert {slot: codes[slot] for slot in OWNER_CODES} == OWNER_CODES
+    assert {key["passcode"] for key in keys[:3]} <= set(codes.values())
+    state = await _wait_sensor(site, "incomplete", within=SETTLE_WAIT)
+    assert state.attributes["keys_not_fitting"] == 2
+    assert state.attributes["unmanaged_slots"] == [1, 3]
+    full = f"lock_full_{LOCK_ID}"
+    assert issues.async_get_issue(DOMAIN, full) is not None
+
+    await site.hass.services.async_call(
+        DOMAIN, "cancel_key", {"key_id": keys[0]["key_id"]}, blocking=True
+    )
+    # Key 4 was issued before key 5: it takes the freed slot.
+    codes = await mock.wait_for_codes(
+        lambda codes: keys[3]["passcode"] in codes.values()
+    )
+    assert keys[0]["passcode"] not in codes.values()
+    assert keys[4]["passcode"] not in codes.values()
+    assert {slot: codes[slot] for slot in OWNER_CODES} == OWNER_CODES
+    await _wait_sensor(site, "incomplete", within=SETTLE_WAIT, keys_not_fitting=1)
+    assert site.runtime.not_on_locks(keys[3]["key_id"]) == []
+    assert site.runtime.not_on_locks(keys[4]["key_id"]) == not_here
+
+    await site.hass.services.async_call(
+        DOMAIN, "cancel_key", {"key_id": keys[1]["key_id"]}, blocking=True
+    )
+    await mock.wait_for_codes(lambda codes: keys[4]["passcode"] in codes.values())
+    await _wait_sensor(site, "in_sync", within=SETTLE_WAIT, keys_not_fitting=0)
+    assert issues.async_get_issue(DOMAIN, full) is None
+
+
+async def test_duplicate_owner_code_is_reported_not_resent(site: Site) -> None:
+    """The lock refuses a code it holds (event 15): code_duplicate, sent once."""
+    mock = site.zw.mock
+    await mock.refuse_duplicates()
+    provider = site.runtime.locks[LOCK_ID].provider
+    writes: list[int] = []
+    set_code = provider.async_set_code
+
+    async def counting(slot: int, code: str) -> None:
+        writes.append(slot)
+        await set_code(slot, code)
+
+    provider.async_set_code = counting
+    later = _utc_in(4)
+    key = await site.issue_key(valid_from=later)
+    # The owner sets the same code at the lock itself; the driver does not see it.
+    await mock.seed_code(2, key["passcode"])
+    await _sleep_until(later)
+    refused = [{"lock": "Front door", "lock_id": LOCK_ID, "reason": "code_duplicate"}]
+    await _wait_for(
+        lambda: site.runtime.not_on_locks(key["key_id"]) == refused,
+        "the refusal",
+        within=SETTLE_WAIT + 4,
+    )
+    state = await _wait_sensor(site, "incomplete", within=SETTLE_WAIT)
+    assert state.attributes["failures"] == 0
+    assert state.attributes["not_fitting"] == {"code_duplicate": 1}
+    assert ir.async_get(site.hass).async_get_issue(DOMAIN, f"code_duplicate_{LOCK_ID}")
+    codes = await mock.read_codes()
+    assert codes == {2: key["passcode"]}
+    assert writes == [1]
+    # No resend: retries do not write it again (the lock would refuse again).
+    for _ in range(2):
+        await site.runtime.async_retry_now(LOCK_ID)
+    assert writes == [1]
+    assert site.runtime.lock_status[LOCK_ID].unconfirmed == 0
+    assert site.sync_state().state == "incomplete"
+
+
 async def test_expired_code_the_lock_kept_is_removed_later(site: Site) -> None:
     """The clear at the end edge is ACKed but not taken; a later pass must retry it.
 
