@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+import contextlib
 from dataclasses import dataclass
 import json
 import os
@@ -242,7 +243,11 @@ class SimulatedZ2MLock:
     def stop(self) -> None:
         """Disconnect cleanly (no last will) and end the client thread."""
         self._client.disconnect()
-        self._client.loop_stop()
+        # After a disconnect paho's network thread ends by itself and clears its
+        # handle; loop_stop can race with that (AttributeError on None.join),
+        # which only means the thread is already gone.
+        with contextlib.suppress(AttributeError):
+            self._client.loop_stop()
 
     def _on_connect(self, client: paho.Client, *_: Any) -> None:
         client.subscribe(
