@@ -8,14 +8,19 @@ from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
-from .alerts import WrongCodeAlerts, alert_issue_id
+from .alerts import WrongCodeAlerts
 from .bookings import Bookings
 from .const import DOMAIN, LOGGER
 from .panel import async_register_panel
-from .placement import placement_issue_ids
-from .runtime import KeyholderConfigEntry, KeyholderRuntime, issue_id
+from .runtime import KeyholderConfigEntry, KeyholderRuntime
 from .services import async_setup_services
-from .site import async_sync_keyholders, build_locks, reload_signature, sync_keyholders
+from .site import (
+    async_sync_keyholders,
+    build_locks,
+    delete_lock_issues,
+    reload_signature,
+    sync_keyholders,
+)
 from .store import KeyholderStore, LoadOutcome, LoadResult, store_issue_id
 from .websocket_api import async_register_websocket_api
 
@@ -136,10 +141,5 @@ async def async_remove_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -
     """Delete the site's stored data and repair issues when the site is removed."""
     await KeyholderStore(hass, entry.entry_id).async_remove()
     for subentry_id in entry.subentries:
-        for lock_issue in (
-            issue_id(subentry_id),
-            alert_issue_id(subentry_id),
-            *placement_issue_ids(subentry_id),
-        ):
-            ir.async_delete_issue(hass, DOMAIN, lock_issue)
+        delete_lock_issues(hass, subentry_id)
     ir.async_delete_issue(hass, DOMAIN, store_issue_id(entry.entry_id))

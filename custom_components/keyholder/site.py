@@ -163,10 +163,15 @@ def build_locks(
     for gone in set().union(*memories) - set(locks):
         for memory in memories:
             memory.pop(gone, None)
-        for gone_issue in (
-            issue_id(gone),
-            alert_issue_id(gone),
-            *placement_issue_ids(gone),
-        ):
-            ir.async_delete_issue(hass, DOMAIN, gone_issue)
+        delete_lock_issues(hass, gone)
     return locks
+
+
+def delete_lock_issues(hass: HomeAssistant, lock_id: str) -> None:
+    """Delete every repair issue about one lock (it or its site is gone)."""
+    for lock_issue in (
+        issue_id(lock_id),
+        alert_issue_id(lock_id),
+        *placement_issue_ids(lock_id),
+    ):
+        ir.async_delete_issue(hass, DOMAIN, lock_issue)
