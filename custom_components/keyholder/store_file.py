@@ -20,6 +20,7 @@ from typing import Any, override
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import STORAGE_DIR, Store
+from homeassistant.util.file import WriteError
 
 from .const import DOMAIN, LOGGER
 from .engine.serialize import migrate
@@ -84,14 +85,14 @@ class KeyholderFile(Store[dict[str, Any]]):
         try:
             await super()._async_write_data(data)
         except Exception as err:
-            self.write_error = type(err).__name__
+            # Named by its cause: an OSError wrapped in Home Assistant's WriteError.
+            self.write_error = type(err.__cause__ or err).__name__
             raise
 
     @override
     def _write_prepared_data(self, mode: str, json_data: str | bytes) -> None:
         """Write through ``<file>.tmp`` (private), then move it into place."""
-        path = Path(self.path)
-        tmp = path.with_name(path.name + TMP_SUFFIX)
+        path, tmp = Path(self.path), self._tmp_path
         path.parent.mkdir(parents=True, exist_ok=True)
         raw = json_data.encode() if isinstance(json_data, str) else json_data
         try:
@@ -104,23 +105,22 @@ class KeyholderFile(Store[dict[str, Any]]):
             finally:
                 os.close(fd)
             os.replace(tmp, path)
-        except OSError:
+        except OSError as err:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-            raise
+            # As Home Assistant's own writer does: it handles WriteError (logs
+            # it), also for the delayed writes of the backup copy.
+            raise WriteError(err) from err
         _fsync_dir(path.parent)
 
-    @override
-    async def async_remove(self) -> None:
-        """Remove the file and any temporary copy of it."""
-        await super().async_remove()
-        await self.hass.async_add_executor_job(self.remove_leftovers)
+    @property
+    def _tmp_path(self) -> Path:
+        return Path(self.path + TMP_SUFFIX)
 
     def remove_leftovers(self) -> None:
         """Remove this file's temporary copy left by an interrupted write."""
-        tmp = Path(self.path + TMP_SUFFIX)
         with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            self._tmp_path.unlink()
             LOGGER.debug("Removed an interrupted write of %s", self.key)
 
 
