@@ -187,3 +187,39 @@ async def test_removing_the_site_removes_leftovers(
     assert not leftover.exists()
     assert not own_tmp.exists()
     assert not (files / MAIN).exists()
+
+
+async def test_what_the_file_holds_is_not_written_again(
+    hass: HomeAssistant, site_entry: MockConfigEntry, files: Path
+) -> None:
+    """A restart or a pass that changes nothing costs no write; a failed one is redone."""
+    written: list[str] = []
+    real_write = KeyholderFile._write_prepared_data
+
+    def _counting(store: KeyholderFile, mode: str, data: str | bytes) -> None:
+        real_write(store, mode, data)
+        written.append(store.key)
+
+    with patch.object(KeyholderFile, "_write_prepared_data", _counting):
+        await _start(hass, site_entry)
+        issued = await issue(hass)
+        assert MAIN in written
+        runtime = site_entry.runtime_data
+
+        # A restart with nothing changed: the main file is not rewritten.
+        written.clear()
+        assert await hass.config_entries.async_reload(site_entry.entry_id)
+        await hass.async_block_till_done()
+        runtime = site_entry.runtime_data
+        await runtime.async_apply_changes()
+        assert MAIN not in written
+
+        # A write that failed is not taken for what the file holds.
+        with (
+            patch.object(KeyholderFile, "_write_prepared_data", _disk_full),
+            pytest.raises(HomeAssistantError),
+        ):
+            await issue(hass, passcode="483920")
+        await runtime.async_apply_changes()
+        assert MAIN in written
+    assert [key["id"] for key in _saved_keys(files)] == [issued["key_id"]]

@@ -44,6 +44,7 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
     def __init__(self, runtime: KeyholderRuntime, entry_id: str, title: str) -> None:
         """Create the calendar of a site."""
         super().__init__(runtime, entry_id, "access_calendar")
+        self._scope = None  # every key of the site
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, entry_id)}, name=title, manufacturer="Keyholder"
         )

@@ -24,13 +24,18 @@ class KeyholderEntity(Entity):
     def __init__(self, runtime: KeyholderRuntime, device_id: str, key: str) -> None:
         """Attach the entity to a lock's or keyholder's device."""
         self.runtime = runtime
+        # What the entity shows: its lock or keyholder (written again when a
+        # change concerns it); None for what the whole site makes up.
+        self._scope: str | None = device_id
         self._attr_unique_id = f"{device_id}_{key}"
         self._attr_translation_key = key
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, device_id)})
 
     async def async_added_to_hass(self) -> None:
         """Write a new state whenever the runtime reports a change."""
-        self.async_on_remove(self.runtime.async_add_listener(self._handle_update))
+        self.async_on_remove(
+            self.runtime.async_add_listener(self._handle_update, self._scope)
+        )
 
     def _handle_update(self) -> None:
         self.async_write_ha_state()

@@ -92,8 +92,12 @@ class Placements:
 
     def update(
         self, site: Site, lock_id: str, lock_name: str, unplaced: Iterable[Unplaced]
-    ) -> None:
-        """Take a lock's latest report; log keys that start not fitting."""
+    ) -> set[str]:
+        """
+        Take a lock's latest report; log keys that start not fitting.
+
+        Returns the keys whose placement on this lock changed.
+        """
         now = {item.key_id: item.reason for item in unplaced if item.lock_id == lock_id}
         before = self._unplaced.get(lock_id, {})
         for key_id, reason in now.items():
@@ -109,6 +113,11 @@ class Placements:
         else:
             self._unplaced.pop(lock_id, None)
         self._update_issues(site, lock_id, lock_name, now)
+        return {
+            key_id
+            for key_id in before.keys() | now.keys()
+            if before.get(key_id) is not now.get(key_id)
+        }
 
     def of_lock(self, lock_id: str) -> Mapping[str, UnplacedReason]:
         """Return key id -> reason for the keys that are not on a lock."""

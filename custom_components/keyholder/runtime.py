@@ -163,7 +163,11 @@ class KeyholderRuntime:
         self._save_retry_unsub: CALLBACK_TYPE | None = None
         self.next_transition: datetime | None = None
         self._index = TransitionIndex(data.site, self.tz, dt_util.utcnow())
-        self._listeners: list[Callable[[], None]] = []
+        # scope (a lock's or keyholder's id; None: the whole site) -> updates
+        self._listeners: dict[str | None, list[Callable[[], None]]] = {}
+        # Scopes whose entities show something that changed since the last
+        # notification (None: all of them).
+        self._stale: set[str] | None = set()
         self._access_listeners: list[Callable[[AccessEvent], None]] = []
         self._keyholder_listeners: list[Callable[[str], None]] = []
         self.signature: tuple[Any, ...] = ()
@@ -224,10 +228,19 @@ class KeyholderRuntime:
     # -- listeners -----------------------------------------------------------
 
     @callback
-    def async_add_listener(self, update: Callable[[], None]) -> CALLBACK_TYPE:
-        """Call ``update`` whenever statuses or sync states may have changed."""
-        self._listeners.append(update)
-        return lambda: self._listeners.remove(update)
+    def async_add_listener(
+        self, update: Callable[[], None], scope: str | None = None
+    ) -> CALLBACK_TYPE:
+        """
+        Call ``update`` whenever what it shows may have changed.
+
+        ``scope`` is the lock or keyholder it shows: it is called only when a
+        pass went over that lock, or a status, key or placement of that
+        keyholder changed. None: after every change (the site's calendar, the
+        panel).
+        """
+        self._listeners.setdefault(scope, []).append(update)
+        return lambda: self._listeners[scope].remove(update)
 
     @callback
     def async_add_access_listener(
@@ -245,18 +258,33 @@ class KeyholderRuntime:
         self._keyholder_listeners.append(listener)
         return lambda: self._keyholder_listeners.remove(listener)
 
-    async def async_keyholders_changed(self, added: set[str]) -> None:
-        """Apply keyholders added, changed or removed while the site runs."""
-        self._index.rebuild(dt_util.utcnow())
+    async def async_keyholders_changed(
+        self, changed: set[str], *, added: set[str]
+    ) -> None:
+        """
+        Apply keyholders added, changed or removed while the site runs.
+
+        ``changed`` holds the new and changed ones and those removed (their
+        keys are gone); ``added`` the new ones, whose entities are created.
+        """
         for keyholder_id in sorted(added):
             for listener in list(self._keyholder_listeners):
                 listener(keyholder_id)
-        await self.async_apply_changes()
+        await self.async_apply_changes(keyholders=changed)
+
+    @callback
+    def _touch(self, scopes: Iterable[str]) -> None:
+        """Mark locks or keyholders whose entities must be written again."""
+        if self._stale is not None:
+            self._stale.update(scopes)
 
     @callback
     def _notify(self) -> None:
-        for update in list(self._listeners):
-            update()
+        stale, self._stale = self._stale, set()
+        for scope, updates in list(self._listeners.items()):
+            if scope is None or stale is None or scope in stale:
+                for update in list(updates):
+                    update()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -324,8 +352,13 @@ class KeyholderRuntime:
         """
         for key_id in keys:
             self._index.refresh_key(key_id)
+            if (key := self.site.keys.get(key_id)) is not None:
+                self._touch((key.keyholder_id,))
+            else:  # a key removed: whose it was is not known any more
+                self._stale = None
         for keyholder_id in keyholders:
             self._index.refresh_keyholder(keyholder_id)
+            self._touch((keyholder_id,))
         self._busy += 1
         self._idle.clear()
         try:
@@ -333,6 +366,7 @@ class KeyholderRuntime:
             targets = (
                 self.locks.keys() if lock_ids is None else lock_ids & self.locks.keys()
             )
+            self._touch(targets)
             await asyncio.gather(
                 *(self._async_sync_lock(lock_id) for lock_id in targets)
             )
@@ -356,14 +390,9 @@ class KeyholderRuntime:
         try:
             await self.async_save()
         except StoreWriteError as err:
-            saved = site_from_dict(self._store.saved_site)
-            site = self.site
-            site.keyholders, site.keys, site.slots = (
-                saved.keyholders,
-                saved.keys,
-                saved.slots,
-            )
+            self.site.replace_all(site_from_dict(self._store.saved_site))
             self._index.rebuild(dt_util.utcnow())
+            self._stale = None
             LOGGER.error(
                 "Could not save %s (%s); the change was undone",
                 self.entry_id,
@@ -414,6 +443,7 @@ class KeyholderRuntime:
         # while a slow lock was being written must still be applied (at once).
         after = min(self._planned_at.values(), default=dt_util.utcnow())
         self.next_transition = self._index.next_change(after)
+        self._touch(self._index.take_passed())
         if self.next_transition is None:
             return
         LOGGER.debug("Next transition at %s", self.next_transition.isoformat())
@@ -640,8 +670,13 @@ class KeyholderRuntime:
             occupied={lock_id: status.unmanaged_slots},
             refused={lock_id: self.placement.refused_keys(self.site, lock_id)},
         )
-        self.placement.update(
+        moved = self.placement.update(
             self.site, lock_id, self.locks[lock_id].name, plan.unplaced
+        )
+        self._touch(
+            key.keyholder_id
+            for key_id in moved
+            if (key := self.site.keys.get(key_id)) is not None
         )
         status.not_fitting = len(self.placement.of_lock(lock_id))
         desired = plan.desired[lock_id]

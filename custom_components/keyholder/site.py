@@ -123,7 +123,9 @@ async def async_sync_keyholders(
             devices.async_update_device(
                 device.id, name=runtime.site.keyholders[keyholder_id].name
             )
-    await runtime.async_keyholders_changed(added=changed - before)
+    await runtime.async_keyholders_changed(
+        changed | (before - set(runtime.site.keyholders)), added=changed - before
+    )
 
 
 def build_locks(

@@ -216,6 +216,8 @@ class KeyholderStore:
         self._entry_id = entry_id
         self.saved_site: dict[str, Any] = site_to_dict(Site())
         """The site as last written to (or read from) the main file."""
+        # What the main file holds (None: unknown): a save of the same is skipped.
+        self._on_disk: dict[str, Any] | None = None
         self._pending_on_disk: dict[str, dict[int, str | None]] = {}
         self._backup_payload: dict[str, Any] | None = None
         self._backup_pending = False
@@ -261,6 +263,7 @@ class KeyholderStore:
         """
         main = await self._async_read(self._store)
         if main.data is not None:
+            self._on_disk = main.payload
             return LoadResult(main.data, LoadOutcome.LOADED)
         backup = await self._async_read(self._backup)
         kept = tuple(read.kept for read in (main, backup) if read.kept)
@@ -314,14 +317,21 @@ class KeyholderStore:
         """
         Write the data to disk now; the copy follows within BACKUP_DELAY.
 
-        Raises StoreWriteError when the file could not be written.
+        Data the main file holds already is not written again. Raises
+        StoreWriteError when the file could not be written.
         """
         payload = _payload(data)
-        await self._store.async_save_checked(payload)
+        written = payload != self._on_disk
+        if written:  # what the file holds already is not written again
+            self._on_disk = None  # until the write succeeds
+            await self._store.async_save_checked(payload)
+            self._on_disk = payload
         self.saved_site = payload["site"]
         if data.pending != self._pending_on_disk:
             # Only now that what was written is saved may the list shrink.
             await self.async_save_pending(data)
+        if not written:
+            return
         self._backup_payload = {**payload, "saved_at": dt_util.utcnow().isoformat()}
         if not self._backup_pending:
             # Throttled, not debounced: later saves only refresh what is written.

@@ -43,3 +43,26 @@ def test_site_helpers() -> None:
     assert site.slots == {"front": {}, "back": {}}
     assert site.remove_key("k1") is None
     assert site.remove_keyholder("h1") is None
+
+
+def test_keys_of_follows_every_change() -> None:
+    """The index of each keyholder's keys follows adds, replacements and removals."""
+    site = Site(
+        keys={
+            "k1": Key("k1", "h1", KeyKind.PASSCODE, frozenset()),
+            "k2": Key("k2", "h2", KeyKind.PASSCODE, frozenset()),
+        }
+    )
+    assert [key.id for key in site.keys_of("h1")] == ["k1"]
+    # A replaced key is the new one (and moves if its keyholder changed).
+    site.put_key(Key("k1", "h1", KeyKind.PASSCODE, frozenset(), uses=2))
+    assert site.keys_of("h1")[0].uses == 2
+    site.put_key(Key("k2", "h1", KeyKind.PASSCODE, frozenset()))
+    assert [key.id for key in site.keys_of("h1")] == ["k1", "k2"]
+    assert site.keys_of("h2") == []
+    site.remove_key("k1")
+    assert [key.id for key in site.keys_of("h1")] == ["k2"]
+    # Taking over another site's data re-indexes.
+    site.replace_all(Site(keys={"k9": Key("k9", "h2", KeyKind.TAG, frozenset())}))
+    assert site.keys_of("h1") == []
+    assert [key.id for key in site.keys_of("h2")] == ["k9"]

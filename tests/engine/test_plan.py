@@ -259,6 +259,17 @@ def test_unplaced_reasons_and_app_keys() -> None:
     assert plan.statuses["cancelled"] is Status.CANCELLED
 
 
+def test_planning_one_lock_looks_at_its_keys_only() -> None:
+    site = make_site(
+        pin("front", "482913"),
+        replace(pin("back", "582913"), lock_ids=frozenset({"back"})),
+    )
+    caps = {"front": LockCapabilities(pin_min=4, pin_max=6)}
+    plan = make_plan(site, caps, NOON, BERLIN)
+    assert set(plan.statuses) == {"front"}
+    assert [c.key_id for c in plan.desired["front"].values()] == ["front"]
+
+
 def test_full_lock_takes_over_idle_slots_then_reports() -> None:
     caps = {"front": LockCapabilities(slot_min=1, slot_max=2)}
     weekly = Schedule(windows=(Window(frozenset({THU}), time(13), time(17)),))

@@ -170,18 +170,44 @@ class Site:
 
     ``slots`` maps lock id -> key id -> slot number: the slot each key occupies
     on each lock. The planner (:func:`.plan.desired_state`) maintains it.
+
+    Keys are added, replaced and removed through :meth:`put_key` and
+    :meth:`remove_key` (or :meth:`replace_all`), which keep the index of each
+    keyholder's keys; ``keys`` itself is read freely.
     """
 
     keyholders: dict[str, Keyholder] = field(default_factory=dict)
     keys: dict[str, Key] = field(default_factory=dict)
     slots: dict[str, dict[str, int]] = field(default_factory=dict)
+    # keyholder id -> ids of their keys (kept by put_key / remove_key)
+    _by_holder: dict[str, set[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        """Index the keys given."""
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._by_holder = {}
+        for key in self.keys.values():
+            self._by_holder.setdefault(key.keyholder_id, set()).add(key.id)
+
+    def replace_all(self, other: Site) -> None:
+        """Take over another site's keyholders, keys and slots (in place)."""
+        self.keyholders, self.keys, self.slots = (
+            other.keyholders,
+            other.keys,
+            other.slots,
+        )
+        self._reindex()
 
     def keys_of(self, keyholder_id: str) -> list[Key]:
         """Return the keys of one keyholder, sorted by key id."""
-        return sorted(
-            (key for key in self.keys.values() if key.keyholder_id == keyholder_id),
-            key=lambda key: key.id,
-        )
+        return [
+            self.keys[key_id]
+            for key_id in sorted(self._by_holder.get(keyholder_id, ()))
+        ]
 
     def keys_on(self, lock_id: str) -> list[Key]:
         """Return the keys that list ``lock_id``, sorted by key id."""
@@ -207,7 +233,17 @@ class Site:
 
     def put_key(self, key: Key) -> None:
         """Add or replace a key."""
+        if (old := self.keys.get(key.id)) is not None:
+            self._unindex(old)
         self.keys[key.id] = key
+        self._by_holder.setdefault(key.keyholder_id, set()).add(key.id)
+
+    def _unindex(self, key: Key) -> None:
+        ids = self._by_holder.get(key.keyholder_id)
+        if ids is not None:
+            ids.discard(key.id)
+            if not ids:
+                del self._by_holder[key.keyholder_id]
 
     def put_keyholder(self, keyholder: Keyholder) -> None:
         """Add or replace a keyholder."""
@@ -217,7 +253,10 @@ class Site:
         """Remove a key (and forget its slots); return it if it existed."""
         for lock_slots in self.slots.values():
             lock_slots.pop(key_id, None)
-        return self.keys.pop(key_id, None)
+        key = self.keys.pop(key_id, None)
+        if key is not None:
+            self._unindex(key)
+        return key
 
     def remove_keyholder(self, keyholder_id: str) -> Keyholder | None:
         """Remove a keyholder together with all of its keys."""

@@ -87,8 +87,8 @@ class Plan:
     The result of planning at one instant.
 
     ``desired`` maps lock id -> slot -> credential; ``statuses`` holds the status
-    of every key that has a keyholder; ``unplaced`` lists effective keys that are
-    missing from a lock they list, sorted by lock then key.
+    of every key (with a keyholder) that lists a lock planned; ``unplaced`` lists
+    effective keys that are missing from a lock they list, sorted by lock then key.
     """
 
     desired: dict[str, dict[int, Credential]]
@@ -137,16 +137,17 @@ def make_plan(
     statuses: dict[str, Status] = {}
     by_lock: dict[str, list[Key]] = {lock_id: [] for lock_id in locks}
     for key in site.keys.values():
+        planned = [by_lock[lock_id] for lock_id in key.lock_ids if lock_id in by_lock]
+        if not planned:
+            continue
         holder = site.keyholders.get(key.keyholder_id)
         if holder is None:
             continue
         statuses[key.id] = key_status(key, holder, at, tz)
         if key.kind is KeyKind.APP:
             continue
-        for lock_id in key.lock_ids:
-            lock_keys = by_lock.get(lock_id)
-            if lock_keys is not None:
-                lock_keys.append(key)
+        for lock_keys in planned:
+            lock_keys.append(key)
 
     desired: dict[str, dict[int, Credential]] = {}
     unplaced: list[Unplaced] = []
@@ -318,5 +319,5 @@ def record_use(site: Site, key_id: str) -> Key:
     Raises KeyError for an unknown key.
     """
     key = replace(site.keys[key_id], uses=site.keys[key_id].uses + 1)
-    site.keys[key_id] = key
+    site.put_key(key)
     return key

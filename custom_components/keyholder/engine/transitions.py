@@ -14,6 +14,7 @@ Usage by the glue::
     when = index.next_change(when)          # re-arm
     index.refresh_key(key_id)               # after adding/editing/removing a key
     index.refresh_keyholder(keyholder_id)   # after editing a keyholder (and keys)
+    index.take_passed()                     # keyholders whose status changed
 
 Queries are expected to move forward in time; a query earlier than the previous
 one rebuilds the index (correct, just slower).
@@ -42,7 +43,7 @@ class TransitionIndex:
     :meth:`refresh_key` / :meth:`refresh_keyholder` (or :meth:`rebuild`).
     """
 
-    __slots__ = ("_cursor", "_heap", "_seq", "_site", "_tz", "_versions")
+    __slots__ = ("_cursor", "_heap", "_passed", "_seq", "_site", "_tz", "_versions")
 
     def __init__(self, site: Site, tz: tzinfo, now: datetime) -> None:
         """Build the index for ``site`` with all changes after ``now``."""
@@ -52,6 +53,7 @@ class TransitionIndex:
         self._versions: dict[tuple[str, str], int] = {}
         self._seq = 0
         self._cursor = now
+        self._passed: set[str] = set()
         self.rebuild(now)
 
     def __len__(self) -> int:
@@ -76,9 +78,8 @@ class TransitionIndex:
     def refresh_keyholder(self, keyholder_id: str) -> None:
         """Recompute a keyholder and all of its keys after a change."""
         self._push(_HOLDER, keyholder_id, self._cursor, heap=True)
-        for key in self._site.keys.values():
-            if key.keyholder_id == keyholder_id:
-                self._push(_KEY, key.id, self._cursor, heap=True)
+        for key in self._site.keys_of(keyholder_id):
+            self._push(_KEY, key.id, self._cursor, heap=True)
 
     def next_change(self, after: datetime) -> datetime | None:
         """Return the earliest status change in the site strictly after ``after``."""
@@ -92,10 +93,27 @@ class TransitionIndex:
                 heapq.heappop(heap)  # stale: the item was refreshed since
             elif instant <= after:
                 heapq.heappop(heap)
+                self._record_passed(kind, item_id)
                 self._push(kind, item_id, after, heap=True)
             else:
                 return instant
         return None
+
+    def take_passed(self) -> set[str]:
+        """
+        Return (and forget) the keyholders with a change the queries went past.
+
+        A keyholder is named when their own status or one of their keys'
+        changed at an instant a :meth:`next_change` query moved beyond.
+        """
+        passed, self._passed = self._passed, set()
+        return passed
+
+    def _record_passed(self, kind: str, item_id: str) -> None:
+        if kind == _HOLDER:
+            self._passed.add(item_id)
+        elif (key := self._site.keys.get(item_id)) is not None:
+            self._passed.add(key.keyholder_id)
 
     def _push(
         self, kind: str, item_id: str, after: datetime, *, heap: bool = False
