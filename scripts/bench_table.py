@@ -191,8 +191,10 @@ How:
 - engine: scripts/bench_engine.py; make_plan over all locks at several instants,
   the TransitionIndex query walked through a week of transitions.
 - HA: tests/bench/test_bench_ha.py in a real hass (pytest-homeassistant-custom-
-  component, mock storage, asyncio debug off, real clock). Setup = async_setup +
-  async_block_till_done after an unload (entity registry and lock memories filled).
+  component; Keyholder's files are real files, read and written as Home Assistant
+  does, other stores mocked; asyncio debug off, real clock). Setup = async_setup +
+  async_block_till_done after an unload (entity registry and lock memories
+  filled), median of 5.
 - entities per keyholder: entity registry entries of each keyholder subentry that
   have a state.
 - timers: TimerHandles in hass.loop._scheduled whose callback, looked at through
@@ -254,7 +256,7 @@ def main() -> int:
 
     def ha() -> list[Row]:
         env = {
-            "KEYHOLDER_BENCH_RESTARTS": "3" if short else "5",
+            "KEYHOLDER_BENCH_RESTARTS": "5",
             "KEYHOLDER_BENCH_EDGES": "6" if short else "10",
             "KEYHOLDER_BENCH_IDLE": "3" if short else "10",
         }

@@ -48,8 +48,10 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, entry_id)}, name=title, manufacturer="Keyholder"
         )
-        # (valid until, event): the answer of ``event`` until its next edge
+        # (valid until, event): the answer of ``event`` until its next edge,
+        # for the keys of the site's revision noted
         self._current: tuple[datetime, CalendarEvent | None] | None = None
+        self._revision = -1
 
     def _windows(self, start: datetime, end: datetime) -> Iterator[_Window]:
         """Yield each live key's access windows overlapping ``[start, end)``."""
@@ -88,7 +90,8 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
 
     @callback
     def _handle_update(self) -> None:
-        self._current = None
+        if self.runtime.site.revision != self._revision:
+            self._current = None  # keys or keyholders changed
         super()._handle_update()
 
     @callback
@@ -119,6 +122,7 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
         now = dt_util.utcnow()
         if self._current is not None and now < self._current[0]:
             return self._current[1]
+        self._revision = self.runtime.site.revision
         earliest: _Window | None = None
         for start, end in (
             (now - NEAR, now + NEAR),

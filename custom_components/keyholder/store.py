@@ -32,7 +32,12 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER
 from .engine.model import Site
-from .engine.serialize import STORAGE_VERSION, site_from_dict, site_to_dict
+from .engine.serialize import (
+    STORAGE_VERSION,
+    KeyDicts,
+    site_from_dict,
+    site_to_dict,
+)
 from .store_file import KeyholderFile, remove_stray_copies
 
 STORE_MINOR_VERSION = 1
@@ -166,10 +171,14 @@ def _slots_in[C: str | None](
     }
 
 
-def _payload(data: SiteData) -> dict[str, Any]:
-    """Return the file contents of a site (a snapshot: nothing shared with it)."""
+def _payload(data: SiteData, cache: KeyDicts) -> dict[str, Any]:
+    """
+    Return the file contents of a site (a snapshot: nothing shared with it).
+
+    Unchanged keys reuse their dicts from ``cache`` (not to be modified).
+    """
     return {
-        "site": site_to_dict(data.site),
+        "site": site_to_dict(data.site, cache),
         "written": _slots_out(data.written),
         "virtual": _slots_out(data.virtual),
         "targets": dict(data.targets),
@@ -219,6 +228,7 @@ class KeyholderStore:
         # What the main file holds (None: unknown): a save of the same is skipped.
         self._on_disk: dict[str, Any] | None = None
         self._pending_on_disk: dict[str, dict[int, str | None]] = {}
+        self._key_dicts: KeyDicts = {}
         self._backup_payload: dict[str, Any] | None = None
         self._backup_pending = False
 
@@ -235,7 +245,11 @@ class KeyholderStore:
         """Return the saved data, with the writes left pending by a crash."""
         await self._hass.async_add_executor_job(self._remove_leftovers)
         result = await self._async_load_site()
-        self.saved_site = site_to_dict(result.data.site)
+        self.saved_site = (
+            self._on_disk["site"]
+            if self._on_disk is not None
+            else site_to_dict(result.data.site)
+        )
         try:
             raw = await self._pending.async_load()
             if raw is not None:
@@ -320,7 +334,7 @@ class KeyholderStore:
         Data the main file holds already is not written again. Raises
         StoreWriteError when the file could not be written.
         """
-        payload = _payload(data)
+        payload = _payload(data, self._key_dicts)
         written = payload != self._on_disk
         if written:  # what the file holds already is not written again
             self._on_disk = None  # until the write succeeds

@@ -3,8 +3,10 @@
 ``scripts/bench`` runs this in its own process and prints the numbers; they are
 written as JSON to ``KEYHOLDER_BENCH_OUT``. The site: 500 keyholders with 3 keys
 each (1,500 keys, built by ``scripts/bench_engine.py``'s generator) on 20 virtual
-locks, in a real ``hass`` with the store pre-filled. Measured, in real time (no
-frozen clock) and without asyncio debug mode (Home Assistant runs without it):
+locks, in a real ``hass`` with the site's file written beforehand (Keyholder's
+files are real files, read and written as Home Assistant does). Measured, in
+real time (no frozen clock) and without asyncio debug mode (Home Assistant runs
+without it):
 
 * setup time: ``async_setup(entry)`` + ``async_block_till_done()``, first with an
   empty entity registry and empty locks ("first"), then after unloading, with the
@@ -317,9 +319,7 @@ async def _idle(hass: HomeAssistant, runtime: Any, entity_ids: set[str]) -> dict
     }
 
 
-async def test_site_bench(
-    hass: HomeAssistant, hass_storage: dict[str, Any], berlin: None
-) -> None:
+async def test_site_bench(hass: HomeAssistant, files: Path, berlin: None) -> None:
     """Set up a 500-keyholder, 20-lock site and measure it."""
     bench_engine = _bench_engine()
     lock_ids = [bench_engine.lock_id(index) for index in range(LOCKS)]
@@ -332,7 +332,7 @@ async def test_site_bench(
         tag_share=0.0,  # virtual locks take passcodes only
     )
     serialize = importlib.import_module(f"{PACKAGE}.engine.serialize")
-    hass_storage[f"{DOMAIN}.{ENTRY_ID}"] = {
+    document = {
         "version": serialize.STORAGE_VERSION,
         "minor_version": 1,
         "key": f"{DOMAIN}.{ENTRY_ID}",
@@ -343,6 +343,12 @@ async def test_site_bench(
             "targets": {},
         },
     }
+
+    def _write_site() -> None:
+        files.mkdir(parents=True, exist_ok=True)
+        (files / f"{DOMAIN}.{ENTRY_ID}").write_text(json.dumps(document))
+
+    await hass.async_add_executor_job(_write_site)
     entry = _site_entry(site, lock_ids)
     entry.add_to_hass(hass)
     await hass.async_block_till_done()

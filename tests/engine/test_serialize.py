@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 import json
 from typing import Any
@@ -19,6 +20,7 @@ from custom_components.keyholder.engine.model import (
 )
 from custom_components.keyholder.engine.serialize import (
     STORAGE_VERSION,
+    KeyDicts,
     migrate,
     site_from_dict,
     site_to_dict,
@@ -145,3 +147,25 @@ def test_migration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
         migrate({}, 0)
     with pytest.raises(ValueError, match="newer"):
         site_from_dict({"version": STORAGE_VERSION + 1})
+
+
+def test_site_to_dict_reuses_the_dicts_of_unchanged_keys() -> None:
+    first = Key("k1", "h1", KeyKind.PASSCODE, frozenset({"front"}), secret="4821")
+    second = Key("k2", "h1", KeyKind.PASSCODE, frozenset({"front"}), secret="5821")
+    site = Site(keyholders={"h1": Keyholder("h1", "Pat")})
+    site.put_key(first)
+    site.put_key(second)
+    cache: KeyDicts = {}
+    before = site_to_dict(site, cache)
+    assert before == site_to_dict(site)
+
+    site.put_key(replace(second, uses=1))
+    site.remove_key("k1")
+    site.put_key(replace(first, id="k3"))
+    after = site_to_dict(site, cache)
+    assert after == site_to_dict(site)  # the same document as without a cache
+    assert [key["uses"] for key in after["keys"]] == [1, 0]
+    assert [key["id"] for key in after["keys"]] == ["k2", "k3"]
+    assert set(cache) == {"k2", "k3"}  # the removed key is forgotten
+    unchanged = site_to_dict(site, cache)
+    assert all(a is b for a, b in zip(unchanged["keys"], after["keys"], strict=True))

@@ -171,9 +171,10 @@ class Site:
     ``slots`` maps lock id -> key id -> slot number: the slot each key occupies
     on each lock. The planner (:func:`.plan.desired_state`) maintains it.
 
-    Keys are added, replaced and removed through :meth:`put_key` and
-    :meth:`remove_key` (or :meth:`replace_all`), which keep the index of each
-    keyholder's keys; ``keys`` itself is read freely.
+    Keyholders and keys are added, replaced and removed through the methods
+    below, which keep the index of each keyholder's keys and count
+    ``revision`` up (what is computed from them may be kept until it moves);
+    ``keyholders`` and ``keys`` themselves are read freely.
     """
 
     keyholders: dict[str, Keyholder] = field(default_factory=dict)
@@ -183,6 +184,7 @@ class Site:
     _by_holder: dict[str, set[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    revision: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Index the keys given."""
@@ -190,6 +192,7 @@ class Site:
 
     def _reindex(self) -> None:
         self._by_holder = {}
+        self.revision += 1
         for key in self.keys.values():
             self._by_holder.setdefault(key.keyholder_id, set()).add(key.id)
 
@@ -237,6 +240,7 @@ class Site:
             self._unindex(old)
         self.keys[key.id] = key
         self._by_holder.setdefault(key.keyholder_id, set()).add(key.id)
+        self.revision += 1
 
     def _unindex(self, key: Key) -> None:
         ids = self._by_holder.get(key.keyholder_id)
@@ -248,6 +252,7 @@ class Site:
     def put_keyholder(self, keyholder: Keyholder) -> None:
         """Add or replace a keyholder."""
         self.keyholders[keyholder.id] = keyholder
+        self.revision += 1
 
     def remove_key(self, key_id: str) -> Key | None:
         """Remove a key (and forget its slots); return it if it existed."""
@@ -256,10 +261,12 @@ class Site:
         key = self.keys.pop(key_id, None)
         if key is not None:
             self._unindex(key)
+            self.revision += 1
         return key
 
     def remove_keyholder(self, keyholder_id: str) -> Keyholder | None:
         """Remove a keyholder together with all of its keys."""
         for key in self.keys_of(keyholder_id):
             self.remove_key(key.id)
+        self.revision += 1
         return self.keyholders.pop(keyholder_id, None)

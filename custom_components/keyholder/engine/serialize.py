@@ -140,14 +140,35 @@ def key_from_dict(data: dict[str, Any]) -> Key:
     )
 
 
-def site_to_dict(site: Site) -> dict[str, Any]:
-    """Serialise a site into a JSON-compatible dict (with ``version``)."""
+type KeyDicts = dict[str, tuple[Key, dict[str, Any]]]
+"""Key id -> (the key, its dict): what :func:`site_to_dict` serialised last."""
+
+
+def site_to_dict(site: Site, cache: KeyDicts | None = None) -> dict[str, Any]:
+    """
+    Serialise a site into a JSON-compatible dict (with ``version``).
+
+    With a ``cache`` (kept by the caller between calls), a key that is the
+    very object serialised last time gets the same dict again, so a large
+    site costs what changed. Such dicts are shared: never modify them.
+    """
+    keys: list[dict[str, Any]] = []
+    seen: KeyDicts = {}
+    for key_id, key in sorted(site.keys.items()):
+        hit = cache.get(key_id) if cache is not None else None
+        if hit is None or hit[0] is not key:
+            hit = (key, key_to_dict(key))
+        seen[key_id] = hit
+        keys.append(hit[1])
+    if cache is not None:
+        cache.clear()
+        cache.update(seen)
     return {
         "version": STORAGE_VERSION,
         "keyholders": [
             keyholder_to_dict(holder) for _, holder in sorted(site.keyholders.items())
         ],
-        "keys": [key_to_dict(key) for _, key in sorted(site.keys.items())],
+        "keys": keys,
         "slots": {
             lock_id: dict(sorted(lock_slots.items()))
             for lock_id, lock_slots in sorted(site.slots.items())
