@@ -3,7 +3,9 @@
 Rows: the engine on a 1,000 x 3 x 50 site (``bench_engine.py``); a 500-keyholder,
 20-virtual-lock site in a real Home Assistant (``tests/bench/test_bench_ha.py``:
 setup time, entities per keyholder, timers and state writes while idle, schedule
-edge latency on the virtual locks, memory); schedule edge latency on the Z-Wave JS
+edge latency on the virtual locks, memory); what one action writes as the site
+grows and creating 1,000 keyholders through the actions
+(``tests/bench/test_bench_costs.py``); schedule edge latency on the Z-Wave JS
 stack (``bench_zwave_latency.py``). Exits non-zero when a target is missed.
 
 Usage: ``scripts/bench [--short]`` (``--short``: fewer repetitions, same sizes).
@@ -25,9 +27,11 @@ from bench_engine import NEXT_TARGET_MS, PLAN_TARGET_MS, measure_engine
 from bench_zwave_latency import BenchError, measure_zwave, run_bench_test
 
 HA_TEST = "tests/bench/test_bench_ha.py::test_site_bench"
+COSTS_TEST = "tests/bench/test_bench_costs.py"
 SETUP_TARGET_S = 1.0
 ENTITIES_TARGET = 3
 EDGE_TARGET_S = 1.0
+BLOCK_WRITES_TARGET = 10
 
 
 @dataclass
@@ -164,6 +168,45 @@ def ha_rows(summary: dict[str, Any]) -> list[Row]:
     ]
 
 
+def cost_rows() -> list[Row]:
+    """What one action writes as the site grows, and creating many keyholders."""
+    with tempfile.TemporaryDirectory() as tmp:
+        results, code = run_bench_test(COSTS_TEST, Path(tmp) / "costs.json")
+    if code != 0 or len(results) != 3:
+        raise BenchError(f"cost benchmarks failed (exit {code})")
+    rows = []
+    for size in (100, 1000):
+        block = results[f"block_{size}"]
+        rows.append(
+            Row(
+                f"state writes per block_user, {size:,} keyholders / 2 locks",
+                f"max {block['states_max']} over "
+                f"{len(block['calls'])} calls (block, unblock, block)",
+                f"<= {BLOCK_WRITES_TARGET}",
+                block["states_max"] <= BLOCK_WRITES_TARGET,
+            )
+        )
+    rows.append(
+        Row(
+            "  ... writes of the site's file per block_user (a pass)",
+            f"max {results['block_1000']['saves_max']} (the change, then what the "
+            "locks hold)",
+        )
+    )
+    create = results["create"]
+    rows.append(
+        Row(
+            f"create {create['keyholders']:,} keyholders, a key each, "
+            f"{create['locks']} virtual locks",
+            f"{create['total_s']:.1f} s; per keyholder first tenth "
+            f"{create['first_tenth_ms']:.0f} ms, last {create['last_tenth_ms']:.0f} ms"
+            f" ({create['ratio']:.1f}x)"
+            + ("" if create["in_sync"] else ", locks NOT in sync"),
+        )
+    )
+    return rows
+
+
 def zwave_rows(short: bool) -> list[Row]:
     """Schedule edge latency on the Z-Wave JS stack (simulated lock)."""
     runs = 1 if short else 3
@@ -206,6 +249,11 @@ How:
 - virtual edge latency: keys on all 20 locks with windows 5 s apart; each lock's
   set/clear is wrapped to time when the code lands/leaves its memory; the result is
   the time until the last lock has it (the first lock below).
+- costs: tests/bench/test_bench_costs.py; block_user/unblock_user on one keyholder
+  of a site whose keyholders have a key each on 2 virtual locks: calls of
+  async_write_ha_state on Keyholder's entities (changed or not) and writes of the
+  site's file; then add_keyholder + issue_key (one of 20 locks) 1,000 times,
+  each call blocking until the lock holds the code.
 - Z-Wave JS: scripts/bench_zwave_latency.py (zwave-server + simulated node, polled
   every 20 ms).
 - memory: tracemalloc while setting the site up again (retained = still allocated
@@ -266,6 +314,8 @@ def main() -> int:
 
     rows += _guarded("HA benchmark", ha)
     print("Home Assistant: done", flush=True)
+    rows += _guarded("cost benchmarks", cost_rows)
+    print("costs: done", flush=True)
     rows += _guarded("Z-Wave JS benchmark", lambda: zwave_rows(short))
     print()
     print_table(rows)

@@ -15,6 +15,7 @@ from .panel import async_register_panel
 from .runtime import KeyholderConfigEntry, KeyholderRuntime
 from .services import async_setup_services
 from .site import (
+    KeyholderSources,
     async_sync_keyholders,
     build_locks,
     delete_lock_issues,
@@ -52,10 +53,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     data = loaded.data
     # Runs after async_unload_entry has let the last pass save.
     entry.async_on_unload(store.async_flush_backup)
-    sync_keyholders(entry, data)
+    sources: KeyholderSources = {}
+    sync_keyholders(entry, data, sources)
     runtime = KeyholderRuntime(
         hass, entry.entry_id, store, data, build_locks(hass, entry, data)
     )
+    runtime.keyholder_sources = sources
     entry.runtime_data = runtime
     runtime.signature = reload_signature(entry)
     entry.async_on_unload(WrongCodeAlerts(hass, entry).async_start())

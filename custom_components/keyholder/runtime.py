@@ -171,6 +171,8 @@ class KeyholderRuntime:
         self._access_listeners: list[Callable[[AccessEvent], None]] = []
         self._keyholder_listeners: list[Callable[[str], None]] = []
         self.signature: tuple[Any, ...] = ()
+        # subentry id -> (data, title) each keyholder was last built from
+        self.keyholder_sources: dict[str, tuple[Any, str]] = {}
         self.bookings: Bookings | None = None
         """The site's booking calendars (stopped before the runtime)."""
         self._closed = False
@@ -259,18 +261,18 @@ class KeyholderRuntime:
         return lambda: self._keyholder_listeners.remove(listener)
 
     async def async_keyholders_changed(
-        self, changed: set[str], *, added: set[str]
+        self, changed: set[str], *, added: set[str], locks: set[str]
     ) -> None:
         """
         Apply keyholders added, changed or removed while the site runs.
 
-        ``changed`` holds the new and changed ones and those removed (their
-        keys are gone); ``added`` the new ones, whose entities are created.
+        New keyholders (``added``) get their entities; only ``locks``, those
+        the keys of the keyholders ``changed`` list, are synced.
         """
         for keyholder_id in sorted(added):
             for listener in list(self._keyholder_listeners):
                 listener(keyholder_id)
-        await self.async_apply_changes(keyholders=changed)
+        await self.async_apply_changes(locks, keyholders=changed)
 
     @callback
     def _touch(self, scopes: Iterable[str]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -64,13 +66,32 @@ def keyholder_from_subentry(subentry: ConfigSubentry, *, blocked: bool) -> Keyho
     )
 
 
-def sync_keyholders(entry: KeyholderConfigEntry, data: SiteData) -> set[str]:
+type KeyholderSources = dict[str, tuple[Mapping[str, Any], str]]
+"""Subentry id -> the subentry's data and title its keyholder was built from."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyholderChanges:
+    """What :func:`sync_keyholders` changed."""
+
+    changed: set[str]
+    """Keyholders new, changed or removed."""
+    added: set[str]
+    """Keyholders new."""
+    locks: set[str]
+    """Locks listed by the keys of keyholders changed or removed."""
+
+
+def sync_keyholders(
+    entry: KeyholderConfigEntry, data: SiteData, sources: KeyholderSources
+) -> KeyholderChanges:
     """
     Make the site's keyholders match the keyholder (and booking) subentries.
 
     Details come from the subentries; whether someone is blocked is run-time
     state kept in the store. Keyholders whose subentry is gone lose their keys.
-    Returns the ids of keyholders that are new or whose details changed.
+    A subentry whose data and title are those of ``sources`` (updated here) is
+    not read again: a change costs what changed, however many keyholders.
     """
     site = data.site
     subentries = {
@@ -78,16 +99,29 @@ def sync_keyholders(entry: KeyholderConfigEntry, data: SiteData) -> set[str]:
         for sid, sub in entry.subentries.items()
         if sub.subentry_type in (SUBENTRY_KEYHOLDER, SUBENTRY_BOOKING)
     }
-    for gone in set(site.keyholders) - set(subentries):
-        site.remove_keyholder(gone)
-    changed = set()
+    locks: set[str] = set()
+    gone = set(site.keyholders) - set(subentries)
+    for keyholder_id in gone:
+        locks.update(
+            lock for key in site.keys_of(keyholder_id) for lock in key.lock_ids
+        )
+        site.remove_keyholder(keyholder_id)
+        sources.pop(keyholder_id, None)
+    changed, added = set(gone), set()
     for sid, sub in subentries.items():
+        source = sources.get(sid)
+        if source is not None and source[0] is sub.data and source[1] == sub.title:
+            continue
+        sources[sid] = (sub.data, sub.title)
         old = site.keyholders.get(sid)
         new = keyholder_from_subentry(sub, blocked=bool(old and old.blocked))
         if new != old:
             site.put_keyholder(new)
             changed.add(sid)
-    return changed
+            if old is None:
+                added.add(sid)
+            locks.update(lock for key in site.keys_of(sid) for lock in key.lock_ids)
+    return KeyholderChanges(changed, added, locks)
 
 
 def reload_signature(entry: KeyholderConfigEntry) -> tuple[Any, ...]:
@@ -113,18 +147,18 @@ async def async_sync_keyholders(
 ) -> None:
     """Apply keyholder subentry changes to the running site without a reload."""
     runtime = entry.runtime_data
-    before = set(runtime.site.keyholders)
-    changed = sync_keyholders(entry, runtime.data)
-    if not changed and before == set(runtime.site.keyholders):
+    changes = sync_keyholders(entry, runtime.data, runtime.keyholder_sources)
+    if not changes.changed:
         return
     devices = dr.async_get(hass)
-    for keyholder_id in changed & before:
-        if device := devices.async_get_device(identifiers={(DOMAIN, keyholder_id)}):
-            devices.async_update_device(
-                device.id, name=runtime.site.keyholders[keyholder_id].name
-            )
+    for keyholder_id in changes.changed - changes.added:
+        holder = runtime.site.keyholders.get(keyholder_id)
+        if holder is not None and (
+            device := devices.async_get_device(identifiers={(DOMAIN, keyholder_id)})
+        ):
+            devices.async_update_device(device.id, name=holder.name)
     await runtime.async_keyholders_changed(
-        changed | (before - set(runtime.site.keyholders)), added=changed - before
+        changes.changed, added=changes.added, locks=changes.locks
     )
 
 

@@ -140,34 +140,50 @@ def key_from_dict(data: dict[str, Any]) -> Key:
     )
 
 
-type KeyDicts = dict[str, tuple[Key, dict[str, Any]]]
-"""Key id -> (the key, its dict): what :func:`site_to_dict` serialised last."""
+type KeyDicts = dict[tuple[str, str], tuple[object, dict[str, Any]]]
+"""
+(kind, id) -> (the keyholder or key, its dict): what :func:`site_to_dict`
+serialised last.
+"""
+
+
+def _serialised[T](
+    kind: str,
+    items: dict[str, T],
+    to_dict: Callable[[T], dict[str, Any]],
+    cache: KeyDicts | None,
+    seen: KeyDicts,
+) -> list[dict[str, Any]]:
+    """Serialise items sorted by id, reusing the dicts of unchanged ones."""
+    out: list[dict[str, Any]] = []
+    for item_id, item in sorted(items.items()):
+        hit = cache.get((kind, item_id)) if cache is not None else None
+        if hit is None or hit[0] is not item:
+            hit = (item, to_dict(item))
+        seen[kind, item_id] = hit
+        out.append(hit[1])
+    return out
 
 
 def site_to_dict(site: Site, cache: KeyDicts | None = None) -> dict[str, Any]:
     """
     Serialise a site into a JSON-compatible dict (with ``version``).
 
-    With a ``cache`` (kept by the caller between calls), a key that is the
-    very object serialised last time gets the same dict again, so a large
-    site costs what changed. Such dicts are shared: never modify them.
+    With a ``cache`` (kept by the caller between calls), a keyholder or key
+    that is the very object serialised last time gets the same dict again, so
+    a large site costs what changed. Such dicts are shared: never modify them.
     """
-    keys: list[dict[str, Any]] = []
     seen: KeyDicts = {}
-    for key_id, key in sorted(site.keys.items()):
-        hit = cache.get(key_id) if cache is not None else None
-        if hit is None or hit[0] is not key:
-            hit = (key, key_to_dict(key))
-        seen[key_id] = hit
-        keys.append(hit[1])
+    keyholders = _serialised(
+        "keyholder", site.keyholders, keyholder_to_dict, cache, seen
+    )
+    keys = _serialised("key", site.keys, key_to_dict, cache, seen)
     if cache is not None:
         cache.clear()
         cache.update(seen)
     return {
         "version": STORAGE_VERSION,
-        "keyholders": [
-            keyholder_to_dict(holder) for _, holder in sorted(site.keyholders.items())
-        ],
+        "keyholders": keyholders,
         "keys": keys,
         "slots": {
             lock_id: dict(sorted(lock_slots.items()))

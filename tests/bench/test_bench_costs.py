@@ -1,0 +1,223 @@
+"""
+What one action costs as a site grows (skipped unless KEYHOLDER_BENCH=1).
+
+``scripts/bench`` runs these in their own process and prints the numbers; they
+are written as JSON to ``KEYHOLDER_BENCH_OUT`` (one object, a member per test). Measured in a real ``hass`` whose Keyholder files are real
+files:
+
+* ``block_user`` on a site of N keyholders (one key each) and 2 virtual locks:
+  how many states of Keyholder's entities are written (``async_write_ha_state``
+  calls, changed or not), and how many times the site's main file is written;
+* creating keyholders one by one through the actions (``add_keyholder``, then
+  ``issue_key`` on one of 20 virtual locks) until there are 1,000, each call
+  blocking until the lock holds the code: the total time, and the time per
+  keyholder of the last tenth against the first tenth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+import statistics
+import time
+from typing import Any
+
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.keyholder.store_file import KeyholderFile
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("KEYHOLDER_BENCH") != "1",
+    reason="benchmark: run scripts/bench (KEYHOLDER_BENCH=1)",
+)
+
+DOMAIN = "keyholder"
+ENTRY_ID = "site_costs"
+MAIN_FILE = f"{DOMAIN}.{ENTRY_ID}"
+CREATED = int(os.environ.get("KEYHOLDER_BENCH_CREATE", "1000"))
+CREATE_LOCKS = 20
+
+
+@pytest.fixture(autouse=True)
+async def enable_event_loop_debug() -> None:
+    """Measure without asyncio debug mode (the test harness turns it on)."""
+    asyncio.get_running_loop().set_debug(False)
+
+
+def _lock(index: int, slots: int) -> ConfigSubentryData:
+    return ConfigSubentryData(
+        data={
+            "name": f"Door {index}",
+            "provider": "virtual",
+            "slots": slots,
+            "pin_min": 4,
+            "pin_max": 8,
+        },
+        subentry_id=f"lock_{index:02d}",
+        subentry_type="lock",
+        title=f"Door {index}",
+        unique_id=None,
+    )
+
+
+def _keyholder(index: int) -> ConfigSubentryData:
+    return ConfigSubentryData(
+        data={"given_name": f"Person {index}", "family_name": "", "role": "keyholder"},
+        subentry_id=f"kh_{index:04d}",
+        subentry_type="keyholder",
+        title=f"Person {index}",
+        unique_id=None,
+    )
+
+
+def _entry(locks: int, slots: int, keyholders: int) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=ENTRY_ID,
+        title="Costs",
+        data={"name": "Costs", "passcode_length": 6, "booking_grace_minutes": 30},
+        subentries_data=[
+            *(_lock(index, slots) for index in range(locks)),
+            *(_keyholder(index) for index in range(keyholders)),
+        ],
+    )
+
+
+class _Counts:
+    """Keyholder entities' state writes and writes of the site's main file."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.states = 0
+        self.main_file = 0
+        write_state = Entity.async_write_ha_state
+        write_file = KeyholderFile._write_prepared_data
+
+        def _state(entity: Entity) -> None:
+            if entity.platform is not None and entity.platform.platform_name == DOMAIN:
+                self.states += 1
+            write_state(entity)
+
+        def _file(store: KeyholderFile, mode: str, data: str | bytes) -> None:
+            if store.key == MAIN_FILE:
+                self.main_file += 1
+            write_file(store, mode, data)
+
+        monkeypatch.setattr(Entity, "async_write_ha_state", _state)
+        monkeypatch.setattr(KeyholderFile, "_write_prepared_data", _file)
+
+    def reset(self) -> None:
+        self.states = 0
+        self.main_file = 0
+
+
+def _write_out(name: str, summary: dict[str, Any]) -> None:
+    """Add one test's results to the JSON file all of them share."""
+    if out := os.environ.get("KEYHOLDER_BENCH_OUT"):
+        path = Path(out)
+        results = json.loads(path.read_text()) if path.is_file() else {}
+        results[name] = summary
+        path.write_text(json.dumps(results, indent=2))
+
+
+async def _call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
+    return await hass.services.async_call(
+        DOMAIN, service, data, blocking=True, return_response=True
+    )
+
+
+@pytest.mark.parametrize("keyholders", [100, 1000])
+async def test_block_user_cost(
+    hass: HomeAssistant,
+    files: Path,
+    berlin: None,
+    monkeypatch: pytest.MonkeyPatch,
+    keyholders: int,
+) -> None:
+    """Block and unblock one keyholder of a large site: what is written."""
+    entry = _entry(locks=2, slots=keyholders + 10, keyholders=keyholders)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    for index in range(keyholders):
+        await _call(
+            hass,
+            "issue_key",
+            {"keyholder": f"kh_{index:04d}", "locks": ["lock_00", "lock_01"]},
+        )
+    await hass.async_block_till_done()
+    counts = _Counts(monkeypatch)
+    results = []
+    for service in ("block_user", "unblock_user", "block_user"):
+        counts.reset()
+        await hass.services.async_call(
+            DOMAIN, service, {"keyholder": "kh_0007"}, blocking=True
+        )
+        await hass.async_block_till_done()
+        results.append(
+            {"service": service, "states": counts.states, "saves": counts.main_file}
+        )
+    _write_out(
+        f"block_{keyholders}",
+        {
+            "keyholders": keyholders,
+            "locks": 2,
+            "calls": results,
+            "states_max": max(result["states"] for result in results),
+            "saves_max": max(result["saves"] for result in results),
+        },
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_create_keyholders_cost(
+    hass: HomeAssistant, files: Path, berlin: None
+) -> None:
+    """Create keyholders one by one, each with a key, through the actions."""
+    entry = _entry(locks=CREATE_LOCKS, slots=CREATED // CREATE_LOCKS + 10, keyholders=0)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    runtime = entry.runtime_data
+    per_keyholder: list[float] = []
+    started = time.perf_counter()
+    for index in range(CREATED):
+        begun = time.perf_counter()
+        added = await _call(hass, "add_keyholder", {"given_name": f"Guest {index}"})
+        await _call(
+            hass,
+            "issue_key",
+            {
+                "keyholder": added["keyholder_id"],
+                "locks": [f"lock_{index % CREATE_LOCKS:02d}"],
+            },
+        )
+        per_keyholder.append(time.perf_counter() - begun)
+    await hass.async_block_till_done()
+    total = time.perf_counter() - started
+    in_sync = all(
+        status.state.value == "in_sync" for status in runtime.lock_status.values()
+    )
+    held = sum(len(codes) for codes in runtime.data.virtual.values())
+    tenth = max(1, CREATED // 10)
+    first = statistics.mean(per_keyholder[:tenth])
+    last = statistics.mean(per_keyholder[-tenth:])
+    _write_out(
+        "create",
+        {
+            "keyholders": CREATED,
+            "locks": CREATE_LOCKS,
+            "total_s": total,
+            "first_tenth_ms": first * 1000,
+            "last_tenth_ms": last * 1000,
+            "ratio": last / first,
+            "in_sync": in_sync,
+            "codes_on_locks": held,
+        },
+    )
+    assert await hass.config_entries.async_unload(entry.entry_id)
