@@ -29,8 +29,8 @@ from .const import (
     SUBENTRY_LOCK,
 )
 from .engine.model import Keyholder, Role
+from .lock_families import create_provider
 from .placement import placement_issue_ids
-from .providers import create_provider
 from .runtime import KeyholderConfigEntry, LockInfo, issue_id
 from .store import SiteData
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 import json
 import re
@@ -64,6 +64,7 @@ from .const import (
 from .engine.model import Role
 from .engine.names import MAX_EMAIL_LENGTH
 from .inputs import flow_finite_number, flow_whole_number, name_error
+from .lock_families import DEFAULT_FAMILY, FAMILIES, family_of
 from .providers.matter import PROVIDER_MATTER
 from .providers.ttlock import (
     CONF_ADDRESS,
@@ -93,14 +94,6 @@ from .providers.zigbee2mqtt import (
 )
 from .providers.zwave_js import PROVIDER_ZWAVE_JS
 
-PROVIDERS = [
-    PROVIDER_VIRTUAL,
-    PROVIDER_ZWAVE_JS,
-    PROVIDER_ZIGBEE2MQTT,
-    PROVIDER_MATTER,
-    PROVIDER_TTLOCK,
-    PROVIDER_ZHA,
-]
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -252,26 +245,14 @@ class LockSubentryFlow(_SiteSubentryFlow):
     ) -> SubentryFlowResult:
         """Pick the lock family."""
         if user_input is not None:
-            if user_input[CONF_PROVIDER] == PROVIDER_ZWAVE_JS:
-                return await self.async_step_zwave_js()
-            if user_input[CONF_PROVIDER] == PROVIDER_ZIGBEE2MQTT:
-                return await self.async_step_zigbee2mqtt()
-            if user_input[CONF_PROVIDER] == PROVIDER_MATTER:
-                return await self.async_step_matter()
-            if user_input[CONF_PROVIDER] == PROVIDER_TTLOCK:
-                return await self.async_step_ttlock()
-            if user_input[CONF_PROVIDER] == PROVIDER_ZHA:
-                return await self.async_step_zha()
-            return await self.async_step_virtual()
+            return await self._async_family_step(user_input, None)
         return self.async_show_form(
             step_id="user",
             data_schema=vol.Schema(
                 {
-                    vol.Required(
-                        CONF_PROVIDER, default=PROVIDER_VIRTUAL
-                    ): SelectSelector(
+                    vol.Required(CONF_PROVIDER, default=DEFAULT_FAMILY): SelectSelector(
                         SelectSelectorConfig(
-                            options=PROVIDERS,
+                            options=list(FAMILIES),
                             translation_key=CONF_PROVIDER,
                             mode=SelectSelectorMode.LIST,
                         )
@@ -284,17 +265,15 @@ class LockSubentryFlow(_SiteSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Change a lock (same form as when it was added)."""
-        if self._defaults().get(CONF_PROVIDER) == PROVIDER_ZWAVE_JS:
-            return await self.async_step_zwave_js(user_input)
-        if self._defaults().get(CONF_PROVIDER) == PROVIDER_ZIGBEE2MQTT:
-            return await self.async_step_zigbee2mqtt(user_input)
-        if self._defaults().get(CONF_PROVIDER) == PROVIDER_MATTER:
-            return await self.async_step_matter(user_input)
-        if self._defaults().get(CONF_PROVIDER) == PROVIDER_TTLOCK:
-            return await self.async_step_ttlock(user_input)
-        if self._defaults().get(CONF_PROVIDER) == PROVIDER_ZHA:
-            return await self.async_step_zha(user_input)
-        return await self.async_step_virtual(user_input)
+        return await self._async_family_step(self._defaults(), user_input)
+
+    async def _async_family_step(
+        self, data: Mapping[str, Any], user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        """Go on with the step of the lock family ``data`` names (its id)."""
+        step: Callable[[dict[str, Any] | None], Awaitable[SubentryFlowResult]]
+        step = getattr(self, f"async_step_{family_of(data).id}")
+        return await step(user_input)
 
     def _name_error(self, name: str) -> dict[str, str]:
         taken = {o["_title"].casefold() for o in self._others(SUBENTRY_LOCK)}

@@ -37,8 +37,9 @@ from homeassistant.exceptions import HomeAssistantError, ServiceNotFound
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 
+from ..const import CONF_LOCK_ENTITY
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError, platform_lock_entity
+from . import LockSetup, ProviderError, platform_lock_entity
 from .entity import LockEntityProvider
 
 if TYPE_CHECKING:
@@ -414,3 +415,8 @@ class _NodeEvents:
         data = getattr(node_event, "data", None)
         if isinstance(data, Mapping):
             self._on_operation(data)
+
+
+def from_subentry(setup: LockSetup) -> MatterLock:
+    """Drive the subentry's matter lock entity."""
+    return MatterLock(setup.hass, setup.data[CONF_LOCK_ENTITY])

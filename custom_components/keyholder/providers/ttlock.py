@@ -46,9 +46,9 @@ from ttlock_ble import (
     VirtualKey,
 )
 
-from ..const import LOGGER
+from ..const import CONF_SLOTS, LOGGER
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError, RefusesWhileWriting
+from . import LockSetup, ProviderError, RefusesWhileWriting
 
 if TYPE_CHECKING:
     from bleak.backends.device import BLEDevice
@@ -588,3 +588,17 @@ def _failure(err: TTLockError) -> ProviderError:
     if byte is not None or "rejected" in text:
         return ProviderError("lock_error", "The lock refused the command")
     return ProviderError("lock_offline", "The Bluetooth link to the lock failed")
+
+
+def from_subentry(setup: LockSetup) -> TTLockLock:
+    """Drive the subentry's TTLock with its eKey."""
+    data = setup.data
+    # The lock numbers no slots: the provider's numbering is kept like a
+    # virtual lock's memory (saved with the site).
+    return TTLockLock(
+        setup.hass,
+        address=data[CONF_ADDRESS],
+        key=parse_ekey(data[CONF_EKEY]),
+        slots=int(data[CONF_SLOTS]),
+        slot_map=setup.memory(),
+    )

@@ -14,8 +14,9 @@ import asyncio
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
+from ..const import CONF_PIN_MAX, CONF_PIN_MIN, CONF_SLOTS, CONF_WRITE_DELAY
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError, RefusesWhileWriting
+from . import LockSetup, ProviderError, RefusesWhileWriting
 
 PROVIDER_VIRTUAL = "virtual"
 WRONG_CODES_BEFORE_LOCKOUT = 5
@@ -157,3 +158,15 @@ class VirtualLock(RefusesWhileWriting):
     def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
         """Nothing to listen to: switching the lock online syncs it at once."""
         return lambda: None
+
+
+def from_subentry(setup: LockSetup) -> VirtualLock:
+    """Build a virtual lock; its codes are kept with the site."""
+    data = setup.data
+    return VirtualLock(
+        slots=int(data[CONF_SLOTS]),
+        pin_min=int(data[CONF_PIN_MIN]),
+        pin_max=int(data[CONF_PIN_MAX]),
+        codes=setup.memory(),
+        write_delay=float(data.get(CONF_WRITE_DELAY, 0)),
+    )

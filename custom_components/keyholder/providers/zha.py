@@ -38,8 +38,9 @@ from homeassistant.exceptions import HomeAssistantError, ServiceNotFound
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.storage import Store
 
+from ..const import CONF_LOCK_ENTITY, CONF_PIN_MAX, CONF_PIN_MIN, CONF_SLOTS
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError, Refusal, platform_lock_entity
+from . import LockSetup, ProviderError, Refusal, platform_lock_entity
 from .entity import LockEntityProvider
 
 PROVIDER_ZHA: Final = "zha"
@@ -267,3 +268,17 @@ class ZhaLock(LockEntityProvider):
         await self._store.async_save(
             {"entity_id": self.entity_id, "slots": sorted(written)}
         )
+
+
+def from_subentry(setup: LockSetup) -> ZhaLock:
+    """Drive the subentry's zha lock entity, with the keypad it describes."""
+    data = setup.data
+    return ZhaLock(
+        setup.hass,
+        data[CONF_LOCK_ENTITY],
+        lock_id=setup.lock_id,
+        slots=int(data[CONF_SLOTS]),
+        pin_min=int(data[CONF_PIN_MIN]),
+        pin_max=int(data[CONF_PIN_MAX]),
+        first_slot=int(data.get(CONF_FIRST_SLOT, 1)),
+    )

@@ -37,8 +37,9 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util.json import json_loads
 
+from ..const import CONF_PIN_MAX, CONF_PIN_MIN, CONF_SLOTS
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError, RefusesWhileWriting
+from . import LockSetup, ProviderError, RefusesWhileWriting
 
 if TYPE_CHECKING:
     from homeassistant.components.mqtt import ReceiveMessage
@@ -451,3 +452,16 @@ class Zigbee2MqttLock(RefusesWhileWriting):
         """Wake readers waiting for news."""
         self._news.set()
         self._news = asyncio.Event()
+
+
+def from_subentry(setup: LockSetup) -> Zigbee2MqttLock:
+    """Drive the subentry's Zigbee2MQTT device."""
+    data = setup.data
+    return Zigbee2MqttLock(
+        setup.hass,
+        base_topic=data[CONF_BASE_TOPIC],
+        device=data[CONF_DEVICE],
+        slots=int(data[CONF_SLOTS]),
+        pin_min=int(data[CONF_PIN_MIN]),
+        pin_max=int(data[CONF_PIN_MAX]),
+    )

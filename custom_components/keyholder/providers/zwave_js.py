@@ -38,8 +38,9 @@ from homeassistant.exceptions import HomeAssistantError, ServiceNotFound
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 
+from ..const import CONF_LOCK_ENTITY
 from ..engine.model import KeyKind, LockCapabilities
-from . import ProviderError, Refusal, platform_lock_entity
+from . import LockSetup, ProviderError, Refusal, platform_lock_entity
 from .entity import LockEntityProvider
 
 if TYPE_CHECKING:
@@ -416,3 +417,8 @@ class _AlarmWatch:
             and isinstance(level, int)
         ):
             self._on_unlock(level)
+
+
+def from_subentry(setup: LockSetup) -> ZwaveJSLock:
+    """Drive the subentry's zwave_js lock entity."""
+    return ZwaveJSLock(setup.hass, setup.data[CONF_LOCK_ENTITY])
