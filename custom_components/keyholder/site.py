@@ -28,7 +28,7 @@ from .const import (
 )
 from .engine.model import Keyholder, Role
 from .placement import placement_issue_ids
-from .providers import create_provider
+from .providers.factory import create_provider
 from .runtime import KeyholderConfigEntry, LockInfo, issue_id
 from .store import SiteData
 

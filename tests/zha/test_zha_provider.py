@@ -9,7 +9,8 @@ from homeassistant.core import Event, HomeAssistant
 import pytest
 from zigpy.zcl.clusters.closures import DoorLock
 
-from custom_components.keyholder.providers import ProviderError, create_provider
+from custom_components.keyholder.providers import ProviderError
+from custom_components.keyholder.providers.factory import create_provider
 from custom_components.keyholder.providers.zha import ZhaLock
 
 from ..zha_sim import ZhaFactory, ZhaHarness
