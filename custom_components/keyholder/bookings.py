@@ -27,7 +27,6 @@ from typing import Any
 
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import (
     async_track_state_change_event,
     async_track_time_interval,
@@ -55,6 +54,7 @@ from .keys import (
     async_remove_key,
     async_reschedule_key,
 )
+from .notify_targets import notify_entity
 from .runtime import KeyholderConfigEntry, KeyholderRuntime
 from .store import BookingRecord
 
@@ -533,35 +533,6 @@ class BookingWatcher:
             )
             return False
         return True
-
-
-# Notify platforms that would spread a code: a group sends it on through the
-# notify.send_message action (recorded with its data), a persistent notification
-# shows it to every user.
-UNSAFE_NOTIFY_PLATFORMS = frozenset({"group", "persistent_notification"})
-
-
-def unsafe_notify(hass: HomeAssistant, entity_id: str) -> bool:
-    """Return True when codes must not go to the notify entity ``entity_id``."""
-    entry = er.async_get(hass).async_get(entity_id)
-    return entry is not None and entry.platform in UNSAFE_NOTIFY_PLATFORMS
-
-
-def notify_entity(hass: HomeAssistant, entity_id: str) -> Any:
-    """Return the notify entity object of ``entity_id`` (None if not loaded)."""
-    from homeassistant.components.notify.const import (  # noqa: PLC0415
-        DATA_COMPONENT,
-    )
-
-    component = hass.data.get(DATA_COMPONENT)
-    entity = component.get_entity(entity_id) if component else None
-    if (
-        entity is not None
-        and entity.platform is not None
-        and entity.platform.platform_name in UNSAFE_NOTIFY_PLATFORMS
-    ):
-        return None
-    return entity
 
 
 def _local(when: datetime) -> str:

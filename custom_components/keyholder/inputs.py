@@ -18,7 +18,7 @@ from homeassistant.helpers import config_validation as cv
 import probatio as vol
 
 from .engine.names import MAX_NAME_LENGTH, name_problem
-from .keys import validation_error
+from .errors import validation_error
 
 _INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
 

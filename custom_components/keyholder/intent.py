@@ -22,6 +22,7 @@ from homeassistant.helpers import (
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
+from .action_fields import WEEKDAYS
 from .const import (
     ATTR_LAST_UNLOCKED,
     ATTR_LAST_UNLOCKED_BY,
@@ -37,7 +38,6 @@ from .engine.status import TERMINAL_STATUSES
 from .keys import async_issue_key, async_set_blocked
 from .resolve import resolve_keyholder, resolve_locks, sites_naming
 from .runtime import KeyholderRuntime
-from .services import WEEKDAYS
 
 INTENT_GRANT = "KeyholderGrantAccess"
 INTENT_BLOCK = "KeyholderBlock"

@@ -11,22 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 import uuid
 
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 
 from .const import DOMAIN
 from .engine.model import Key, Keyholder, KeyKind, Role, Schedule, Site
 from .engine.passcode import generate_passcode, taken_codes, validate_passcode
+from .errors import validation_error
 from .providers import ProviderError
 from .runtime import KeyholderRuntime
-
-
-def validation_error(key: str, **placeholders: str) -> ServiceValidationError:
-    """Return a translated validation error (``exceptions.<key>``)."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders=placeholders or None,
-    )
 
 
 @dataclass(frozen=True, slots=True)

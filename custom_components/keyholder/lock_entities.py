@@ -18,7 +18,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
 from .entity import KeyholderEntity, lock_device
-from .keys import validation_error
+from .errors import validation_error
 from .providers import ProviderError
 from .providers.ttlock import TTLockLock
 from .providers.virtual import VirtualLock

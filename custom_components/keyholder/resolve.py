@@ -16,7 +16,7 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 
 from .const import DOMAIN
-from .keys import validation_error
+from .errors import validation_error
 from .runtime import KeyholderRuntime
 
 

@@ -16,7 +16,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from homeassistant.config_entries import ConfigEntry
@@ -59,8 +59,20 @@ from .providers import (
 from .store import KeyholderStore, SiteData
 from .store_file import StoreWriteError
 
-if TYPE_CHECKING:
-    from .bookings import Bookings
+
+class AccessSource(Protocol):
+    """
+    What feeds the site's keys from outside (its booking calendars).
+
+    The runtime only stops it; it is built on top (it issues keys through the
+    runtime), so the runtime knows it by this shape, not by its module.
+    """
+
+    async def async_sync(self) -> None:
+        """Follow the site's subentries as they are now."""
+
+    async def async_stop(self) -> None:
+        """Stop; let work in flight finish."""
 
 
 class SyncState(StrEnum):
@@ -173,7 +185,7 @@ class KeyholderRuntime:
         self.signature: tuple[Any, ...] = ()
         # subentry id -> (data, title) each keyholder was last built from
         self.keyholder_sources: dict[str, tuple[Any, str]] = {}
-        self.bookings: Bookings | None = None
+        self.bookings: AccessSource | None = None
         """The site's booking calendars (stopped before the runtime)."""
         self._closed = False
         self._busy = 0

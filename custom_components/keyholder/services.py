@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-import inspect
 from types import MappingProxyType
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import (
-    Context,
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
@@ -21,6 +19,27 @@ from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
+from .action_fields import (
+    ATTR_END_TIME,
+    ATTR_KEY_ID,
+    ATTR_KEYHOLDER,
+    ATTR_KIND,
+    ATTR_LOCK,
+    ATTR_LOCKS,
+    ATTR_NAME,
+    ATTR_NOT_ON_LOCKS,
+    ATTR_ONLINE,
+    ATTR_PASSCODE,
+    ATTR_SITE,
+    ATTR_SLOT,
+    ATTR_START_TIME,
+    ATTR_TAG,
+    ATTR_USES,
+    ATTR_VALID_FROM,
+    ATTR_VALID_UNTIL,
+    ATTR_WEEKDAYS,
+    WEEKDAYS,
+)
 from .const import (
     CONF_ACTIVE_FROM,
     CONF_EMAIL,
@@ -40,7 +59,9 @@ from .const import (
 from .engine.model import KeyKind, Role, Schedule, Window
 from .engine.names import MAX_EMAIL_LENGTH
 from .engine.status import key_status
+from .errors import validation_error
 from .inputs import name_text, whole_number
+from .keyholder_details import clean_keyholder, keyholder_problems, keyholder_title
 from .keys import (
     IssuedKey,
     async_adopt_code,
@@ -49,34 +70,12 @@ from .keys import (
     async_new_passcode,
     async_set_blocked,
     is_last_active_manager,
-    validation_error,
 )
 from .providers.virtual import VirtualLock
 from .resolve import find_site, resolve_keyholder, resolve_locks
 from .runtime import KeyholderRuntime
 from .site import async_sync_keyholders
-from .subentry_flows import clean_keyholder, keyholder_problems, keyholder_title
 
-ATTR_SITE = "config_entry_id"
-ATTR_KEYHOLDER = "keyholder"
-ATTR_LOCKS = "locks"
-ATTR_KIND = "kind"
-ATTR_WEEKDAYS = "weekdays"
-ATTR_START_TIME = "start_time"
-ATTR_END_TIME = "end_time"
-ATTR_VALID_FROM = "valid_from"
-ATTR_VALID_UNTIL = "valid_until"
-ATTR_USES = "uses"
-ATTR_PASSCODE = "passcode"
-ATTR_TAG = "tag"
-ATTR_NAME = "name"
-ATTR_KEY_ID = "key_id"
-ATTR_ONLINE = "online"
-ATTR_LOCK = "lock"
-ATTR_SLOT = "slot"
-ATTR_NOT_ON_LOCKS = "not_on_locks"
-
-WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 EARLIEST = 1970
 LATEST = 2999
 """Dates and times of day outside these years are refused (typos, not plans)."""
@@ -402,26 +401,6 @@ def async_setup_services(hass: HomeAssistant) -> None:
         async_register_admin_service(
             hass, DOMAIN, name, func, schema=schema, supports_response=supports
         )
-
-
-async def async_run_action(
-    hass: HomeAssistant, service: str, data: dict[str, Any], context: Context
-) -> dict[str, Any] | None:
-    """
-    Run one of Keyholder's actions directly, not through the service bus.
-
-    Home Assistant fires every action call it routes as a ``call_service``
-    event carrying the call's data (kept by the recorder) and logs refused data
-    at debug level, so the panel's passcodes must not take that road. The
-    action's own schema, admin check and handler run as for any call.
-    """
-    action = hass.services.async_services_for_domain(DOMAIN)[service]
-    processed = action.schema(data) if action.schema is not None else data
-    call = ServiceCall(hass, DOMAIN, service, processed, context, return_response=True)
-    result = action.job.target(call)
-    if inspect.isawaitable(result):
-        result = await result
-    return dict(result) if isinstance(result, dict) else None
 
 
 def _iso(value: datetime | None) -> str | None:

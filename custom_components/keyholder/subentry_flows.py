@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import date
 import json
-import re
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
@@ -27,10 +25,8 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
-from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .bookings import unsafe_notify
 from .const import (
     CONF_ACTIVE_FROM,
     CONF_CALENDAR,
@@ -62,9 +58,10 @@ from .const import (
     site_setting,
 )
 from .engine.model import Role
-from .engine.names import MAX_EMAIL_LENGTH
 from .inputs import flow_finite_number, flow_whole_number, name_error
+from .keyholder_details import clean_keyholder, keyholder_problems, keyholder_title
 from .lock_families import DEFAULT_FAMILY, FAMILIES, family_of
+from .notify_targets import unsafe_notify
 from .providers.matter import PROVIDER_MATTER
 from .providers.ttlock import (
     CONF_ADDRESS,
@@ -93,8 +90,6 @@ from .providers.zigbee2mqtt import (
     valid_topic_part,
 )
 from .providers.zwave_js import PROVIDER_ZWAVE_JS
-
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def ttlock_lock_data(
@@ -478,66 +473,9 @@ class LockSubentryFlow(_SiteSubentryFlow):
         )
 
 
-def keyholder_problems(
-    user_input: dict[str, Any], others: list[dict[str, Any]]
-) -> dict[str, str]:
-    """Return field -> error key for keyholder details (empty when valid)."""
-    errors: dict[str, str] = {}
-    given = user_input[CONF_GIVEN_NAME].strip()
-    family = user_input.get(CONF_FAMILY_NAME, "").strip()
-    email = (user_input.get(CONF_EMAIL) or "").strip()
-    full = f"{given} {family}".strip().casefold()
-    if not given:
-        errors[CONF_GIVEN_NAME] = "name_required"
-    elif error := name_error(given):
-        errors[CONF_GIVEN_NAME] = error
-    elif any(
-        f"{o[CONF_GIVEN_NAME]} {o.get(CONF_FAMILY_NAME, '')}".strip().casefold() == full
-        for o in others
-    ):
-        errors[CONF_GIVEN_NAME] = "keyholder_exists"
-    if error := name_error(family):
-        errors[CONF_FAMILY_NAME] = error
-    if email and (not EMAIL_RE.match(email) or name_error(email, MAX_EMAIL_LENGTH)):
-        errors[CONF_EMAIL] = "invalid_email"
-    elif email and any(
-        (o.get(CONF_EMAIL) or "").casefold() == email.casefold() for o in others
-    ):
-        errors[CONF_EMAIL] = "email_exists"
-    active_from = user_input.get(CONF_ACTIVE_FROM)
-    expires_on = user_input.get(CONF_EXPIRES_ON)
-    if active_from and expires_on:
-        # Both were validated by their selectors (or the action's schema).
-        start = dt_util.parse_datetime(active_from, raise_on_error=True)
-        if date.fromisoformat(expires_on) < dt_util.as_local(start).date():
-            errors[CONF_EXPIRES_ON] = "expires_before_active"
-    return errors
-
-
 def booking_names(bookings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return booking calendars as the keyholders they are (named after them)."""
     return [{CONF_GIVEN_NAME: o["_title"]} for o in bookings]
-
-
-def clean_keyholder(user_input: dict[str, Any]) -> dict[str, Any]:
-    """Return keyholder details as stored in a subentry."""
-    data: dict[str, Any] = {
-        CONF_GIVEN_NAME: user_input[CONF_GIVEN_NAME].strip(),
-        CONF_FAMILY_NAME: user_input.get(CONF_FAMILY_NAME, "").strip(),
-        CONF_ROLE: user_input.get(CONF_ROLE, Role.KEYHOLDER),
-    }
-    if email := (user_input.get(CONF_EMAIL) or "").strip():
-        data[CONF_EMAIL] = email
-    if active_from := user_input.get(CONF_ACTIVE_FROM):
-        data[CONF_ACTIVE_FROM] = active_from
-    if expires_on := user_input.get(CONF_EXPIRES_ON):
-        data[CONF_EXPIRES_ON] = expires_on
-    return data
-
-
-def keyholder_title(data: dict[str, Any]) -> str:
-    """Return a keyholder's full name."""
-    return f"{data[CONF_GIVEN_NAME]} {data.get(CONF_FAMILY_NAME, '')}".strip()
 
 
 class KeyholderSubentryFlow(_SiteSubentryFlow):

@@ -44,16 +44,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .const import DOMAIN
-from .engine.model import Key, Keyholder, Schedule, Window
-from .engine.schedule import shown_week, week_blocks
-from .engine.status import (
-    keyholder_next_change,
-    keyholder_status,
-    next_status_change,
-)
-from .runtime import KeyholderRuntime
-from .services import (
+from .action_fields import (
     ATTR_END_TIME,
     ATTR_KEY_ID,
     ATTR_KEYHOLDER,
@@ -67,8 +58,17 @@ from .services import (
     ATTR_VALID_UNTIL,
     ATTR_WEEKDAYS,
     WEEKDAYS,
-    async_run_action,
 )
+from .const import DOMAIN
+from .engine.model import Key, Keyholder, Schedule, Window
+from .engine.schedule import shown_week, week_blocks
+from .engine.status import (
+    keyholder_next_change,
+    keyholder_status,
+    next_status_change,
+)
+from .run_action import async_run_action
+from .runtime import KeyholderRuntime
 
 _SITE: dict[Any, Any] = {vol.Optional(ATTR_SITE): str}
 _ANY_PASSCODE = object
