@@ -264,4 +264,4 @@ async def test_unload_during_a_pass_arms_no_retry(
         await call
     assert await unload
     assert runtime.lock_status[LOCK_FRONT].next_retry is None
-    assert not runtime._retry_unsubs
+    assert not any(sync.retry_armed for sync in runtime.syncs.values())

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.providers.virtual import VirtualLock
-from custom_components.keyholder.runtime import _take_back_interrupted
+from custom_components.keyholder.slot_reports import take_back_interrupted
 from custom_components.keyholder.store import KeyholderStore, SiteData
 
 from .conftest import LOCK_FRONT
@@ -200,7 +200,7 @@ def test_interrupted_writes_are_taken_back(
     expected: dict[int, str],
 ) -> None:
     written = {1: "1111", 2: "3333"}
-    _take_back_interrupted(reported, written, interrupted)
+    take_back_interrupted(reported, written, interrupted)
     assert written == {**expected, 2: "3333"}
 
 
