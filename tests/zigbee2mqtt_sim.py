@@ -38,7 +38,7 @@ from typing import Any
 from homeassistant.components import mqtt
 from homeassistant.core import HomeAssistant, callback
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -152,11 +152,33 @@ def mosquitto(
     broker.stop()
 
 
+def _loop_stop(client: paho.Client) -> MQTTErrorCode:
+    """
+    End a paho client's network thread without paho's race.
+
+    paho checks its thread handle, then joins it; the thread clears the handle
+    when it ends, so a thread ending in between makes ``loop_stop`` raise
+    AttributeError (Home Assistant's connection test at setup hits it on a busy
+    machine). The handle is read once here.
+    """
+    thread = client._thread
+    if thread is None:
+        return MQTTErrorCode.MQTT_ERR_INVAL
+    client._thread_terminate = True
+    if threading.current_thread() is not thread:
+        thread.join()
+    return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+
 @pytest.fixture
 async def mqtt_entry(
-    hass: HomeAssistant, mosquitto: Broker, mock_hass_config: None
+    hass: HomeAssistant,
+    mosquitto: Broker,
+    mock_hass_config: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncGenerator[MockConfigEntry]:
     """Home Assistant's mqtt integration, connected to the test's broker."""
+    monkeypatch.setattr(paho.Client, "loop_stop", _loop_stop)
     entry = MockConfigEntry(
         domain=mqtt.DOMAIN,
         data={"broker": "127.0.0.1", "port": mosquitto.port},
