@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import Entity
@@ -24,12 +23,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import DOMAIN
 
-from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER, _keyholder
-from .helpers import issue, move_to
+from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
+from .helpers import async_setup_plumber_site, issue, move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEDNESDAY = datetime(2026, 12, 2, 9, 0, tzinfo=BERLIN)
-GARDENER = "kh_gardener"
 
 
 @pytest.fixture
@@ -124,32 +122,21 @@ async def test_a_freed_slot_writes_the_keyholder_whose_key_moves_in(
     hass: HomeAssistant, berlin: None, written: list[str]
 ) -> None:
     """Cancelling one person's key places another's waiting key: both are told."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        entry_id="site_tiny",
-        title="Home",
-        data={"name": "Home", "passcode_length": 6, "booking_grace_minutes": 30},
-        subentries_data=[
-            ConfigSubentryData(
-                data={
-                    "name": "Front door",
-                    "provider": "virtual",
-                    "slots": 1,
-                    "pin_min": 4,
-                    "pin_max": 8,
-                },
-                subentry_id=LOCK_FRONT,
-                subentry_type="lock",
-                title="Front door",
-                unique_id=None,
-            ),
-            _keyholder(PLUMBER, "Plumber"),
-            _keyholder(GARDENER, "Gardener"),
-        ],
+    await async_setup_plumber_site(
+        hass,
+        "site_tiny",
+        LOCK_FRONT,
+        {"provider": "virtual", "slots": 1, "pin_min": 4, "pin_max": 8},
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    added = await hass.services.async_call(
+        DOMAIN,
+        "add_keyholder",
+        {"given_name": "Gardener"},
+        blocking=True,
+        return_response=True,
+    )
+    assert added is not None
+    gardener_id = added["keyholder_id"]
     plumbers = await issue(hass)
     await issue(hass, keyholder="Gardener")
     gardener = hass.states.get("sensor.gardener_status")
@@ -162,7 +149,7 @@ async def test_a_freed_slot_writes_the_keyholder_whose_key_moves_in(
     await hass.services.async_call(
         DOMAIN, "cancel_key", {"key_id": plumbers["key_id"]}, blocking=True
     )
-    assert GARDENER in _scopes(hass, written)
+    assert gardener_id in _scopes(hass, written)
     gardener = hass.states.get("sensor.gardener_status")
     assert gardener is not None
     assert gardener.attributes["not_on_locks"] == []
