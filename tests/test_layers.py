@@ -33,7 +33,15 @@ ROOMS = {
     "actions": {"services"},
     "websocket": {"websocket_api"},
     "intents": {"intent"},
-    "flows": {"config_flow", "subentry_flows"},
+    "flows": {
+        "config_flow",
+        "subentry_flows",
+        "subentry_flows.base",
+        "subentry_flows.bookings",
+        "subentry_flows.keyholders",
+        "subentry_flows.lock_forms",
+        "subentry_flows.locks",
+    },
     "bookings": {"bookings"},
 }
 """Rooms that must not import one another (the websocket runs actions by name)."""

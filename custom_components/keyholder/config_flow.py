@@ -48,13 +48,10 @@ from .const import (
 )
 from .inputs import flow_whole_number, name_error
 from .providers.ttlock import CONF_ADDRESS, PROVIDER_TTLOCK, normalize_address
-from .subentry_flows import (
-    BookingSubentryFlow,
-    KeyholderSubentryFlow,
-    LockSubentryFlow,
-    ttlock_lock_data,
-    ttlock_schema,
-)
+from .subentry_flows.bookings import BookingSubentryFlow
+from .subentry_flows.keyholders import KeyholderSubentryFlow
+from .subentry_flows.lock_forms import ttlock_lock_data, ttlock_schema
+from .subentry_flows.locks import LockSubentryFlow
 
 if TYPE_CHECKING:
     from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
