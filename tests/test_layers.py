@@ -42,7 +42,15 @@ ROOMS = {
         "subentry_flows.lock_forms",
         "subentry_flows.locks",
     },
-    "bookings": {"bookings"},
+    "bookings": {
+        "bookings",
+        "bookings.calendars",
+        "bookings.config",
+        "bookings.events",
+        "bookings.guest_keys",
+        "bookings.messages",
+        "bookings.watcher",
+    },
 }
 """Rooms that must not import one another (the websocket runs actions by name)."""
 
