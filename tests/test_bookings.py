@@ -22,13 +22,13 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder import bookings as bookings_module
-from custom_components.keyholder.bookings import (
-    UPDATE_INTERVAL,
+from custom_components.keyholder.bookings import guest_keys as guest_keys_module
+from custom_components.keyholder.bookings.events import (
     event_id,
     match_moved,
     parse_events,
 )
+from custom_components.keyholder.bookings.watcher import UPDATE_INTERVAL
 from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.diagnostics import (
     async_get_config_entry_diagnostics,
@@ -847,7 +847,7 @@ async def test_a_stay_that_cannot_get_a_key_holds_up_no_other(
     sent: Sent,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    issue_key = bookings_module.async_issue_key
+    issue_key = guest_keys_module.async_issue_key
     refusing = [True]
 
     async def refuse_jones(runtime: Any, **kwargs: Any) -> Any:
@@ -855,7 +855,7 @@ async def test_a_stay_that_cannot_get_a_key_holds_up_no_other(
             raise ServiceValidationError("no room")
         return await issue_key(runtime, **kwargs)
 
-    monkeypatch.setattr(bookings_module, "async_issue_key", refuse_jones)
+    monkeypatch.setattr(guest_keys_module, "async_issue_key", refuse_jones)
     await create_event(hass, "Jones", START, END)
     await create_event(
         hass, "Smith", START + timedelta(days=3), END + timedelta(days=3)

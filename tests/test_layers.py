@@ -33,8 +33,24 @@ ROOMS = {
     "actions": {"services"},
     "websocket": {"websocket_api"},
     "intents": {"intent"},
-    "flows": {"config_flow", "subentry_flows"},
-    "bookings": {"bookings"},
+    "flows": {
+        "config_flow",
+        "subentry_flows",
+        "subentry_flows.base",
+        "subentry_flows.bookings",
+        "subentry_flows.keyholders",
+        "subentry_flows.lock_forms",
+        "subentry_flows.locks",
+    },
+    "bookings": {
+        "bookings",
+        "bookings.calendars",
+        "bookings.config",
+        "bookings.events",
+        "bookings.guest_keys",
+        "bookings.messages",
+        "bookings.watcher",
+    },
 }
 """Rooms that must not import one another (the websocket runs actions by name)."""
 

@@ -19,7 +19,7 @@ from custom_components.keyholder.lock_families import (
     family_of,
 )
 from custom_components.keyholder.providers.virtual import VirtualLock
-from custom_components.keyholder.subentry_flows import LockSubentryFlow
+from custom_components.keyholder.subentry_flows.locks import LockSubentryFlow
 
 from .contract.families import FAMILIES as CONTRACT_FAMILIES
 

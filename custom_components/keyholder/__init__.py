@@ -9,7 +9,7 @@ from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
 from .alerts import WrongCodeAlerts
-from .bookings import Bookings
+from .bookings.calendars import Bookings
 from .const import DOMAIN, LOGGER
 from .panel import async_register_panel
 from .runtime import KeyholderConfigEntry, KeyholderRuntime

@@ -48,18 +48,26 @@ from .const import (
 )
 from .inputs import flow_whole_number, name_error
 from .providers.ttlock import CONF_ADDRESS, PROVIDER_TTLOCK, normalize_address
-from .subentry_flows import (
-    BookingSubentryFlow,
-    KeyholderSubentryFlow,
-    LockSubentryFlow,
-    ttlock_lock_data,
-    ttlock_schema,
-)
+from .subentry_flows.bookings import BookingSubentryFlow
+from .subentry_flows.keyholders import KeyholderSubentryFlow
+from .subentry_flows.lock_forms import ttlock_lock_data, ttlock_schema
+from .subentry_flows.locks import LockSubentryFlow
 
 if TYPE_CHECKING:
     from homeassistant.components.bluetooth import BluetoothServiceInfoBleak
 
 CONF_SITE = "site"
+
+
+def _lock_name_error(name: str, others: list[dict[str, Any]]) -> dict[str, str]:
+    """Return the error of a discovered lock's name among the site's locks."""
+    if not name:
+        return {CONF_NAME: "lock_name_required"}
+    if error := name_error(name):
+        return {CONF_NAME: error}
+    if name.casefold() in {o["_title"].casefold() for o in others}:
+        return {CONF_NAME: "lock_exists"}
+    return {}
 
 
 def _number(
@@ -237,12 +245,7 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
                 {**user_input, CONF_ADDRESS: self._address}, others
             )
             name = data[CONF_NAME]
-            if not name:
-                errors = {CONF_NAME: "lock_name_required"}
-            elif error := name_error(name):
-                errors = {CONF_NAME: error}
-            elif name.casefold() in {o["_title"].casefold() for o in others}:
-                errors = {CONF_NAME: "lock_exists"}
+            errors = _lock_name_error(name, others) or errors
             if not errors:
                 self.hass.config_entries.async_add_subentry(
                     site,
