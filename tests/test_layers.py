@@ -30,7 +30,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "custom_components" / "keyholder"
 ABSOLUTE_PREFIX = "custom_components.keyholder"
 ROOMS = {
-    "actions": {"services"},
+    "actions": {"services", "action_handlers"},
     "websocket": {"websocket_api"},
     "intents": {"intent"},
     "flows": {

@@ -13,6 +13,7 @@ from homeassistant.util import dt as dt_util
 
 from . import KeyholderConfigEntry
 from .const import DOMAIN
+from .describe import lock_names
 from .engine.model import Key, Keyholder
 from .engine.schedule import active_intervals
 from .engine.status import Status, key_expiry, key_start
@@ -73,12 +74,11 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
 
     def _event(self, window: _Window) -> CalendarEvent:
         key, holder, start, end = window
-        locks = self.runtime.locks
-        names = (locks[i].name for i in key.lock_ids if i in locks)
+        doors = ", ".join(lock_names(self.runtime, key.lock_ids))
         return CalendarEvent(
             start=dt_util.as_local(start),
             end=dt_util.as_local(end),
-            summary=f"{holder.name} — {', '.join(sorted(names))}",
+            summary=f"{holder.name} — {doors}",
             description=f"{key.kind.value} key",
             uid=f"{key.id}-{start.isoformat()}",
         )

@@ -8,6 +8,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from . import KeyholderConfigEntry
+from .describe import LockDescription, describe_lock
 from .engine.serialize import site_to_dict
 
 TO_REDACT = {"secret", "email", "given_name", "family_name", "title", "name"}
@@ -30,13 +31,7 @@ async def async_get_config_entry_diagnostics(
                 "capabilities": repr(info.provider.capabilities),
                 "available": info.provider.available,
                 "managed_slots": sorted(runtime.data.written.get(lock_id, {})),
-                "status": {
-                    "state": runtime.lock_status[lock_id].state.value,
-                    "desired": runtime.lock_status[lock_id].desired,
-                    "confirmed": runtime.lock_status[lock_id].confirmed,
-                    "failures": runtime.lock_status[lock_id].failures,
-                    "last_error": runtime.lock_status[lock_id].last_error,
-                },
+                "status": _sync_status(describe_lock(runtime, lock_id)),
             }
             for lock_id, info in runtime.locks.items()
         },
@@ -50,4 +45,15 @@ async def async_get_config_entry_diagnostics(
         "next_transition": (
             runtime.next_transition.isoformat() if runtime.next_transition else None
         ),
+    }
+
+
+def _sync_status(lock: LockDescription) -> dict[str, Any]:
+    """Return a lock's sync state as diagnostics show it (counts, no codes)."""
+    return {
+        "state": lock.state.value,
+        "desired": lock.desired,
+        "confirmed": lock.confirmed,
+        "failures": lock.failures,
+        "last_error": lock.last_error,
     }

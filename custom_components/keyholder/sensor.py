@@ -7,15 +7,16 @@ from typing import Any
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.util import dt as dt_util
 
 from . import KeyholderConfigEntry
-from .engine.status import (
-    Status,
-    keyholder_next_change,
-    keyholder_status,
-    next_status_change,
+from .describe import (
+    describe_keyholder,
+    describe_lock,
+    iso,
+    keyholder_status_now,
+    sync_attributes,
 )
+from .engine.status import Status
 from .entity import (
     KeyholderEntity,
     KeyholderPersonEntity,
@@ -54,45 +55,17 @@ class KeyholderStatusSensor(KeyholderPersonEntity, SensorEntity):
     @property
     def native_value(self) -> str:
         """Return the keyholder's status now."""
-        site = self.runtime.site
-        holder = site.keyholders[self._keyholder_id]
-        return keyholder_status(
-            holder, site.keys_of(holder.id), dt_util.utcnow(), self.runtime.tz
-        ).value
+        return keyholder_status_now(self.runtime, self._keyholder_id).value
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Return the next change and the locks the keyholder can open."""
-        site = self.runtime.site
-        holder = site.keyholders[self._keyholder_id]
-        keys = site.keys_of(holder.id)
-        now, tz = dt_util.utcnow(), self.runtime.tz
-        changes = [keyholder_next_change(holder, now, tz)] + [
-            next_status_change(key, holder, now, tz) for key in keys
-        ]
-        nxt = min((c for c in changes if c is not None), default=None)
-        locks = sorted(
-            {
-                self.runtime.locks[lock_id].name
-                for key in keys
-                if not key.cancelled
-                for lock_id in key.lock_ids
-                if lock_id in self.runtime.locks
-            }
-        )
-        not_on = {
-            (item["lock"], item["reason"])
-            for key in keys
-            if not key.cancelled
-            for item in self.runtime.not_on_locks(key.id)
-        }
+        holder = describe_keyholder(self.runtime, self._keyholder_id)
         return {
-            "next_change": nxt.isoformat() if nxt else None,
-            "locks": locks,
-            "keys": len([key for key in keys if not key.cancelled]),
-            "not_on_locks": [
-                {"lock": lock, "reason": reason} for lock, reason in sorted(not_on)
-            ],
+            "next_change": iso(holder.next_change),
+            "locks": holder.locks,
+            "keys": len(holder.live_keys),
+            "not_on_locks": holder.not_on_locks,
         }
 
 
@@ -116,14 +89,8 @@ class LockSyncSensor(KeyholderEntity, SensorEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Return counts, the last error and the next retry."""
-        status = self.runtime.lock_status[self._lock_id]
+        lock = describe_lock(self.runtime, self._lock_id)
         return {
-            "codes_wanted": status.desired,
-            "codes_confirmed": status.confirmed,
-            "failures": status.failures,
-            "last_error": status.last_error,
-            "next_retry": status.next_retry.isoformat() if status.next_retry else None,
-            "unmanaged_slots": list(status.unmanaged_slots),
-            "keys_not_fitting": status.not_fitting,
-            "not_fitting": self.runtime.placement.reasons(self._lock_id),
+            **sync_attributes(lock),
+            "not_fitting": lock.not_fitting_reasons,
         }

@@ -17,7 +17,7 @@ A passcode is only ever sent in the answer to ``keyholder/issue_key`` and
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.websocket_api import async_register_command
@@ -26,6 +26,7 @@ from homeassistant.components.websocket_api.const import (
     ERR_HOME_ASSISTANT_ERROR,
     ERR_INVALID_FORMAT,
     ERR_SERVICE_VALIDATION_ERROR,
+    WebSocketCommandHandler,
 )
 from homeassistant.components.websocket_api.decorators import (
     async_response,
@@ -60,13 +61,17 @@ from .action_fields import (
     WEEKDAYS,
 )
 from .const import DOMAIN
-from .engine.model import Key, Keyholder, Schedule, Window
-from .engine.schedule import shown_week, week_blocks
-from .engine.status import (
-    keyholder_next_change,
-    keyholder_status,
-    next_status_change,
+from .describe import (
+    KeyDescription,
+    KeyholderDescription,
+    LockDescription,
+    describe_keyholders,
+    describe_locks,
+    iso,
+    sync_attributes,
 )
+from .engine.model import Schedule
+from .engine.schedule import shown_week, week_blocks
 from .run_action import async_run_action
 from .runtime import KeyholderRuntime
 
@@ -78,32 +83,13 @@ _ANY_PASSCODE = object
 @callback
 def async_register_websocket_api(hass: HomeAssistant) -> None:
     """Register Keyholder's websocket commands (once, from ``async_setup``)."""
-    for command in (
-        ws_site,
-        ws_subscribe,
-        ws_add_keyholder,
-        ws_issue_key,
-        ws_cancel_key,
-        ws_block,
-        ws_unblock,
-        ws_generate_passcode,
-    ):
-        async_register_command(hass, command)
+    async_register_command(hass, ws_site)
+    async_register_command(hass, ws_subscribe)
+    for command, action, fields, answers in _ACTION_COMMANDS:
+        async_register_command(hass, _action_command(command, action, fields, answers))
 
 
 # -- describing the sites ------------------------------------------------------
-
-
-def _iso(value: datetime | date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _window(window: Window) -> dict[str, Any]:
-    return {
-        "days": [WEEKDAYS[day] for day in sorted(window.days)],
-        "start": window.start.strftime("%H:%M"),
-        "end": window.end.strftime("%H:%M"),
-    }
 
 
 def _week(
@@ -120,84 +106,76 @@ def _week(
     }
 
 
-def _key(runtime: KeyholderRuntime, key: Key, holder: Keyholder) -> dict[str, Any]:
-    """Describe a key: its status and schedule, never its code."""
-    now, tz = dt_util.utcnow(), runtime.tz
-    change = next_status_change(key, holder, now, tz)
+def _key(
+    runtime: KeyholderRuntime, key: KeyDescription, now: datetime
+) -> dict[str, Any]:
+    """Describe a key for the panel: its status and schedule, never its code."""
+    schedule = key.schedule
     return {
         "id": key.id,
         "name": key.name,
         "kind": key.kind.value,
-        "status": runtime.key_status(key, now).value,
-        "next_change": _iso(change),
-        "locks": sorted(key.lock_ids & runtime.locks.keys()),
-        "not_on_locks": runtime.not_on_locks(key.id),
+        "status": key.status.value,
+        "next_change": iso(key.next_change),
+        "locks": list(key.lock_ids),
+        "not_on_locks": list(key.not_on_locks),
         "uses": key.uses,
         "max_uses": key.max_uses,
-        "windows": [_window(window) for window in key.schedule.windows],
-        "valid_from": _iso(key.schedule.valid_from),
-        "valid_until": _iso(key.schedule.valid_until),
-        "week": _week(key.schedule, now, runtime),
+        "windows": [
+            {
+                "days": [WEEKDAYS[day] for day in sorted(window.days)],
+                "start": window.start.strftime("%H:%M"),
+                "end": window.end.strftime("%H:%M"),
+            }
+            for window in schedule.windows
+        ],
+        "valid_from": iso(schedule.valid_from),
+        "valid_until": iso(schedule.valid_until),
+        "week": _week(schedule, now, runtime),
     }
 
 
-def _keyholder(runtime: KeyholderRuntime, holder: Keyholder) -> dict[str, Any]:
+def _keyholder(
+    runtime: KeyholderRuntime, holder: KeyholderDescription, now: datetime
+) -> dict[str, Any]:
     """Describe a keyholder the way its status sensor does, with its keys."""
-    now, tz = dt_util.utcnow(), runtime.tz
-    keys = sorted(runtime.site.keys_of(holder.id), key=lambda k: (k.cancelled, k.id))
-    changes = [keyholder_next_change(holder, now, tz)] + [
-        next_status_change(key, holder, now, tz) for key in keys
-    ]
-    nxt = min((c for c in changes if c is not None), default=None)
     return {
         "id": holder.id,
         "name": holder.name,
         "role": holder.role.value,
         "blocked": holder.blocked,
-        "status": keyholder_status(holder, keys, now, tz).value,
-        "next_change": _iso(nxt),
-        "active_from": _iso(holder.active_from),
-        "expires_on": _iso(holder.expires_on),
-        "keys": [_key(runtime, key, holder) for key in keys],
+        "status": holder.status.value,
+        "next_change": iso(holder.next_change),
+        "active_from": iso(holder.active_from),
+        "expires_on": iso(holder.expires_on),
+        "keys": [_key(runtime, key, now) for key in holder.keys],
     }
 
 
-def _locks(runtime: KeyholderRuntime) -> list[dict[str, Any]]:
-    """Describe the locks: sync state and unmanaged slots (no codes)."""
-    result = []
-    for lock_id, info in runtime.locks.items():
-        status = runtime.lock_status[lock_id]
-        result.append(
-            {
-                "id": lock_id,
-                "name": info.name,
-                "sync": status.state.value,
-                "codes_wanted": status.desired,
-                "codes_confirmed": status.confirmed,
-                "failures": status.failures,
-                "last_error": status.last_error,
-                "next_retry": _iso(status.next_retry),
-                "unmanaged_slots": list(status.unmanaged_slots),
-                "keys_not_fitting": status.not_fitting,
-            }
-        )
-    return sorted(result, key=lambda lock: (lock["name"].casefold(), lock["id"]))
+def _lock(lock: LockDescription) -> dict[str, Any]:
+    """Describe a lock: sync state and unmanaged slots (no codes)."""
+    return {
+        "id": lock.id,
+        "name": lock.name,
+        "sync": lock.state.value,
+        **sync_attributes(lock),
+    }
 
 
 def describe_sites(hass: HomeAssistant) -> dict[str, Any]:
     """Describe every loaded site (what ``keyholder/site`` answers)."""
-    sites = []
+    sites, now = [], dt_util.utcnow()
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
         runtime: KeyholderRuntime = entry.runtime_data
-        holders = sorted(
-            runtime.site.keyholders.values(), key=lambda h: (h.name.casefold(), h.id)
-        )
         sites.append(
             {
                 "entry_id": entry.entry_id,
                 "title": entry.title,
-                "keyholders": [_keyholder(runtime, holder) for holder in holders],
-                "locks": _locks(runtime),
+                "keyholders": [
+                    _keyholder(runtime, holder, now)
+                    for holder in describe_keyholders(runtime, now)
+                ],
+                "locks": [_lock(lock) for lock in describe_locks(runtime)],
             }
         )
     return {"sites": sites}
@@ -336,106 +314,65 @@ def _invalid_message(err: vol.Invalid) -> str:
     return "Invalid " + "; ".join(parts)
 
 
-@require_admin
-@websocket_command(
-    {
-        vol.Required("type"): "keyholder/add_keyholder",
-        **_SITE,
-        vol.Required("given_name"): str,
-        vol.Optional("family_name"): str,
-        vol.Optional("email"): str,
-        vol.Optional("role"): str,
-        vol.Optional("active_from"): str,
-        vol.Optional("expires_on"): str,
-    }
-)
-@async_response
-async def ws_add_keyholder(
-    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
-) -> None:
-    """Create a keyholder (a keyholder subentry of the site)."""
-    result = await _call(hass, connection, msg, "add_keyholder")
-    if result is not None:
-        connection.send_result(msg["id"], result)
-
-
-@require_admin
-@websocket_command(
-    {
-        vol.Required("type"): "keyholder/issue_key",
-        **_SITE,
-        vol.Required(ATTR_KEYHOLDER): str,
-        vol.Required(ATTR_LOCKS): [str],
-        vol.Optional(ATTR_WEEKDAYS): [str],
-        vol.Optional(ATTR_START_TIME): str,
-        vol.Optional(ATTR_END_TIME): str,
-        vol.Optional(ATTR_VALID_FROM): str,
-        vol.Optional(ATTR_VALID_UNTIL): str,
-        vol.Optional(ATTR_USES): int,
-        vol.Optional(ATTR_NAME): str,
-        vol.Optional(ATTR_PASSCODE): _ANY_PASSCODE,
-    }
-)
-@async_response
-async def ws_issue_key(
-    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
-) -> None:
-    """Issue a passcode key; the answer carries its passcode, this once."""
-    result = await _call(hass, connection, msg, "issue_key")
-    if result is not None:
-        connection.send_result(msg["id"], result)
-
-
 _KEY: dict[Any, Any] = {**_SITE, vol.Required(ATTR_KEY_ID): str}
 _HOLDER: dict[Any, Any] = {**_SITE, vol.Required(ATTR_KEYHOLDER): str}
-
-
-@require_admin
-@websocket_command({vol.Required("type"): "keyholder/cancel_key", **_KEY})
-@async_response
-async def ws_cancel_key(
-    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
-) -> None:
-    """Cancel a key on every lock."""
-    if await _call(hass, connection, msg, "cancel_key") is not None:
-        connection.send_result(msg["id"])
-
-
-@require_admin
-@websocket_command({vol.Required("type"): "keyholder/block", **_HOLDER})
-@async_response
-async def ws_block(
-    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
-) -> None:
-    """Block a keyholder: none of their keys works until unblocked."""
-    if await _call(hass, connection, msg, "block_user") is not None:
-        connection.send_result(msg["id"])
-
-
-@require_admin
-@websocket_command({vol.Required("type"): "keyholder/unblock", **_HOLDER})
-@async_response
-async def ws_unblock(
-    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
-) -> None:
-    """Unblock a keyholder."""
-    if await _call(hass, connection, msg, "unblock_user") is not None:
-        connection.send_result(msg["id"])
-
-
-@require_admin
-@websocket_command(
-    {
-        vol.Required("type"): "keyholder/generate_passcode",
-        **_KEY,
-        vol.Optional(ATTR_PASSCODE): _ANY_PASSCODE,
-    }
+_ACTION_COMMANDS: tuple[tuple[str, str, dict[Any, Any], bool], ...] = (
+    # (command, action it runs, its fields, whether it answers with the result)
+    (
+        "keyholder/add_keyholder",  # a keyholder subentry of the site
+        "add_keyholder",
+        {
+            **_SITE,
+            vol.Required("given_name"): str,
+            vol.Optional("family_name"): str,
+            vol.Optional("email"): str,
+            vol.Optional("role"): str,
+            vol.Optional("active_from"): str,
+            vol.Optional("expires_on"): str,
+        },
+        True,
+    ),
+    (
+        "keyholder/issue_key",  # a passcode key; the answer carries it, this once
+        "issue_key",
+        {
+            **_HOLDER,
+            vol.Required(ATTR_LOCKS): [str],
+            vol.Optional(ATTR_WEEKDAYS): [str],
+            vol.Optional(ATTR_START_TIME): str,
+            vol.Optional(ATTR_END_TIME): str,
+            vol.Optional(ATTR_VALID_FROM): str,
+            vol.Optional(ATTR_VALID_UNTIL): str,
+            vol.Optional(ATTR_USES): int,
+            vol.Optional(ATTR_NAME): str,
+            vol.Optional(ATTR_PASSCODE): _ANY_PASSCODE,
+        },
+        True,
+    ),
+    ("keyholder/cancel_key", "cancel_key", _KEY, False),  # on every lock
+    ("keyholder/block", "block_user", _HOLDER, False),  # no key works until unblocked
+    ("keyholder/unblock", "unblock_user", _HOLDER, False),
+    (
+        "keyholder/generate_passcode",  # the answer carries it, this once
+        "generate_passcode",
+        {**_KEY, vol.Optional(ATTR_PASSCODE): _ANY_PASSCODE},
+        True,
+    ),
 )
-@async_response
-async def ws_generate_passcode(
-    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
-) -> None:
-    """Give a key a new passcode; the answer carries it, this once."""
-    result = await _call(hass, connection, msg, "generate_passcode")
-    if result is not None:
-        connection.send_result(msg["id"], result)
+"""The commands that change things, each running one of Keyholder's actions."""
+
+
+def _action_command(
+    command: str, action: str, fields: dict[Any, Any], answers: bool
+) -> WebSocketCommandHandler:
+    """Return the admin-only command ``command``, running the action ``action``."""
+
+    async def handle(
+        hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+    ) -> None:
+        result = await _call(hass, connection, msg, action)
+        if result is not None:
+            connection.send_result(msg["id"], result if answers else None)
+
+    schema = {vol.Required("type"): command, **fields}
+    return require_admin(websocket_command(schema)(async_response(handle)))
