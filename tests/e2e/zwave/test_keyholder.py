@@ -494,7 +494,7 @@ async def test_server_killed_mid_pass_converges(site: Site) -> None:
     assert status.last_error == "interrupted"
     retry_at = status.next_retry
     assert retry_at is not None
-    assert LOCK_ID in runtime._retry_unsubs
+    assert runtime.syncs[LOCK_ID].retry_armed
     landed = set((await mock.read_codes()).values())
     assert len(landed) < KILL_KEYS, "the pass finished before the kill"
     await zw.wait_unavailable()
