@@ -15,7 +15,7 @@ from custom_components.keyholder.describe import (
     sync_attributes,
 )
 from custom_components.keyholder.engine.status import Status
-from custom_components.keyholder.runtime import SyncState
+from custom_components.keyholder.sync_state import SyncState
 from custom_components.keyholder.websocket_api import describe_sites
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, PLUMBER

@@ -38,7 +38,8 @@ from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.engine.passcode import validate_passcode
 from custom_components.keyholder.engine.serialize import site_from_dict, site_to_dict
 from custom_components.keyholder.providers.virtual import VirtualLock
-from custom_components.keyholder.runtime import KeyholderRuntime, SyncState
+from custom_components.keyholder.runtime import KeyholderRuntime
+from custom_components.keyholder.sync_state import SyncState
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
 

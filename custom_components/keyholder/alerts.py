@@ -33,7 +33,8 @@ from .const import (
     LOGGER,
     site_setting,
 )
-from .runtime import AccessEvent, AccessResult, KeyholderConfigEntry
+from .runtime import KeyholderConfigEntry
+from .sync_state import AccessEvent, AccessResult
 
 ALERT_WRONG_CODES = "wrong_codes"
 REFUSED = frozenset({AccessResult.DENIED, AccessResult.LOCKED_OUT})

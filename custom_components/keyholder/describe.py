@@ -25,7 +25,8 @@ from .engine.status import (
     keyholder_status,
     next_status_change,
 )
-from .runtime import KeyholderRuntime, SyncState
+from .runtime import KeyholderRuntime
+from .sync_state import SyncState
 
 
 def lock_names(runtime: KeyholderRuntime, lock_ids: Iterable[str]) -> list[str]:

@@ -22,7 +22,8 @@ from .const import (
     ATTR_LAST_UNLOCKED_BY,
 )
 from .entity import KeyholderEntity, lock_device
-from .runtime import AccessEvent, AccessResult, KeyholderRuntime
+from .runtime import KeyholderRuntime
+from .sync_state import AccessEvent, AccessResult
 
 PARALLEL_UPDATES = 0
 

@@ -22,7 +22,8 @@ from .errors import validation_error
 from .providers import ProviderError
 from .providers.ttlock import TTLockLock
 from .providers.virtual import VirtualLock
-from .runtime import AccessResult, KeyholderRuntime
+from .runtime import KeyholderRuntime
+from .sync_state import AccessResult
 
 
 class TTLockEntity(KeyholderEntity, LockEntity):

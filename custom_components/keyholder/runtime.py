@@ -54,21 +54,7 @@ from .sync_state import (
     AccessResult,
     LockInfo,
     LockStatus,
-    SyncState,
-    issue_id,
 )
-
-__all__ = [
-    "AccessEvent",
-    "AccessResult",
-    "AccessSource",
-    "KeyholderConfigEntry",
-    "KeyholderRuntime",
-    "LockInfo",
-    "LockStatus",
-    "SyncState",
-    "issue_id",
-]
 
 
 class AccessSource(Protocol):

@@ -23,7 +23,8 @@ from .entity import (
     async_add_keyholder_entities,
     lock_device,
 )
-from .runtime import KeyholderRuntime, SyncState
+from .runtime import KeyholderRuntime
+from .sync_state import SyncState
 
 PARALLEL_UPDATES = 0
 

@@ -31,8 +31,9 @@ from .const import (
 from .engine.model import Keyholder, Role
 from .lock_families import create_provider
 from .placement import placement_issue_ids
-from .runtime import KeyholderConfigEntry, LockInfo, issue_id
+from .runtime import KeyholderConfigEntry
 from .store import SiteData
+from .sync_state import LockInfo, issue_id
 
 
 def keyholder_from_subentry(subentry: ConfigSubentry, *, blocked: bool) -> Keyholder:
