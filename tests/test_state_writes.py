@@ -22,6 +22,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.keys import async_remove_key
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
 from .helpers import async_setup_plumber_site, issue, move_to
@@ -153,3 +154,19 @@ async def test_a_freed_slot_writes_the_keyholder_whose_key_moves_in(
     gardener = hass.states.get("sensor.gardener_status")
     assert gardener is not None
     assert gardener.attributes["not_on_locks"] == []
+
+
+async def test_removing_a_key_writes_its_keyholder_and_its_locks_only(
+    hass: HomeAssistant, loaded_site: MockConfigEntry, written: list[str]
+) -> None:
+    """A key a booking calendar removes is gone: its keyholder is named instead."""
+    plumbers = await issue(hass)
+    await issue(hass, keyholder="Alice Owner", locks=["Garage"])
+
+    written.clear()
+    await async_remove_key(loaded_site.runtime_data, plumbers["key_id"])
+    assert set(_scopes(hass, written)) == {PLUMBER, LOCK_FRONT, None}
+    plumber = hass.states.get("sensor.plumber_status")
+    assert plumber is not None
+    assert plumber.state == "no_key"
+    assert loaded_site.runtime_data.data.virtual[LOCK_FRONT] == {}

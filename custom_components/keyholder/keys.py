@@ -169,7 +169,9 @@ async def async_remove_key(runtime: KeyholderRuntime, key_id: str) -> None:
     """Forget a key; any lock still holding its code has it cleared."""
     key = runtime.site.remove_key(key_id)
     if key is not None:
-        await runtime.async_apply_changes(set(key.lock_ids), keys=[key_id])
+        await runtime.async_apply_changes(
+            set(key.lock_ids), keys=[key_id], keyholders=[key.keyholder_id]
+        )
 
 
 async def async_new_passcode(

@@ -293,13 +293,16 @@ class KeyholderRuntime:
         Save, then sync the given locks (all by default) and re-arm the timer.
 
         ``keys`` and ``keyholders`` name what changed, so that the index of the
-        next transition recomputes just those.
+        next transition recomputes just those, and only their entities are
+        written. A removed key is no longer in the site: unless its keyholder is
+        named too, every entity is written.
         """
+        keyholders = tuple(keyholders)
         for key_id in keys:
             self._index.refresh_key(key_id)
             if (key := self.site.keys.get(key_id)) is not None:
                 self.touch((key.keyholder_id,))
-            else:  # a key removed: whose it was is not known any more
+            elif not keyholders:  # a key removed, and nobody said whose it was
                 self._stale = None
         for keyholder_id in keyholders:
             self._index.refresh_keyholder(keyholder_id)
