@@ -8,14 +8,23 @@ to the site, saves it and brings the locks in line before returning.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 import uuid
 
 from homeassistant.exceptions import HomeAssistantError
 
 from .const import DOMAIN
-from .engine.model import Key, Keyholder, KeyKind, Role, Schedule, Site
-from .engine.passcode import generate_passcode, taken_codes, validate_passcode
+from .engine.credentials import credential_kind, shared_capabilities, taken_secrets
+from .engine.model import (
+    Key,
+    Keyholder,
+    KeyKind,
+    LockCapabilities,
+    Role,
+    Schedule,
+    Site,
+)
 from .errors import validation_error
 from .providers import ProviderError
 from .runtime import KeyholderRuntime
@@ -29,37 +38,57 @@ class IssuedKey:
     passcode: str | None
 
 
-def _pin_range(runtime: KeyholderRuntime, lock_ids: frozenset[str]) -> tuple[int, int]:
-    """Return the passcode lengths every one of the locks accepts."""
-    caps = [runtime.locks[lock_id].provider.capabilities for lock_id in lock_ids]
-    return max(c.pin_min for c in caps), min(c.pin_max for c in caps)
+def _shared_caps(
+    runtime: KeyholderRuntime, lock_ids: frozenset[str]
+) -> LockCapabilities:
+    """Return what every one of the locks accepts (credential kinds, PIN lengths)."""
+    return shared_capabilities(
+        runtime.locks[lock_id].provider.capabilities for lock_id in sorted(lock_ids)
+    )
 
 
-def _passcode_for(
+def _foreign(
+    runtime: KeyholderRuntime, kind: KeyKind, lock_ids: Iterable[str]
+) -> dict[str, str]:
+    """
+    Return secret -> lock id for secrets of ``kind`` in slots Keyholder did not write.
+
+    Locks report their code (PIN) slots only, so only passcodes can collide.
+    """
+    return runtime.foreign_codes(lock_ids) if kind is KeyKind.PASSCODE else {}
+
+
+def _secret_for(
     runtime: KeyholderRuntime,
+    kind: KeyKind,
     lock_ids: frozenset[str],
     own: str | None,
     length: int,
+    *,
     exclude_key_id: str | None = None,
-) -> str:
-    """Validate an own passcode or generate one that fits every lock."""
-    pin_min, pin_max = _pin_range(runtime, lock_ids)
-    if pin_min > pin_max:
-        raise validation_error("no_common_pin_length")
-    taken = taken_codes(runtime.site, lock_ids, exclude_key_id=exclude_key_id)
-    foreign = runtime.foreign_codes(lock_ids)
-    if own is not None:
-        if problem := validate_passcode(
-            own, pin_min=pin_min, pin_max=pin_max, taken=taken
-        ):
-            raise validation_error(
-                f"passcode_{problem.value}", pin_min=str(pin_min), pin_max=str(pin_max)
-            )
-        _refuse_foreign(runtime, own, foreign)
-        return own
-    return generate_passcode(
-        min(max(length, pin_min), pin_max), taken=taken | foreign.keys()
-    )
+) -> str | None:
+    """
+    Check an entered secret, or make one that fits every lock (its kind's rules).
+
+    Answers the secret as it is kept (normalised); None for a kind without one.
+    """
+    spec = credential_kind(kind)
+    caps = _shared_caps(runtime, lock_ids)
+    if reason := spec.unusable(caps):
+        raise validation_error(reason)
+    taken = taken_secrets(runtime.site, kind, lock_ids, exclude_key_id=exclude_key_id)
+    foreign = _foreign(runtime, kind, lock_ids)
+    if own is None or not spec.entered:
+        if spec.generate is not None:
+            return spec.generate(caps, length, taken | foreign.keys())
+        if spec.missing is not None:
+            raise validation_error(spec.missing, **spec.limits(caps))
+        return None
+    secret, reason = spec.check(own, caps, taken)
+    if reason:
+        raise validation_error(reason, **spec.limits(caps))
+    _refuse_foreign(runtime, secret, foreign)
+    return secret
 
 
 def _refuse_foreign(
@@ -90,22 +119,18 @@ async def async_issue_key(
         raise validation_error("no_locks")
     if unknown := sorted(lock_ids - runtime.locks.keys()):
         raise validation_error("unknown_lock", lock=", ".join(unknown))
+    spec = credential_kind(kind)
     unsupported = [
         runtime.locks[lock_id].name
         for lock_id in sorted(lock_ids)
-        if kind not in runtime.locks[lock_id].provider.capabilities.credential_kinds
+        if not spec.can_hold(runtime.locks[lock_id].provider.capabilities)
     ]
     if unsupported:
         raise validation_error(
             "kind_not_supported", kind=kind.value, lock=", ".join(unsupported)
         )
-    secret: str | None = None
-    if kind is KeyKind.PASSCODE:
-        secret = _passcode_for(runtime, lock_ids, passcode, passcode_length)
-    elif kind is KeyKind.TAG:
-        secret = (tag or "").strip().upper()
-        if not secret:
-            raise validation_error("tag_required")
+    entered = {KeyKind.PASSCODE: passcode, KeyKind.TAG: tag}.get(kind)
+    secret = _secret_for(runtime, kind, lock_ids, entered, passcode_length)
     key = Key(
         id=uuid.uuid4().hex,
         keyholder_id=keyholder_id,
@@ -119,7 +144,7 @@ async def async_issue_key(
     )
     runtime.site.put_key(key)
     await runtime.async_apply_changes(set(lock_ids), keys=[key.id])
-    return IssuedKey(key, secret if kind is KeyKind.PASSCODE else None)
+    return IssuedKey(key, secret if spec.returned else None)
 
 
 def _get_key(runtime: KeyholderRuntime, key_id: str) -> Key:
@@ -154,11 +179,12 @@ async def async_reschedule_key(
         raise validation_error("no_locks")
     if unknown := sorted(lock_ids - runtime.locks.keys()):
         raise validation_error("unknown_lock", lock=", ".join(unknown))
-    if old.kind is KeyKind.PASSCODE and old.secret is not None:
-        taken = taken_codes(runtime.site, lock_ids, exclude_key_id=key_id)
+    spec = credential_kind(old.kind)
+    if spec.in_use is not None and old.secret is not None:
+        taken = taken_secrets(runtime.site, old.kind, lock_ids, exclude_key_id=key_id)
         if old.secret in taken:
-            raise validation_error("passcode_in_use")
-        _refuse_foreign(runtime, old.secret, runtime.foreign_codes(lock_ids))
+            raise validation_error(spec.in_use)
+        _refuse_foreign(runtime, old.secret, _foreign(runtime, old.kind, lock_ids))
     key = replace(old, schedule=schedule, lock_ids=lock_ids)
     runtime.site.put_key(key)
     await runtime.async_apply_changes(set(old.lock_ids | lock_ids), keys=[key_id])
@@ -183,7 +209,10 @@ async def async_new_passcode(
         raise validation_error("not_a_passcode", key_id=key_id)
     if key.cancelled:
         raise validation_error("key_cancelled", key_id=key_id)
-    code = _passcode_for(runtime, key.lock_ids, passcode, length, exclude_key_id=key.id)
+    code = _secret_for(
+        runtime, key.kind, key.lock_ids, passcode, length, exclude_key_id=key.id
+    )
+    assert code is not None  # a passcode is always made or entered
     runtime.site.put_key(replace(key, secret=code))
     await runtime.async_apply_changes(set(key.lock_ids))
     return code
@@ -255,15 +284,10 @@ async def async_adopt_code(
         if code is None:
             raise validation_error("code_masked", lock=info.name, slot=str(slot))
         # Adopted codes follow the same rules, or the planner would drop them.
-        taken = taken_codes(runtime.site, {lock_id})
-        if problem := validate_passcode(
-            code, pin_min=caps.pin_min, pin_max=caps.pin_max, taken=taken
-        ):
-            raise validation_error(
-                f"passcode_{problem.value}",
-                pin_min=str(caps.pin_min),
-                pin_max=str(caps.pin_max),
-            )
+        spec = credential_kind(KeyKind.PASSCODE)
+        taken = taken_secrets(runtime.site, KeyKind.PASSCODE, {lock_id})
+        if reason := spec.validate(code, caps, taken):
+            raise validation_error(reason, **spec.limits(caps))
         key = Key(
             id=uuid.uuid4().hex,
             keyholder_id=keyholder_id,

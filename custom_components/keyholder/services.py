@@ -53,6 +53,7 @@ from .const import (
     MAX_TAG_LENGTH,
     MAX_USES,
 )
+from .engine.credentials import CREDENTIAL_KINDS
 from .engine.model import KeyKind, Role
 from .engine.names import MAX_EMAIL_LENGTH
 from .inputs import name_text, whole_number
@@ -67,7 +68,7 @@ ISSUE_KEY_SCHEMA = vol.Schema(
             cv.ensure_list, [cv.string], vol.Length(min=1)
         ),
         vol.Optional(ATTR_KIND, default=KeyKind.PASSCODE.value): vol.In(
-            [KeyKind.PASSCODE.value, KeyKind.TAG.value]
+            [kind.value for kind, spec in CREDENTIAL_KINDS.items() if spec.issuable]
         ),
         vol.Optional(ATTR_WEEKDAYS): vol.All(cv.ensure_list, [vol.In(WEEKDAYS)]),
         vol.Optional(ATTR_START_TIME): cv.time,

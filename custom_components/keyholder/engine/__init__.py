@@ -1,12 +1,14 @@
 """
 Keyholder engine: pure-Python access logic with no Home Assistant imports.
 
-Schedules, statuses and their next transition, passcode rules, slot allocation,
-the desired state of every lock and the operations to reach it, and storage
+Schedules, statuses and their next transition, the credential kinds (one
+registry of passcode, tag and app key rules), slot allocation, the desired
+state of every lock and the operations to reach it, and storage
 (de)serialisation. The Home Assistant glue imports from here; nothing here
 imports Home Assistant (``tests/engine/test_purity.py`` enforces it).
 """
 
+from .credentials import CREDENTIAL_KINDS, CredentialKind, credential_kind
 from .model import (
     Key,
     Keyholder,
@@ -49,8 +51,10 @@ from .status import (
 from .transitions import TransitionIndex
 
 __all__ = [
+    "CREDENTIAL_KINDS",
     "STORAGE_VERSION",
     "Credential",
+    "CredentialKind",
     "Key",
     "KeyKind",
     "Keyholder",
@@ -69,6 +73,7 @@ __all__ = [
     "Window",
     "active_intervals",
     "allocate_slot",
+    "credential_kind",
     "desired_state",
     "diff",
     "end_of_day",
