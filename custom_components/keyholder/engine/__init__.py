@@ -8,6 +8,7 @@ imports Home Assistant (``tests/engine/test_purity.py`` enforces it).
 """
 
 from .model import (
+    CredentialRef,
     Key,
     Keyholder,
     KeyKind,
@@ -15,6 +16,7 @@ from .model import (
     Role,
     Schedule,
     Site,
+    SlotRange,
     Window,
 )
 from .passcode import (
@@ -51,6 +53,7 @@ from .transitions import TransitionIndex
 __all__ = [
     "STORAGE_VERSION",
     "Credential",
+    "CredentialRef",
     "Key",
     "KeyKind",
     "Keyholder",
@@ -62,6 +65,7 @@ __all__ = [
     "Role",
     "Schedule",
     "Site",
+    "SlotRange",
     "Status",
     "TransitionIndex",
     "Unplaced",
