@@ -26,7 +26,7 @@ from custom_components.keyholder.engine.serialize import site_to_dict
 from custom_components.keyholder.providers.virtual import VirtualLock
 
 from .conftest import LOCK_FRONT, PLUMBER
-from .helpers import issue
+from .helpers import P, issue
 
 SPOOFED = "Eve\u202egnp.exe"
 LONG = "x" * 65
@@ -165,7 +165,7 @@ async def test_actions_refuse_invisible_characters_in_names(
     data: dict[str, Any],
     field: str,
 ) -> None:
-    loaded_site.runtime_data.locks[LOCK_FRONT].provider.codes[9] = "246813"
+    loaded_site.runtime_data.locks[LOCK_FRONT].provider.codes[P(9)] = "246813"
     err = await refused(hass, loaded_site, service, data)
     assert err.translation_key == "name_invalid"
     assert err.translation_placeholders is not None

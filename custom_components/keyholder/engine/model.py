@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
+from typing import NamedTuple
 
 ALL_DAYS: frozenset[int] = frozenset(range(7))
 """Every day of the week, Monday (0) to Sunday (6)."""
@@ -149,18 +150,19 @@ class Key:
         return self.max_uses is not None and self.uses >= self.max_uses
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class CredentialRef:
+class CredentialRef(NamedTuple):
     """
     Where a lock holds one credential: its kind and its index among that kind.
 
     Locks number each kind on its own (Matter and Z-Wave User Credential locks
     have PIN 3 and RFID tag 3 side by side); a lock with one numbering for
-    everything simply holds one kind. Sorted by kind, then index.
+    everything simply holds one kind. Immutable and sorted by kind, then
+    index; a named tuple, so hashing and comparing stay cheap in the planner.
     """
 
     kind: KeyKind
-    index: int
+    # Shadows tuple.index(), which nothing calls on a ref.
+    index: int  # type: ignore[assignment]
 
     def __str__(self) -> str:
         """Return e.g. ``passcode 3`` (what log lines name)."""

@@ -105,7 +105,7 @@ class Plan:
 
 def _unfit(key: Key, caps: LockCapabilities) -> UnplacedReason | None:
     """Return why ``key`` cannot be written to a lock with ``caps`` (or None)."""
-    if key.kind not in caps.credential_kinds:
+    if key.kind not in caps.slots:
         return UnplacedReason.UNSUPPORTED_KIND
     secret = key.secret
     if not secret:
@@ -240,10 +240,10 @@ def _kept(
     taken: set[CredentialRef] = set()
     for key_id, index in sorted(held.items()):
         key = keepers.get(key_id)
-        if key is None:
+        if key is None or not caps.slots[key.kind].usable(index):
             continue
         ref = CredentialRef(key.kind, index)
-        if caps.usable(ref) and ref not in foreign and ref not in taken:
+        if ref not in taken and not (foreign and ref in foreign):
             kept[key_id] = ref
             taken.add(ref)
     return kept

@@ -238,7 +238,7 @@ async def test_plumber_window_and_keypad_attribution(site: Site) -> None:
     slot = _slot_of(codes, code)
     assert slot is not None
     assert codes == {slot: code}
-    assert site.runtime.site.slot_owner(LOCK_ID, slot) == key_id
+    assert site.runtime.site.owner_of(LOCK_ID, slot) == key_id
 
     # Keypad unlock with the plumber's slot -> attributed to the plumber.
     uses_before = site.runtime.site.keys[key_id].uses
