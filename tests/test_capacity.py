@@ -231,7 +231,7 @@ async def test_a_code_the_lock_holds_already_is_reported_and_not_resent(
     for minutes in (1, 30, 120):
         await move_to(hass, freezer, START + timedelta(hours=1, minutes=minutes))
         await entry.runtime_data.async_apply_changes()
-    assert writes == [1]
+    assert writes == [P(1)]
 
     # A new passcode is sent at once and fits.
     result = await hass.services.async_call(
@@ -242,7 +242,7 @@ async def test_a_code_the_lock_holds_already_is_reported_and_not_resent(
         return_response=True,
     )
     assert result is not None
-    assert writes == [1, 1]
+    assert writes == [P(1), P(1)]
     assert lock.codes[P(1)] == result["passcode"]
     assert (await _listed(hass))[key["key_id"]] == []
     assert front_door_sync(hass).state == "in_sync"
