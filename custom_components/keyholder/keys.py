@@ -19,6 +19,7 @@ from .engine.passcode import generate_passcode, taken_codes, validate_passcode
 from .errors import validation_error
 from .providers import ProviderError
 from .runtime import KeyholderRuntime
+from .sync_state import LockInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +217,24 @@ async def async_set_blocked(
     await runtime.async_apply_changes(lock_ids, keyholders=[keyholder_id])
 
 
+def _passcode_slot(info: LockInfo, slot: int) -> CredentialRef:
+    """Return passcode ``slot`` of a lock; refuse one the lock does not have."""
+    pins = info.provider.capabilities.slots.get(KeyKind.PASSCODE)
+    if pins is None:
+        raise validation_error(
+            "kind_not_supported", kind=KeyKind.PASSCODE.value, lock=info.name
+        )
+    if not pins.first <= slot <= pins.last:
+        raise validation_error(
+            "slot_not_on_lock",
+            lock=info.name,
+            slot=str(slot),
+            slot_min=str(pins.first),
+            slot_max=str(pins.last),
+        )
+    return CredentialRef(KeyKind.PASSCODE, slot)
+
+
 async def async_adopt_code(
     runtime: KeyholderRuntime, *, lock_id: str, slot: int, keyholder_id: str, name: str
 ) -> Key:
@@ -229,20 +248,7 @@ async def async_adopt_code(
         raise validation_error("unknown_keyholder", keyholder=keyholder_id)
     info = runtime.locks[lock_id]
     caps = info.provider.capabilities
-    ref = CredentialRef(KeyKind.PASSCODE, slot)
-    pins = caps.slots.get(KeyKind.PASSCODE)
-    if pins is None:
-        raise validation_error(
-            "kind_not_supported", kind=KeyKind.PASSCODE.value, lock=info.name
-        )
-    if not pins.first <= slot <= pins.last:
-        raise validation_error(
-            "slot_not_on_lock",
-            lock=info.name,
-            slot=str(slot),
-            slot_min=str(pins.first),
-            slot_max=str(pins.last),
-        )
+    ref = _passcode_slot(info, slot)
     # Under the lock's guard: no sync may write this slot meanwhile.
     async with runtime.lock_guard(lock_id):
         written = runtime.data.written.setdefault(lock_id, {})

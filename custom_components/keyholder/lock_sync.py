@@ -264,17 +264,12 @@ class LockSync:
 
     async def _async_set(self, credential: Credential, now: datetime) -> None:
         """Write one credential, with its window where the lock enforces windows."""
-        provider = self.info.provider
-        valid = (
-            self._validity(credential.key_id, now)
-            if provider.capabilities.native_schedule
-            else None
-        )
-        await provider.async_set_credential(
-            credential.ref, credential.secret, valid=valid
-        )
+        provider, ref = self.info.provider, credential.ref
+        schedules = provider.capabilities.native_schedule
+        valid = self._validity(credential.key_id, now) if schedules else None
+        await provider.async_set_credential(ref, credential.secret, valid=valid)
         if valid is not None:
-            self._windows[credential.ref] = valid[1]
+            self._windows[ref] = valid[1]
 
     def _code_refused(self, ref: CredentialRef, code: str) -> None:
         """Remember that the lock refused the code of the key planned at ``ref``."""
