@@ -22,6 +22,11 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.engine.model import (
+    KeyKind,
+    LockCapabilities,
+    SlotRange,
+)
 from custom_components.keyholder.engine.serialize import site_to_dict
 from custom_components.keyholder.providers.virtual import VirtualLock
 
@@ -111,6 +116,23 @@ async def test_adopt_code_names_the_locks_slot_range(
         "slot_min": "1",
         "slot_max": "10",
     }
+
+
+async def test_adopt_code_needs_a_lock_holding_passcodes(
+    hass: HomeAssistant, loaded_site: MockConfigEntry
+) -> None:
+    """A lock of tags only has no passcode slot to adopt (none such exists yet)."""
+    lock = loaded_site.runtime_data.locks[LOCK_FRONT].provider
+    assert isinstance(lock, VirtualLock)
+    lock._capabilities = LockCapabilities(slots={KeyKind.TAG: SlotRange(1, 10)})
+    err = await refused(
+        hass,
+        loaded_site,
+        "adopt_code",
+        {"keyholder": "Plumber", "lock": "Front door", "slot": 1},
+    )
+    assert err.translation_key == "kind_not_supported"
+    assert err.translation_placeholders == {"kind": "passcode", "lock": "Front door"}
 
 
 @pytest.mark.parametrize("slot", [0, 1.5, "x"])

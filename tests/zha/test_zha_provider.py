@@ -322,3 +322,7 @@ async def test_a_record_of_store_version_1_is_read_as_passcodes(
         "entity_id": zha.entity_id,
         "written": {"passcode": [10]},
     }
+    # A record of a newer minor version (a later Keyholder) is read as it is.
+    hass_storage["keyholder.zha.front"]["minor_version"] = 2
+    again = _provider(hass, zha)
+    assert by_slot(await again.async_read_credentials()) == {10: None}
