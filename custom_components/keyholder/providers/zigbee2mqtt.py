@@ -339,9 +339,8 @@ class Zigbee2MqttLock(RefusesWhileWriting):
             self._stale.add(user)
 
     def _take_users(self, users: dict[str, Any]) -> None:
-        reports = wire.read_users(users, self._slots)
-        if wire.hides_codes(users, reports):
-            self._masks = True
+        reports, hidden = wire.read_users(users, self._slots)
+        self._masks = self._masks or hidden
         for slot, report in reports.items():
             self._users[slot] = report
             self._reports[slot] = self._reports.get(slot, 0) + 1

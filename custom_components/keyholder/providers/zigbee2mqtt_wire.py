@@ -86,34 +86,29 @@ def keypad_unlock(data: Mapping[str, Any]) -> bool:
     )
 
 
-def read_users(users: Mapping[Any, Any], slots: range) -> dict[int, UserReport]:
+def read_users(
+    users: Mapping[Any, Any], slots: range
+) -> tuple[dict[int, UserReport], bool]:
     """
     Return slot -> report of the users of ``slots`` a state's ``users`` map lists.
 
-    A cleared user keeps its old ``pin_code`` in Zigbee2MQTT's merged state:
-    only the status tells whether the slot holds a code.
+    Also whether an enabled user came without its code (the device option
+    ``expose_pin`` is off). A cleared user keeps its old ``pin_code`` in
+    Zigbee2MQTT's merged state: only the status tells whether it holds a code.
     """
     reports: dict[int, UserReport] = {}
+    hidden = False
     for key, info in users.items():
         if not (isinstance(key, str) and key.isdigit()) or int(key) not in slots:
             continue
         if not isinstance(info, dict):
             continue
-        occupied = info.get("status") in OCCUPIED
-        pin = info.get("pin_code")
-        reports[int(key)] = (
-            occupied,
-            str(pin) if occupied and pin not in (None, "") else None,
-        )
-    return reports
-
-
-def hides_codes(users: Mapping[Any, Any], reports: Mapping[int, UserReport]) -> bool:
-    """Return True when an enabled user came without its code (``expose_pin`` off)."""
-    return any(
-        occupied and code is None and users[str(slot)].get("status") == "enabled"
-        for slot, (occupied, code) in reports.items()
-    )
+        status, pin = info.get("status"), info.get("pin_code")
+        occupied = status in OCCUPIED
+        code = str(pin) if occupied and pin not in (None, "") else None
+        hidden = hidden or (status == "enabled" and code is None)
+        reports[int(key)] = (occupied, code)
+    return reports, hidden
 
 
 def set_pin(user: int, code: str) -> dict[str, Any]:
