@@ -33,6 +33,7 @@ from custom_components.keyholder.engine import (
     LockCapabilities,
     Schedule,
     Site,
+    SlotRange,
     TransitionIndex,
     Window,
     make_plan,
@@ -123,10 +124,9 @@ def build_site(
 
 
 def caps_for() -> dict[str, LockCapabilities]:
-    """Return the capabilities of the 50 bench locks (250 slots each)."""
+    """Return the capabilities of the 50 bench locks (250 PINs and 250 tags each)."""
     caps = LockCapabilities(
-        credential_kinds=frozenset({KeyKind.PASSCODE, KeyKind.TAG}),
-        slot_max=250,
+        slots={KeyKind.PASSCODE: SlotRange(1, 250), KeyKind.TAG: SlotRange(1, 250)}
     )
     return {lock_id(index): caps for index in range(LOCKS)}
 

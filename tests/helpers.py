@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +19,30 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.engine.model import (
+    CredentialRef,
+    KeyKind,
+    LockCapabilities,
+    SlotRange,
+)
 
 from .conftest import PLUMBER, _keyholder
+
+
+def P(index: int) -> CredentialRef:  # noqa: N802 - reads like the lock's own label
+    """Return passcode ``index`` (what every lock family numbers so far)."""
+    return CredentialRef(KeyKind.PASSCODE, index)
+
+
+def pins(caps: LockCapabilities) -> SlotRange:
+    """Return a lock's passcode slots."""
+    return caps.slots[KeyKind.PASSCODE]
+
+
+def by_slot[V](held: Mapping[CredentialRef, V]) -> dict[int, V]:
+    """Return passcode index -> value of what a lock holds (all passcodes)."""
+    assert all(ref.kind is KeyKind.PASSCODE for ref in held), held
+    return {ref.index: value for ref, value in held.items()}
 
 
 async def issue(hass: HomeAssistant, **data: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.providers.virtual import VirtualLock
 
 from .conftest import LOCK_FRONT, PLUMBER
-from .helpers import issue
+from .helpers import P, issue
 from .test_fuzz_actions import RETURNS_RESPONSE, snapshot
 
 FOREIGN_SLOT = 9
@@ -45,7 +45,7 @@ async def prepared_site(hass: HomeAssistant, entry: MockConfigEntry) -> str:
     )
     lock = entry.runtime_data.locks[LOCK_FRONT].provider
     assert isinstance(lock, VirtualLock)
-    lock.codes[FOREIGN_SLOT] = "4711"
+    lock.codes[P(FOREIGN_SLOT)] = "4711"
     await hass.async_block_till_done()
     key_id: str = key["key_id"]
     return key_id

@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.keyholder.const import DOMAIN
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE
-from .helpers import move_to
+from .helpers import by_slot, move_to
 
 BLUEPRINTS = Path(__file__).resolve().parent.parent / "blueprints"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -51,7 +51,7 @@ async def site(
 
 
 def codes(entry: MockConfigEntry, lock_id: str = LOCK_FRONT) -> dict[int, str]:
-    return dict(entry.runtime_data.locks[lock_id].provider.codes)
+    return by_slot(entry.runtime_data.locks[lock_id].provider.codes)
 
 
 @pytest.mark.parametrize(

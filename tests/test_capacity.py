@@ -17,10 +17,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.engine.model import CredentialRef
 from custom_components.keyholder.providers.virtual import VirtualLock
 from custom_components.keyholder.websocket_api import describe_sites
 
-from .helpers import async_setup_plumber_site, front_door_sync, issue, move_to
+from .helpers import P, async_setup_plumber_site, front_door_sync, issue, move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 12, 3, 9, 0, tzinfo=BERLIN)
@@ -176,21 +177,21 @@ async def test_codes_keyholder_does_not_manage_take_slots_too(
     entry = await _site(hass, slots=5)
     lock = _lock(entry)
     # The owner's codes, set at the lock itself.
-    lock.codes.update({1: "1357", 4: "2468"})
+    lock.codes.update({P(1): "1357", P(4): "2468"})
     await entry.runtime_data.async_apply_changes()
     keys = await _five_keys_on_three_free_slots(hass, entry, issue_registry, caplog)
-    assert lock.codes[1] == "1357"
-    assert lock.codes[4] == "2468"
+    assert lock.codes[P(1)] == "1357"
+    assert lock.codes[P(4)] == "2468"
     assert front_door_sync(hass).attributes["unmanaged_slots"] == [1, 4]
 
     # The owner clears one code at the lock: the oldest waiting key takes it.
-    del lock.codes[4]
+    del lock.codes[P(4)]
     await entry.runtime_data.async_apply_changes()
-    assert lock.codes[4] == keys[3]["passcode"]
+    assert lock.codes[P(4)] == keys[3]["passcode"]
     assert keys[4]["passcode"] not in lock.codes.values()
     assert front_door_sync(hass).state == "incomplete"
     # The other owner code stays where it is.
-    assert lock.codes[1] == "1357"
+    assert lock.codes[P(1)] == "1357"
 
 
 async def test_a_code_the_lock_holds_already_is_reported_and_not_resent(
@@ -205,17 +206,17 @@ async def test_a_code_the_lock_holds_already_is_reported_and_not_resent(
     key = await issue(hass, valid_from=(START + timedelta(hours=1)).isoformat())
     assert key["status"] == "upcoming"
     # Meanwhile someone sets the same code at the lock for another user.
-    lock.codes[5] = key["passcode"]
-    writes: list[int] = []
-    set_code = lock.async_set_code
+    lock.codes[P(5)] = key["passcode"]
+    writes: list[CredentialRef] = []
+    set_code = lock.async_set_credential
 
-    async def counting(slot: int, code: str) -> None:
-        writes.append(slot)
-        await set_code(slot, code)
+    async def counting(ref: CredentialRef, code: str, **kwargs: Any) -> None:
+        writes.append(ref)
+        await set_code(ref, code, **kwargs)
 
-    lock.async_set_code = counting  # type: ignore[method-assign]
+    lock.async_set_credential = counting  # type: ignore[method-assign]
     await move_to(hass, freezer, START + timedelta(hours=1))
-    assert writes == [1]
+    assert writes == [P(1)]
     refused = [{"lock": "Front door", "lock_id": LOCK_ID, "reason": "code_duplicate"}]
     assert (await _listed(hass))[key["key_id"]] == refused
     sync = front_door_sync(hass)
@@ -230,7 +231,7 @@ async def test_a_code_the_lock_holds_already_is_reported_and_not_resent(
     for minutes in (1, 30, 120):
         await move_to(hass, freezer, START + timedelta(hours=1, minutes=minutes))
         await entry.runtime_data.async_apply_changes()
-    assert writes == [1]
+    assert writes == [P(1)]
 
     # A new passcode is sent at once and fits.
     result = await hass.services.async_call(
@@ -241,8 +242,8 @@ async def test_a_code_the_lock_holds_already_is_reported_and_not_resent(
         return_response=True,
     )
     assert result is not None
-    assert writes == [1, 1]
-    assert lock.codes[1] == result["passcode"]
+    assert writes == [P(1), P(1)]
+    assert lock.codes[P(1)] == result["passcode"]
     assert (await _listed(hass))[key["key_id"]] == []
     assert front_door_sync(hass).state == "in_sync"
     assert issue_registry.async_get_issue(DOMAIN, DUPLICATE_ISSUE) is None
@@ -259,7 +260,7 @@ async def test_refused_codes_are_tried_again_from_the_repair(
     entry = await _site(hass, slots=5)
     lock = _lock(entry)
     key = await issue(hass, valid_from=(START + timedelta(hours=1)).isoformat())
-    lock.codes[5] = key["passcode"]
+    lock.codes[P(5)] = key["passcode"]
     await move_to(hass, freezer, START + timedelta(hours=1))
     repair = issue_registry.async_get_issue(DOMAIN, DUPLICATE_ISSUE)
     assert repair is not None
@@ -278,7 +279,7 @@ async def test_refused_codes_are_tried_again_from_the_repair(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "still_refused"
 
-    del lock.codes[5]  # the owner removes the other code at the lock
+    del lock.codes[P(5)]  # the owner removes the other code at the lock
     result = await flows.async_init(DOMAIN, data={"issue_id": DUPLICATE_ISSUE})
     result = await flows.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.CREATE_ENTRY

@@ -21,7 +21,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
 
 from custom_components.keyholder.engine.credentials import CREDENTIAL_KINDS
-from custom_components.keyholder.engine.model import Key, KeyKind, LockCapabilities
+from custom_components.keyholder.engine.model import (
+    Key,
+    KeyKind,
+    LockCapabilities,
+    SlotRange,
+)
 from custom_components.keyholder.keys import async_reschedule_key
 from custom_components.keyholder.services import ISSUE_KEY_SCHEMA
 
@@ -42,8 +47,8 @@ def _translations() -> dict[str, Any]:
 def holds_tags(entry: MockConfigEntry, lock_id: str = LOCK_FRONT) -> None:
     """Let a virtual lock claim to hold tags (no family does yet)."""
     provider = entry.runtime_data.locks[lock_id].provider
-    kinds = provider.capabilities.credential_kinds | {KeyKind.TAG}
-    provider._capabilities = replace(provider.capabilities, credential_kinds=kinds)
+    slots = {**provider.capabilities.slots, KeyKind.TAG: SlotRange()}
+    provider._capabilities = replace(provider.capabilities, slots=slots)
 
 
 def test_issue_key_offers_the_kinds_that_can_be_issued() -> None:

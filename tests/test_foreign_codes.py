@@ -25,7 +25,7 @@ from custom_components.keyholder.engine import passcode as passcode_module
 from custom_components.keyholder.keys import async_reschedule_key
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE
-from .helpers import issue
+from .helpers import P, by_slot, issue
 from .test_bookings import (
     BOOKING,
     add_booking,
@@ -54,14 +54,14 @@ async def site(
     assert await hass.config_entries.async_setup(site_entry.entry_id)
     await hass.async_block_till_done()
     runtime = site_entry.runtime_data
-    runtime.locks[LOCK_FRONT].provider.codes[OWNER_SLOT] = OWNER_CODE
+    runtime.locks[LOCK_FRONT].provider.codes[P(OWNER_SLOT)] = OWNER_CODE
     await runtime.async_apply_changes()
-    assert runtime.lock_status[LOCK_FRONT].unmanaged_slots == (OWNER_SLOT,)
+    assert runtime.lock_status[LOCK_FRONT].unmanaged == (P(OWNER_SLOT),)
     return site_entry
 
 
 def front_codes(entry: MockConfigEntry) -> dict[int, str]:
-    return dict(entry.runtime_data.locks[LOCK_FRONT].provider.codes)
+    return by_slot(entry.runtime_data.locks[LOCK_FRONT].provider.codes)
 
 
 class ScriptedRandom:
@@ -259,7 +259,7 @@ async def test_booking_guest_codes_avoid_codes_on_the_lock(
     await hass.async_block_till_done()
     runtime = site_entry.runtime_data
     owner_code = "258013"  # as long as the site's generated codes
-    runtime.locks[LOCK_FRONT].provider.codes[OWNER_SLOT] = owner_code
+    runtime.locks[LOCK_FRONT].provider.codes[P(OWNER_SLOT)] = owner_code
     await runtime.async_apply_changes()
 
     draws[:] = [owner_code, "135792"]

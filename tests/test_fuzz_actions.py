@@ -42,6 +42,7 @@ from custom_components.keyholder.runtime import KeyholderRuntime
 from custom_components.keyholder.sync_state import SyncState
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
+from .helpers import P
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 12, 3, 9, 0, tzinfo=BERLIN)
@@ -601,8 +602,8 @@ def test_fuzz_adopt_code(fuzzer: Fuzzer) -> None:
             assert isinstance(provider, VirtualLock)
             slot = data.draw(st.integers(6, 10), label="foreign slot")
             code = data.draw(FOREIGN_CODES, label="foreign code")
-            if data.draw(st.booleans()) and slot not in provider.codes:
-                provider.codes[slot] = code
+            if data.draw(st.booleans()) and P(slot) not in provider.codes:
+                provider.codes[P(slot)] = code
 
     def build(data: Draw, _runtime: KeyholderRuntime) -> dict[str, Any]:
         return payload(

@@ -22,11 +22,16 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.engine.model import (
+    KeyKind,
+    LockCapabilities,
+    SlotRange,
+)
 from custom_components.keyholder.engine.serialize import site_to_dict
 from custom_components.keyholder.providers.virtual import VirtualLock
 
 from .conftest import LOCK_FRONT, PLUMBER
-from .helpers import issue
+from .helpers import P, issue
 
 SPOOFED = "Eve\u202egnp.exe"
 LONG = "x" * 65
@@ -113,6 +118,23 @@ async def test_adopt_code_names_the_locks_slot_range(
     }
 
 
+async def test_adopt_code_needs_a_lock_holding_passcodes(
+    hass: HomeAssistant, loaded_site: MockConfigEntry
+) -> None:
+    """A lock of tags only has no passcode slot to adopt (none such exists yet)."""
+    lock = loaded_site.runtime_data.locks[LOCK_FRONT].provider
+    assert isinstance(lock, VirtualLock)
+    lock._capabilities = LockCapabilities(slots={KeyKind.TAG: SlotRange(1, 10)})
+    err = await refused(
+        hass,
+        loaded_site,
+        "adopt_code",
+        {"keyholder": "Plumber", "lock": "Front door", "slot": 1},
+    )
+    assert err.translation_key == "kind_not_supported"
+    assert err.translation_placeholders == {"kind": "passcode", "lock": "Front door"}
+
+
 @pytest.mark.parametrize("slot", [0, 1.5, "x"])
 async def test_adopt_code_slot_must_be_whole(
     hass: HomeAssistant, loaded_site: MockConfigEntry, slot: Any
@@ -165,7 +187,7 @@ async def test_actions_refuse_invisible_characters_in_names(
     data: dict[str, Any],
     field: str,
 ) -> None:
-    loaded_site.runtime_data.locks[LOCK_FRONT].provider.codes[9] = "246813"
+    loaded_site.runtime_data.locks[LOCK_FRONT].provider.codes[P(9)] = "246813"
     err = await refused(hass, loaded_site, service, data)
     assert err.translation_key == "name_invalid"
     assert err.translation_placeholders is not None

@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.keyholder.const import DOMAIN
 
 from .conftest import LOCK_FRONT, PLUMBER, _keyholder, _lock
-from .helpers import issue, move_to
+from .helpers import by_slot, issue, move_to
 
 SENTENCES = Path(__file__).resolve().parent.parent / "custom_sentences"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -63,7 +63,7 @@ async def ask(hass: HomeAssistant, text: str, user: User | None) -> tuple[str, s
 
 
 def front_codes(entry: MockConfigEntry) -> dict[int, str]:
-    return dict(entry.runtime_data.locks[LOCK_FRONT].provider.codes)
+    return by_slot(entry.runtime_data.locks[LOCK_FRONT].provider.codes)
 
 
 async def test_grant_access_for_an_afternoon(

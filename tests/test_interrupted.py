@@ -13,7 +13,8 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.providers import virtual
+from custom_components.keyholder.engine.model import CredentialRef
+from custom_components.keyholder.providers import Validity, virtual
 from custom_components.keyholder.providers.virtual import VirtualLock
 
 from .conftest import LOCK_FRONT
@@ -42,9 +43,11 @@ class DroppingLock(VirtualLock):
         self.writing = asyncio.Event()
         self.forget_on_drop = False
         self.drop_with: type[BaseException] = asyncio.CancelledError
-        self.hidden: set[int] = set()
+        self.hidden: set[CredentialRef] = set()
 
-    async def async_set_code(self, slot: int, code: str) -> None:
+    async def async_set_credential(
+        self, ref: CredentialRef, secret: str, *, valid: Validity | None = None
+    ) -> None:
         self.writes += 1
         if self.writes == self.drop_at_write:
             self.online = False
@@ -53,15 +56,15 @@ class DroppingLock(VirtualLock):
                 # knowing what it wrote last, though the lock holds it.
                 self.hidden = set(self.codes)
             raise self.drop_with
-        self.hidden.discard(slot)
+        self.hidden.discard(ref)
         if self.block is not None:
             self.writing.set()
             await self.block.wait()
-        await super().async_set_code(slot, code)
+        await super().async_set_credential(ref, secret, valid=valid)
 
-    async def async_read_slots(self) -> Mapping[int, str | None]:
-        held = await super().async_read_slots()
-        return {slot: code for slot, code in held.items() if slot not in self.hidden}
+    async def async_read_credentials(self) -> Mapping[CredentialRef, str | None]:
+        held = await super().async_read_credentials()
+        return {ref: code for ref, code in held.items() if ref not in self.hidden}
 
     def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
         self.on_back.append(on_back)

@@ -63,7 +63,7 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.keyholder.const import DOMAIN, LOGGER
 
 from .conftest import LOCK_GARAGE
-from .helpers import issue, move_to
+from .helpers import P, issue, move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 THURSDAY = datetime(2026, 12, 3, 9, 0, tzinfo=BERLIN)
@@ -483,7 +483,7 @@ async def run_scenario(
     )
 
     # A code set on the garage keypad by hand, taken over by Keyholder.
-    setup.entry.runtime_data.locks[LOCK_GARAGE].provider.codes[9] = FOUND_ON_LOCK
+    setup.entry.runtime_data.locks[LOCK_GARAGE].provider.codes[P(9)] = FOUND_ON_LOCK
     secret.append(FOUND_ON_LOCK)
     await hass.services.async_call(
         DOMAIN,

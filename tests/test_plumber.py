@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
 
 from .conftest import LOCK_FRONT
-from .helpers import move_to
+from .helpers import by_slot, move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Thursday 3 December 2026.
@@ -29,7 +29,7 @@ def at(hour: int, minute: int = 0, second: int = 0) -> datetime:
 
 
 def front_codes(entry: MockConfigEntry) -> dict[int, str]:
-    return dict(entry.runtime_data.locks[LOCK_FRONT].provider.codes)
+    return by_slot(entry.runtime_data.locks[LOCK_FRONT].provider.codes)
 
 
 async def test_plumber_thursday(

@@ -24,16 +24,18 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.engine.model import CredentialRef
+from custom_components.keyholder.engine.serialize import credentials_to_dict
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE
-from .helpers import issue, move_to
+from .helpers import by_slot, issue, move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 12, 3, 9, 0, tzinfo=BERLIN)
 
 
 def lock_codes(entry: MockConfigEntry, lock_id: str = LOCK_FRONT) -> dict[int, str]:
-    return dict(entry.runtime_data.locks[lock_id].provider.codes)
+    return by_slot(entry.runtime_data.locks[lock_id].provider.codes)
 
 
 async def test_restart_keeps_keys_and_clears_expired(
@@ -157,13 +159,13 @@ async def test_offline_hour_costs_a_bounded_number_of_attempts(
     await hass.async_block_till_done()
     provider = site_entry.runtime_data.locks[LOCK_FRONT].provider
     attempts: list[datetime] = []
-    read = provider.async_read_slots
+    read = provider.async_read_credentials
 
-    async def counted_read() -> dict[int, str | None]:
+    async def counted_read() -> dict[CredentialRef, str | None]:
         attempts.append(dt_util.now())
         return dict(await read())
 
-    provider.async_read_slots = counted_read  # type: ignore[method-assign]
+    provider.async_read_credentials = counted_read  # type: ignore[method-assign]
     await hass.services.async_call(
         DOMAIN,
         "set_lock_online",
@@ -249,7 +251,7 @@ async def test_no_pin_leaks(
         for record in caplog.records
         if record.name != "pytest_homeassistant_custom_component.common"
     )
-    assert "Setting slot" in logs
+    assert "Setting passcode" in logs
     for pin in pins:
         # A PIN is a whole number: "4826" inside a timestamp's microseconds is not it.
         whole = re.compile(rf"(?<!\d){pin}(?!\d)")
@@ -258,6 +260,6 @@ async def test_no_pin_leaks(
         assert not whole.search(logs)
         assert not whole.search(diagnostics)
     # The checks can fail: the store (a private file) does hold the codes.
-    store = json.dumps(loaded_site.runtime_data.data.written, default=str)
+    store = json.dumps(credentials_to_dict(loaded_site.runtime_data.data.written))
     assert new["passcode"] not in store  # blocked: no longer written anywhere
     assert "Plumber" in bus

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 from unittest.mock import patch
 from zoneinfo import ZoneInfo
 
@@ -16,12 +17,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.engine.model import CredentialRef
 from custom_components.keyholder.providers.virtual import VirtualLock
 from custom_components.keyholder.slot_reports import take_back_interrupted
 from custom_components.keyholder.store import KeyholderStore, SiteData
 
 from .conftest import LOCK_FRONT
-from .helpers import issue, move_to
+from .helpers import P, by_slot, issue, move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 12, 3, 9, 0, tzinfo=BERLIN)
@@ -49,13 +51,13 @@ async def test_edge_passing_during_a_slow_write_is_applied(
     edge = START + timedelta(hours=1)
     ending = await issue(hass, valid_until=(edge + timedelta(seconds=2)).isoformat())
     await issue(hass, valid_from=edge.isoformat())
-    write = lock.async_set_code
+    write = lock.async_set_credential
 
-    async def slow_write(slot: int, code: str) -> None:  # a radio taking 5 s
-        freezer.tick(5)
-        await write(slot, code)
+    async def slow_write(ref: CredentialRef, code: str, **kwargs: Any) -> None:
+        freezer.tick(5)  # a radio taking 5 s
+        await write(ref, code, **kwargs)
 
-    lock.async_set_code = slow_write  # type: ignore[method-assign]
+    lock.async_set_credential = slow_write  # type: ignore[method-assign]
     await move_to(hass, freezer, edge)
     # The second key's end passed while the first key's code was being written.
     assert ending["passcode"] not in lock.codes.values()
@@ -69,14 +71,14 @@ async def test_reload_waits_for_a_write_in_flight(
 ) -> None:
     lock = await start_site(hass, freezer, site_entry)
     gate, reached = asyncio.Event(), asyncio.Event()
-    write = lock.async_set_code
+    write = lock.async_set_credential
 
-    async def held_write(slot: int, code: str) -> None:
+    async def held_write(ref: CredentialRef, code: str, **kwargs: Any) -> None:
         reached.set()
         await gate.wait()
-        await write(slot, code)
+        await write(ref, code, **kwargs)
 
-    lock.async_set_code = held_write  # type: ignore[method-assign]
+    lock.async_set_credential = held_write  # type: ignore[method-assign]
     first = hass.async_create_task(issue(hass))
     await reached.wait()
     reload = hass.async_create_task(
@@ -109,17 +111,17 @@ async def test_unexpected_error_is_a_lock_failure(
     runtime = site_entry.runtime_data
     await issue(hass, valid_until=(START + timedelta(hours=1)).isoformat())
     late = await issue(hass, valid_until=(START + timedelta(hours=2)).isoformat())
-    read = lock.async_read_slots
+    read = lock.async_read_credentials
 
-    async def broken() -> dict[int, str | None]:
+    async def broken() -> dict[CredentialRef, str | None]:
         raise error
 
-    lock.async_read_slots = broken  # type: ignore[method-assign]
+    lock.async_read_credentials = broken  # type: ignore[method-assign]
     await move_to(hass, freezer, START + timedelta(hours=1))
     status = runtime.lock_status[LOCK_FRONT]
     assert status.last_error == "lock_error"
     assert runtime.next_transition == START + timedelta(hours=2)
-    lock.async_read_slots = read  # type: ignore[method-assign]
+    lock.async_read_credentials = read  # type: ignore[method-assign]
     await move_to(hass, freezer, START + timedelta(hours=3))
     assert lock.codes == {}
     assert late["passcode"] not in lock.codes.values()
@@ -165,16 +167,16 @@ async def test_code_changed_at_the_lock_is_not_overwritten(
 ) -> None:
     lock = await start_site(hass, freezer, site_entry)
     key = await issue(hass)
-    (slot,) = lock.codes
+    (ref,) = lock.codes
     # Someone programs another code into Keyholder's slot at the keypad.
-    lock.codes[slot] = "97531"
+    lock.codes[ref] = "97531"
     await site_entry.runtime_data.async_apply_changes()
 
-    assert lock.codes[slot] == "97531"
+    assert lock.codes[ref] == "97531"
     assert set(lock.codes.values()) == {"97531", key["passcode"]}
     status = site_entry.runtime_data.lock_status[LOCK_FRONT]
-    assert status.unmanaged_slots == (slot,)
-    assert slot not in site_entry.runtime_data.data.written[LOCK_FRONT]
+    assert status.unmanaged == (ref,)
+    assert ref not in site_entry.runtime_data.data.written[LOCK_FRONT]
 
 
 @pytest.mark.parametrize(
@@ -199,9 +201,13 @@ def test_interrupted_writes_are_taken_back(
     interrupted: dict[int, str | None],
     expected: dict[int, str],
 ) -> None:
-    written = {1: "1111", 2: "3333"}
-    take_back_interrupted(reported, written, interrupted)
-    assert written == {**expected, 2: "3333"}
+    written = {P(1): "1111", P(2): "3333"}
+    take_back_interrupted(
+        {P(slot): code for slot, code in reported.items()},
+        written,
+        {P(slot): code for slot, code in interrupted.items()},
+    )
+    assert by_slot(written) == {**expected, 2: "3333"}
 
 
 async def test_pending_writes_are_saved_before_the_lock_changes(
@@ -209,7 +215,11 @@ async def test_pending_writes_are_saved_before_the_lock_changes(
 ) -> None:
     lock = await start_site(hass, freezer, site_entry)
     runtime = site_entry.runtime_data
-    saved: list[tuple[dict[str, dict[int, str | None]], dict[int, str], bool]] = []
+    saved: list[
+        tuple[
+            dict[str, dict[CredentialRef, str | None]], dict[CredentialRef, str], bool
+        ]
+    ] = []
     store = runtime._store
     save = store.async_save_pending
 
@@ -221,12 +231,12 @@ async def test_pending_writes_are_saved_before_the_lock_changes(
 
     store.async_save_pending = recording_save  # type: ignore[method-assign]
     key = await issue(hass)
-    (slot,) = lock.codes
+    (ref,) = lock.codes
     # On disk before the lock holds the code; emptied only once the record of
     # what was written is saved.
     assert saved == [
-        ({LOCK_FRONT: {slot: key["passcode"]}}, {}, False),
-        ({}, {slot: key["passcode"]}, True),
+        ({LOCK_FRONT: {ref: key["passcode"]}}, {}, False),
+        ({}, {ref: key["passcode"]}, True),
     ]
     assert (await KeyholderStore(hass, site_entry.entry_id).async_load()).pending == {}
 
@@ -243,14 +253,16 @@ async def test_setup_does_not_wait_for_the_first_sync(
     # The key's window opens while Home Assistant is down.
     freezer.move_to(START + timedelta(hours=2))
     gate, reached = asyncio.Event(), asyncio.Event()
-    write = VirtualLock.async_set_code
+    write = VirtualLock.async_set_credential
 
-    async def held_write(self: VirtualLock, slot: int, code: str) -> None:
+    async def held_write(
+        self: VirtualLock, ref: CredentialRef, code: str, **kwargs: Any
+    ) -> None:
         reached.set()
         await gate.wait()
-        await write(self, slot, code)
+        await write(self, ref, code, **kwargs)
 
-    with patch.object(VirtualLock, "async_set_code", held_write):
+    with patch.object(VirtualLock, "async_set_credential", held_write):
         assert await hass.config_entries.async_setup(site_entry.entry_id)
         await reached.wait()
         # Set up, entities there, the first pass still writing.

@@ -20,7 +20,7 @@ from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.engine.status import next_site_change
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER, _keyholder, _lock
-from .helpers import issue
+from .helpers import P, issue
 
 
 async def call(
@@ -289,7 +289,7 @@ async def test_site_is_found_from_what_the_call_names(
     await call(hass, "block_user", {"keyholder": "Guest"})
     assert cabin.runtime_data.site.keyholders["kh_guest"].blocked
     # A code found on a door: the door names the site.
-    cabin.runtime_data.locks[LOCK_CABIN].provider.codes[9] = "246813"
+    cabin.runtime_data.locks[LOCK_CABIN].provider.codes[P(9)] = "246813"
     await call(
         hass,
         "adopt_code",

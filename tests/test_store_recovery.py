@@ -38,11 +38,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder import site as site_module
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.engine.model import CredentialRef
 from custom_components.keyholder.providers import LockProvider
 from custom_components.keyholder.store import BACKUP_DELAY
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
-from .helpers import issue, move_to
+from .helpers import P, issue, move_to
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 12, 3, 9, 0, tzinfo=BERLIN)
@@ -52,16 +53,16 @@ ISSUE_ID = "store_site_home"
 
 
 @pytest.fixture
-def door() -> Iterator[dict[str, dict[int, str]]]:
+def door() -> Iterator[dict[str, dict[CredentialRef, str]]]:
     """The codes each lock holds, kept outside Keyholder's store (lock -> slot -> code)."""
-    held: dict[str, dict[int, str]] = {}
+    held: dict[str, dict[CredentialRef, str]] = {}
     create = site_module.create_provider
 
     def create_provider(
         hass: HomeAssistant,
         lock_id: str,
         data: Mapping[str, Any],
-        virtual_memory: dict[str, dict[int, str]],
+        virtual_memory: dict[str, dict[CredentialRef, str]],
     ) -> LockProvider:
         return create(hass, lock_id, data, held)
 
@@ -98,8 +99,8 @@ def corrupt_files(storage: Path) -> list[Path]:
     return sorted(storage.glob("*.corrupt.*"))
 
 
-def slot_of(held: dict[int, str], passcode: str) -> int:
-    return next(slot for slot, code in held.items() if code == passcode)
+def slot_of(held: dict[CredentialRef, str], passcode: str) -> int:
+    return next(ref.index for ref, code in held.items() if code == passcode)
 
 
 def unmanaged(hass: HomeAssistant, entity_id: str) -> list[int]:
@@ -150,7 +151,7 @@ async def test_damaged_main_file_is_restored_from_the_copy(
     berlin: None,
     site_entry: MockConfigEntry,
     files: Path,
-    door: dict[str, dict[int, str]],
+    door: dict[str, dict[CredentialRef, str]],
     issue_registry: ir.IssueRegistry,
     caplog: pytest.LogCaptureFixture,
     damage: str,
@@ -220,7 +221,7 @@ async def test_no_usable_copy_starts_and_clears_nothing(
     berlin: None,
     site_entry: MockConfigEntry,
     files: Path,
-    door: dict[str, dict[int, str]],
+    door: dict[str, dict[CredentialRef, str]],
     issue_registry: ir.IssueRegistry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -243,7 +244,9 @@ async def test_no_usable_copy_starts_and_clears_nothing(
     assert runtime.site.keys == {}
     assert set(runtime.site.keyholders) == {OWNER, PLUMBER}  # from the subentries
     assert door == on_the_locks
-    assert unmanaged(hass, "sensor.front_door_sync") == sorted(door[LOCK_FRONT])
+    assert unmanaged(hass, "sensor.front_door_sync") == sorted(
+        ref.index for ref in door[LOCK_FRONT]
+    )
     assert unmanaged(hass, "sensor.garage_sync") == [
         slot_of(door[LOCK_GARAGE], both["passcode"])
     ]
@@ -262,7 +265,7 @@ async def test_no_usable_copy_starts_and_clears_nothing(
     again = await issue(hass)
     assert door[LOCK_FRONT] == {
         **on_the_locks[LOCK_FRONT],
-        slot_of(door[LOCK_FRONT], again["passcode"]): again["passcode"],
+        P(slot_of(door[LOCK_FRONT], again["passcode"])): again["passcode"],
     }
     assert len(door[LOCK_FRONT]) == 3
     assert front["passcode"] not in caplog.text
@@ -289,7 +292,7 @@ async def test_missing_main_file_is_restored_from_the_copy(
     berlin: None,
     site_entry: MockConfigEntry,
     files: Path,
-    door: dict[str, dict[int, str]],
+    door: dict[str, dict[CredentialRef, str]],
     issue_registry: ir.IssueRegistry,
 ) -> None:
     freezer.move_to(START)

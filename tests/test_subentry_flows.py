@@ -16,6 +16,7 @@ from custom_components.keyholder.providers import ProviderError
 from custom_components.keyholder.providers.virtual import VirtualLock
 
 from .conftest import LOCK_FRONT, PLUMBER
+from .helpers import P
 
 LOCK = {"name": "Back door", "slots": 12, "pin_min": 4, "pin_max": 6}
 
@@ -106,17 +107,17 @@ async def test_virtual_lock_write_delay(
     # A write takes the simulated radio's time ...
     loop = asyncio.get_running_loop()
     started = loop.time()
-    await lock.async_set_code(1, "4711")
+    await lock.async_set_credential(P(1), "4711")
     assert loop.time() - started >= 0.2
-    assert lock.codes[1] == "4711"
+    assert lock.codes[P(1)] == "4711"
     # ... and fails when the lock drops offline meanwhile.
-    writing = hass.async_create_task(lock.async_set_code(2, "5813"))
+    writing = hass.async_create_task(lock.async_set_credential(P(2), "5813"))
     await asyncio.sleep(0.05)
-    assert 2 not in lock.codes
+    assert P(2) not in lock.codes
     lock.online = False
     with pytest.raises(ProviderError):
         await writing
-    assert 2 not in lock.codes
+    assert P(2) not in lock.codes
 
     # Back to no delay: the option leaves the lock's data.
     result = await loaded_site.start_subentry_reconfigure_flow(hass, lock_id)

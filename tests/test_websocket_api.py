@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.keyholder.panel import STATIC_URL
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
-from .helpers import issue
+from .helpers import P, issue
 
 THURSDAY_AFTERNOONS = {
     "weekdays": ["thu"],
@@ -78,7 +78,7 @@ async def test_site_describes_keyholders_keys_and_locks_without_codes(
 ) -> None:
     issued = await issue(hass, **THURSDAY_AFTERNOONS, valid_until="2999-01-01T00:00")
     lock = loaded_site.runtime_data.locks[LOCK_FRONT].provider
-    lock.codes[9] = "246813"  # programmed at the keypad: not Keyholder's
+    lock.codes[P(9)] = "246813"  # programmed at the keypad: not Keyholder's
     await loaded_site.runtime_data.async_apply_changes()
 
     result = await client.ok("keyholder/site")

@@ -44,7 +44,7 @@ from custom_components.keyholder.providers import ProviderError
 from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
 
 from .conftest import PLUMBER, _keyholder
-from .helpers import async_add_zwave_lock, issue
+from .helpers import P, async_add_zwave_lock, issue, pins
 
 ZLOCK = "lock.z_front"
 LOCK_ID = "lock_zfront"
@@ -231,7 +231,7 @@ async def test_codes_set_and_cleared_leaving_foreign_slots(
     )
     assert node.codes == {1: "9911"}
     assert ("clear", 1) not in node.writes
-    assert entry.runtime_data.locks[LOCK_ID].provider.capabilities.slot_max == 20
+    assert pins(entry.runtime_data.locks[LOCK_ID].provider.capabilities).last == 20
 
 
 async def test_keypad_unlock_is_attributed(
@@ -341,7 +341,7 @@ async def test_lagging_driver_values_do_not_cause_rewrites(
     # The driver has not reported the new code yet: no second write, not unmanaged.
     await runtime.async_retry_now(LOCK_ID)
     assert node.writes == [("set", 1)]
-    assert runtime.lock_status[LOCK_ID].unmanaged_slots == ()
+    assert runtime.lock_status[LOCK_ID].unmanaged == ()
     assert hass.states.get("sensor.front_door_sync").state == "pending"
     node.flush()
     await settle(hass, freezer)
@@ -352,7 +352,7 @@ async def test_lagging_driver_values_do_not_cause_rewrites(
     # The clear is not reported yet: the stale code is neither rewritten nor adopted.
     await runtime.async_retry_now(LOCK_ID)
     assert node.writes == [("set", 1), ("clear", 1)]
-    assert runtime.lock_status[LOCK_ID].unmanaged_slots == ()
+    assert runtime.lock_status[LOCK_ID].unmanaged == ()
     node.flush()
     await settle(hass, freezer)
     assert node.codes == {}
@@ -454,18 +454,18 @@ async def test_duplicate_report_naming_a_slot(
 ) -> None:
     hass.states.async_set(ZLOCK, "locked")
     provider = ZwaveJSLock(hass, ZLOCK)
-    unsub = provider.async_listen_usage(lambda slot: None)
-    await provider.async_read_slots()
-    await provider.async_set_code(3, "4829")
-    await provider.async_set_code(4, "5930")
+    unsub = provider.async_listen_usage(lambda ref: None)
+    await provider.async_read_credentials()
+    await provider.async_set_credential(P(3), "4829")
+    await provider.async_set_credential(P(4), "5930")
     _notify_duplicate(hass, zwave_device, {"userId": 4})
     _notify_duplicate(hass, "another-device")
     await hass.async_block_till_done()
-    assert provider.refusal(3) is None
-    assert provider.refusal(4) == "code_duplicate"
+    assert provider.refusal(P(3)) is None
+    assert provider.refusal(P(4)) == "code_duplicate"
     # Writing the slot again starts afresh.
-    await provider.async_set_code(4, "6041")
-    assert provider.refusal(4) is None
+    await provider.async_set_credential(P(4), "6041")
+    assert provider.refusal(P(4)) is None
     unsub()
 
 
@@ -473,13 +473,13 @@ async def test_provider_rejects_bad_writes(hass: HomeAssistant, node: FakeNode) 
     hass.states.async_set(ZLOCK, "locked")
     provider = ZwaveJSLock(hass, ZLOCK)
     with pytest.raises(ProviderError) as err:
-        await provider.async_set_code(31, "4826")
+        await provider.async_set_credential(P(31), "4826")
     assert err.value.reason == "slot_out_of_range"
     with pytest.raises(ProviderError) as err:
-        await provider.async_set_code(1, "48261357913")
+        await provider.async_set_credential(P(1), "48261357913")
     assert err.value.reason == "code_rejected"
     with pytest.raises(ProviderError) as err:
-        await ZwaveJSLock(hass, "lock.missing").async_read_slots()
+        await ZwaveJSLock(hass, "lock.missing").async_read_credentials()
     assert err.value.reason == "lock_offline"
     assert node.writes == []
 
@@ -487,7 +487,7 @@ async def test_provider_rejects_bad_writes(hass: HomeAssistant, node: FakeNode) 
 async def test_provider_without_zwave_js(hass: HomeAssistant) -> None:
     hass.states.async_set(ZLOCK, "locked")
     with pytest.raises(ProviderError) as err:
-        await ZwaveJSLock(hass, ZLOCK).async_read_slots()
+        await ZwaveJSLock(hass, ZLOCK).async_read_credentials()
     assert err.value.reason == "integration_not_loaded"
 
 
@@ -529,7 +529,7 @@ async def test_adopt_unmanaged_code(
 ) -> None:
     node.codes[3] = "7351"
     await zwave_site.runtime_data.async_retry_now(LOCK_ID)
-    assert zwave_site.runtime_data.lock_status[LOCK_ID].unmanaged_slots == (3,)
+    assert zwave_site.runtime_data.lock_status[LOCK_ID].unmanaged == (P(3),)
 
     async def adopt(slot: int) -> Any:
         return await hass.services.async_call(
@@ -557,7 +557,7 @@ async def test_adopt_unmanaged_code(
     runtime = zwave_site.runtime_data
     key = runtime.site.keys[result["key_id"]]
     assert key.secret == "7351"
-    assert runtime.lock_status[LOCK_ID].unmanaged_slots == ()
+    assert runtime.lock_status[LOCK_ID].unmanaged == ()
     assert node.codes == {3: "7351"}
     assert node.writes == []
     with pytest.raises(ServiceValidationError) as err:

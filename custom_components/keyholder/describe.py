@@ -114,7 +114,7 @@ class LockDescription:
     last_error: str | None
     next_retry: datetime | None
     unmanaged_slots: tuple[int, ...]
-    """Slots holding codes Keyholder does not manage (numbers only)."""
+    """Passcode slots holding codes Keyholder does not manage (numbers only)."""
     not_fitting: int
     """How many keys the lock should hold but cannot."""
     not_fitting_reasons: dict[str, int]
@@ -215,7 +215,9 @@ def describe_lock(runtime: KeyholderRuntime, lock_id: str) -> LockDescription:
         failures=status.failures,
         last_error=status.last_error,
         next_retry=status.next_retry,
-        unmanaged_slots=status.unmanaged_slots,
+        unmanaged_slots=tuple(
+            ref.index for ref in status.unmanaged if ref.kind is KeyKind.PASSCODE
+        ),
         not_fitting=status.not_fitting,
         not_fitting_reasons=runtime.placement.reasons(lock_id),
     )

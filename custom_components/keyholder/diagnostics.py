@@ -9,6 +9,7 @@ from homeassistant.core import HomeAssistant
 
 from . import KeyholderConfigEntry
 from .describe import LockDescription, describe_lock
+from .engine.model import CredentialRef
 from .engine.serialize import site_to_dict
 
 TO_REDACT = {"secret", "email", "given_name", "family_name", "title", "name"}
@@ -30,7 +31,7 @@ async def async_get_config_entry_diagnostics(
             lock_id: {
                 "capabilities": repr(info.provider.capabilities),
                 "available": info.provider.available,
-                "managed_slots": sorted(runtime.data.written.get(lock_id, {})),
+                "managed": _by_kind(runtime.data.written.get(lock_id, {})),
                 "status": _sync_status(describe_lock(runtime, lock_id)),
             }
             for lock_id, info in runtime.locks.items()
@@ -46,6 +47,14 @@ async def async_get_config_entry_diagnostics(
             runtime.next_transition.isoformat() if runtime.next_transition else None
         ),
     }
+
+
+def _by_kind(held: dict[CredentialRef, str]) -> dict[str, list[int]]:
+    """Return kind -> indices of the credentials Keyholder manages (no codes)."""
+    by_kind: dict[str, list[int]] = {}
+    for ref in sorted(held):
+        by_kind.setdefault(ref.kind.value, []).append(ref.index)
+    return by_kind
 
 
 def _sync_status(lock: LockDescription) -> dict[str, Any]:

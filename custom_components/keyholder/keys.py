@@ -17,6 +17,7 @@ from homeassistant.exceptions import HomeAssistantError
 from .const import DOMAIN
 from .engine.credentials import credential_kind, shared_capabilities, taken_secrets
 from .engine.model import (
+    CredentialRef,
     Key,
     Keyholder,
     KeyKind,
@@ -28,6 +29,7 @@ from .engine.model import (
 from .errors import validation_error
 from .providers import ProviderError
 from .runtime import KeyholderRuntime
+from .sync_state import LockInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,42 +247,54 @@ async def async_set_blocked(
     await runtime.async_apply_changes(lock_ids, keyholders=[keyholder_id])
 
 
+def _passcode_slot(info: LockInfo, slot: int) -> CredentialRef:
+    """Return passcode ``slot`` of a lock; refuse one the lock does not have."""
+    pins = info.provider.capabilities.slots.get(KeyKind.PASSCODE)
+    if pins is None:
+        raise validation_error(
+            "kind_not_supported", kind=KeyKind.PASSCODE.value, lock=info.name
+        )
+    if not pins.first <= slot <= pins.last:
+        raise validation_error(
+            "slot_not_on_lock",
+            lock=info.name,
+            slot=str(slot),
+            slot_min=str(pins.first),
+            slot_max=str(pins.last),
+        )
+    return CredentialRef(KeyKind.PASSCODE, slot)
+
+
 async def async_adopt_code(
     runtime: KeyholderRuntime, *, lock_id: str, slot: int, keyholder_id: str, name: str
 ) -> Key:
     """
-    Take over a code found on a lock: it becomes a key Keyholder manages.
+    Take over a passcode found on a lock: it becomes a key Keyholder manages.
 
-    The code stays in its slot; from then on Keyholder may change or clear it.
+    The code stays in its passcode slot; from then on Keyholder may change or
+    clear it.
     """
     if keyholder_id not in runtime.site.keyholders:
         raise validation_error("unknown_keyholder", keyholder=keyholder_id)
     info = runtime.locks[lock_id]
     caps = info.provider.capabilities
-    if not caps.slot_min <= slot <= caps.slot_max:
-        raise validation_error(
-            "slot_not_on_lock",
-            lock=info.name,
-            slot=str(slot),
-            slot_min=str(caps.slot_min),
-            slot_max=str(caps.slot_max),
-        )
+    ref = _passcode_slot(info, slot)
     # Under the lock's guard: no sync may write this slot meanwhile.
     async with runtime.lock_guard(lock_id):
         written = runtime.data.written.setdefault(lock_id, {})
-        if slot in written:
+        if ref in written:
             raise validation_error("slot_managed", lock=info.name, slot=str(slot))
         try:
-            reported = await info.provider.async_read_slots()
+            reported = await info.provider.async_read_credentials()
         except ProviderError as err:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="lock_unreachable",
                 translation_placeholders={"lock": info.name, "error": err.reason},
             ) from err
-        if slot not in reported:
+        if ref not in reported:
             raise validation_error("slot_empty", lock=info.name, slot=str(slot))
-        code = reported[slot]
+        code = reported[ref]
         if code is None:
             raise validation_error("code_masked", lock=info.name, slot=str(slot))
         # Adopted codes follow the same rules, or the planner would drop them.
@@ -299,6 +313,6 @@ async def async_adopt_code(
         )
         runtime.site.put_key(key)
         runtime.site.slots.setdefault(lock_id, {})[key.id] = slot
-        written[slot] = code
+        written[ref] = code
     await runtime.async_apply_changes({lock_id}, keys=[key.id])
     return key

@@ -144,7 +144,7 @@ class VirtualLockEntity(KeyholderEntity, LockEntity):
             seconds = math.ceil((until - now).total_seconds())
             raise validation_error("keypad_locked_out", lock=name, seconds=str(seconds))
         event = await self.runtime.async_keypad_code(
-            self._lock_id, self._lock.slot_for_code(code or "")
+            self._lock_id, self._lock.ref_for_code(code or "")
         )
         if event.result is not AccessResult.UNLOCKED:
             keypad.wrong_code(now)

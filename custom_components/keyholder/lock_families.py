@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from .const import CONF_PROVIDER
+from .engine.model import CredentialRef
 from .lock_entities import TTLockEntity, VirtualLockEntity
 from .providers import (
     LockProvider,
@@ -114,12 +115,12 @@ def create_provider(
     hass: HomeAssistant,
     lock_id: str,
     data: Mapping[str, Any],
-    memories: dict[str, dict[int, str]],
+    memories: dict[str, dict[CredentialRef, str]],
 ) -> LockProvider:
     """
     Return the provider of a lock subentry.
 
-    ``memories`` holds what locks keep with the site (lock id -> slot -> code).
+    ``memories`` holds what locks keep with the site (lock id -> ref -> code).
     """
     provider: LockProvider = family_of(data).create(
         LockSetup(hass, lock_id, data, memories)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Protocol
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -22,10 +22,11 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER, REPAIR_AFTER_FAILURES, RETRY_FIRST, RETRY_MAX
+from .engine.model import CredentialRef
 from .engine.plan import Credential, Operation, OpKind, diff, make_plan
 from .engine.status import next_status_change
 from .placement import Placements
-from .providers import ProviderError, ScheduledLockProvider, Validity
+from .providers import ProviderError, Validity
 from .slot_reports import (
     Unconfirmed,
     check_writes_landed,
@@ -81,9 +82,9 @@ class LockSync:
         self.planned_at: datetime | None = None
         """The instant the lock was last planned for, failed or not."""
         self._unconfirmed: Unconfirmed = {}
-        # slot -> end of the window written (locks with native schedules)
-        self._windows: dict[int, datetime | None] = {}
-        # Codes read from slots Keyholder does not manage (last read). Secrets
+        # ref -> end of the window written (locks with native schedules)
+        self._windows: dict[CredentialRef, datetime | None] = {}
+        # Codes read from credentials Keyholder does not manage (last read). Secrets
         # of others: in memory only, never logged, saved or shown.
         self.foreign: frozenset[str] = frozenset()
         self._retry_unsub: CALLBACK_TYPE | None = None
@@ -162,41 +163,41 @@ class LockSync:
         provider = self.info.provider
         data = self._site.data
         written = data.written.setdefault(self.lock_id, {})
-        reported = dict(await provider.async_read_slots())
+        reported = dict(await provider.async_read_credentials())
         unconfirmed = self._unconfirmed
         if interrupted := data.pending.pop(self.lock_id, None):
             take_back_interrupted(reported, written, interrupted)
             # What the lock holds now settles those slots: no read-back is due
             # (a driver restarted mid-pass may not know its last write; the
             # slot is simply written again).
-            for slot in interrupted:
-                unconfirmed.pop(slot, None)
+            for ref in interrupted:
+                unconfirmed.pop(ref, None)
         settle = timedelta(seconds=provider.settle_seconds)
-        for slot, code in take_refused(
+        for ref, code in take_refused(
             reported, written, unconfirmed, now - settle, provider.refusal
         ).items():
-            self._code_refused(slot, code)
+            self._code_refused(ref, code)
         check_writes_landed(reported, written, unconfirmed, now - settle)
         # Read after reading: a first read can reveal that the lock masks codes.
         caps = provider.capabilities
         # A managed slot emptied or given another code behind our back is no
         # longer ours: never overwrite a code someone else put there. (A slot we
         # are still writing or clearing stays ours until the lock confirms.)
-        for slot in [
-            slot
-            for slot, code in written.items()
-            if slot not in unconfirmed and reported.get(slot, "") not in (code, None)
+        for ref in [
+            ref
+            for ref, code in written.items()
+            if ref not in unconfirmed and reported.get(ref, "") not in (code, None)
         ]:
-            del written[slot]
+            del written[ref]
         self.foreign = frozenset(
             code
-            for slot, code in reported.items()
-            if code is not None and slot not in written
+            for ref, code in reported.items()
+            if code is not None and ref not in written
         )
         # Where codes are masked, our record stands for what we wrote.
         actual = reported if caps.can_read_back else {**reported, **written}
-        self.status.unmanaged_slots = tuple(
-            sorted(slot for slot in actual if slot not in written)
+        self.status.unmanaged = tuple(
+            sorted(ref for ref in actual if ref not in written)
         )
         desired = self.desired(now)
         self.status.confirmed = confirmed(desired, written, unconfirmed)
@@ -213,7 +214,7 @@ class LockSync:
             # On disk before the lock changes: a crash mid-write must not leave
             # codes on the lock that Keyholder no longer knows it wrote.
             data.pending[self.lock_id] = {
-                op.slot: op.credential.secret if op.credential else None for op in ops
+                op.ref: op.credential.secret if op.credential else None for op in ops
             }
             await self._site.async_save_pending()
         refused = await self._async_run(ops, written, now)
@@ -230,54 +231,49 @@ class LockSync:
         return refused
 
     async def _async_run(
-        self, ops: list[Operation], written: dict[int, str], now: datetime
+        self, ops: list[Operation], written: dict[CredentialRef, str], now: datetime
     ) -> bool:
         """Make the writes; return True when the lock refused a code."""
         provider = self.info.provider
         refused = False
         for op in ops:
-            slot, credential = op.slot, op.credential
+            ref, credential = op.ref, op.credential
             if credential is None:
-                LOGGER.debug("Clearing slot %s on %s", slot, self.info.name)
-                await provider.async_clear_code(slot)
-                self._windows.pop(slot, None)
+                LOGGER.debug("Clearing %s on %s", ref, self.info.name)
+                await provider.async_clear_credential(ref)
+                self._windows.pop(ref, None)
                 if not provider.settle_seconds:
-                    written.pop(slot, None)
+                    written.pop(ref, None)
             else:
-                LOGGER.debug("Setting slot %s on %s", slot, self.info.name)
+                LOGGER.debug("Setting %s on %s", ref, self.info.name)
                 try:
-                    await self._async_set(slot, credential, now)
+                    await self._async_set(credential, now)
                 except ProviderError as err:
                     if not err.refuses_code:
                         raise
-                    self._code_refused(slot, credential.secret)
+                    self._code_refused(ref, credential.secret)
                     refused = True
                     continue
-                written[slot] = credential.secret
+                written[ref] = credential.secret
             if provider.settle_seconds:
-                self._unconfirmed[slot] = (
+                self._unconfirmed[ref] = (
                     credential.secret if credential else None,
                     dt_util.utcnow(),
                 )
         return refused
 
-    async def _async_set(
-        self, slot: int, credential: Credential, now: datetime
-    ) -> None:
-        """Write one code, with its window where the lock enforces windows."""
-        provider = self.info.provider
-        if not provider.capabilities.native_schedule:
-            await provider.async_set_code(slot, credential.secret)
-            return
-        valid = self._validity(credential.key_id, now)
-        await cast("ScheduledLockProvider", provider).async_set_code(
-            slot, credential.secret, valid=valid
-        )
-        self._windows[slot] = valid[1]
+    async def _async_set(self, credential: Credential, now: datetime) -> None:
+        """Write one credential, with its window where the lock enforces windows."""
+        provider, ref = self.info.provider, credential.ref
+        schedules = provider.capabilities.native_schedule
+        valid = self._validity(credential.key_id, now) if schedules else None
+        await provider.async_set_credential(ref, credential.secret, valid=valid)
+        if valid is not None:
+            self._windows[ref] = valid[1]
 
-    def _code_refused(self, slot: int, code: str) -> None:
-        """Remember that the lock refused the code of the key planned in ``slot``."""
-        if (key_id := self._site.data.site.slot_owner(self.lock_id, slot)) is not None:
+    def _code_refused(self, ref: CredentialRef, code: str) -> None:
+        """Remember that the lock refused the code of the key planned at ``ref``."""
+        if (key_id := self._site.data.site.owner_of(self.lock_id, ref)) is not None:
             self._site.placement.refuse(self.lock_id, key_id, code)
 
     def _validity(self, key_id: str, now: datetime) -> Validity:
@@ -289,8 +285,8 @@ class LockSync:
 
     def _window_changes(
         self,
-        desired: dict[int, Credential],
-        written: dict[int, str],
+        desired: dict[CredentialRef, Credential],
+        written: dict[CredentialRef, str],
         ops: list[Operation],
         now: datetime,
     ) -> list[Operation]:
@@ -300,19 +296,19 @@ class LockSync:
         The provider skips a write the lock already holds with that window.
         """
         windows = self._windows
-        touched = {op.slot for op in ops}
+        touched = {op.ref for op in ops}
         return [
-            Operation(OpKind.SET, self.lock_id, slot, credential)
-            for slot, credential in sorted(desired.items())
-            if slot not in touched
-            and written.get(slot) == credential.secret
+            Operation(OpKind.SET, self.lock_id, ref, credential)
+            for ref, credential in sorted(desired.items())
+            if ref not in touched
+            and written.get(ref) == credential.secret
             and (
-                slot not in windows
-                or windows[slot] != self._validity(credential.key_id, now)[1]
+                ref not in windows
+                or windows[ref] != self._validity(credential.key_id, now)[1]
             )
         ]
 
-    def desired(self, now: datetime) -> dict[int, Credential]:
+    def desired(self, now: datetime) -> dict[CredentialRef, Credential]:
         """Plan what the lock should hold now, around its last known foreign codes."""
         site, placement, status = (
             self._site.data.site,
@@ -324,7 +320,7 @@ class LockSync:
             {self.lock_id: self.info.provider.capabilities},
             now,
             self._site.tz,
-            occupied={self.lock_id: status.unmanaged_slots},
+            occupied={self.lock_id: status.unmanaged},
             refused={self.lock_id: placement.refused_keys(site, self.lock_id)},
         )
         moved = placement.update(site, self.lock_id, self.info.name, plan.unplaced)

@@ -36,7 +36,7 @@ from .const import (
     LOGGER,
     SAVE_RETRY,
 )
-from .engine.model import Key, Keyholder, Site
+from .engine.model import CredentialRef, Key, Keyholder, Site
 from .engine.plan import record_use
 from .engine.serialize import site_from_dict
 from .engine.status import Status, key_status
@@ -414,14 +414,16 @@ class KeyholderRuntime:
 
     # -- access at a lock ------------------------------------------------------
 
-    async def async_keypad_code(self, lock_id: str, slot: int | None) -> AccessEvent:
+    async def async_keypad_code(
+        self, lock_id: str, ref: CredentialRef | None
+    ) -> AccessEvent:
         """
         Record a code typed at a keypad Keyholder checks (the virtual lock).
 
-        ``slot`` is where the lock holds the typed code (None: nowhere). The
-        engine double-checks that the slot's key is active right now.
+        ``ref`` is where the lock holds the typed code (None: nowhere). The
+        engine double-checks that its key is active right now.
         """
-        key_id = self.site.slot_owner(lock_id, slot) if slot is not None else None
+        key_id = self.site.owner_of(lock_id, ref) if ref is not None else None
         key = self.site.keys.get(key_id or "")
         if key is None or self.key_status(key) is not Status.ACTIVE:
             event = AccessEvent(lock_id, AccessResult.DENIED)
@@ -454,16 +456,14 @@ class KeyholderRuntime:
 
         return _on_back
 
-    def _usage_callback(self, lock_id: str) -> Callable[[int], None]:
+    def _usage_callback(self, lock_id: str) -> Callable[[CredentialRef], None]:
         @callback
-        def _on_use(slot: int) -> None:
-            self.hass.async_create_task(self.async_lock_reported_use(lock_id, slot))
+        def _on_use(ref: CredentialRef) -> None:
+            # The lock decided: the unlock is its key's, whoever's that is now.
+            key_id = self.site.owner_of(lock_id, ref)
+            self.hass.async_create_task(self._async_unlocked(lock_id, key_id))
 
         return _on_use
-
-    async def async_lock_reported_use(self, lock_id: str, slot: int) -> AccessEvent:
-        """Record that a lock opened with the code in ``slot`` (the lock decided)."""
-        return await self._async_unlocked(lock_id, self.site.slot_owner(lock_id, slot))
 
     async def _async_unlocked(self, lock_id: str, key_id: str | None) -> AccessEvent:
         """

@@ -4,8 +4,8 @@ Reading a lock's report of its slots against what Keyholder wrote there.
 Each pass starts by reading what the lock holds. These functions settle, from
 that report, the writes Keyholder made earlier: those the lock confirmed, those
 it refused, those a crash or a dropped connection may have cut short. They work
-on plain dicts (slot -> code) and change ``written`` and ``unconfirmed`` in
-place.
+on plain dicts (credential ref -> code) and change ``written`` and
+``unconfirmed`` in place.
 """
 
 from __future__ import annotations
@@ -13,16 +13,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from .engine.model import CredentialRef
 from .engine.plan import Credential
 from .providers import ProviderError
 
-type Unconfirmed = dict[int, tuple[str | None, datetime]]
-"""Slot -> (value written, None if cleared; when): writes awaiting read-back."""
+type Unconfirmed = dict[CredentialRef, tuple[str | None, datetime]]
+"""Ref -> (value written, None if cleared; when): writes awaiting read-back."""
+type Held = dict[CredentialRef, str]
+"""What Keyholder wrote to a lock: ref -> code."""
+type Reported = dict[CredentialRef, str | None]
+"""What a lock reports holding: ref -> code (None where masked)."""
 
 
 def check_writes_landed(
-    reported: dict[int, str | None],
-    written: dict[int, str],
+    reported: Reported,
+    written: Held,
     unconfirmed: Unconfirmed,
     settled_before: datetime,
 ) -> None:
@@ -36,55 +41,54 @@ def check_writes_landed(
     instead of the code being taken for someone else's.
     """
     missing = []
-    for slot, (value, when) in list(unconfirmed.items()):
+    for ref, (value, when) in list(unconfirmed.items()):
         if when > settled_before:
             continue
-        del unconfirmed[slot]
+        del unconfirmed[ref]
         if value is None:
-            if slot in reported:
-                missing.append(slot)
+            if ref in reported:
+                missing.append(ref)
             else:
-                written.pop(slot, None)
-        elif slot not in reported or reported[slot] not in (value, None):
-            missing.append(slot)
+                written.pop(ref, None)
+        elif ref not in reported or reported[ref] not in (value, None):
+            missing.append(ref)
     if missing:
-        raise ProviderError(
-            "write_not_confirmed", f"The lock did not confirm slots {sorted(missing)}"
-        )
+        slots = ", ".join(str(ref) for ref in sorted(missing))
+        raise ProviderError("write_not_confirmed", f"The lock did not confirm {slots}")
 
 
 def take_refused(
-    reported: dict[int, str | None],
-    written: dict[int, str],
+    reported: Reported,
+    written: Held,
     unconfirmed: Unconfirmed,
     settled_before: datetime,
-    refusal: Callable[[int], str | None],
-) -> dict[int, str]:
+    refusal: Callable[[CredentialRef], str | None],
+) -> Held:
     """
     Take the settled writes the lock did not take and said it refused.
 
-    Returns slot -> code refused. Such a slot keeps what it held before the
+    Returns ref -> code refused. Such a slot keeps what it held before the
     write (Keyholder's, so a code left there is cleared), and is no failure.
     """
-    refused: dict[int, str] = {}
-    for slot, (value, when) in list(unconfirmed.items()):
-        held = reported.get(slot)
-        landed = slot in reported and held in (value, None)
-        if value is None or when > settled_before or landed or not refusal(slot):
+    refused: Held = {}
+    for ref, (value, when) in list(unconfirmed.items()):
+        held = reported.get(ref)
+        landed = ref in reported and held in (value, None)
+        if value is None or when > settled_before or landed or not refusal(ref):
             continue
-        del unconfirmed[slot]
-        refused[slot] = value
+        del unconfirmed[ref]
+        refused[ref] = value
         if held is None:
-            written.pop(slot, None)
+            written.pop(ref, None)
         else:
-            written[slot] = held
+            written[ref] = held
     return refused
 
 
 def take_back_interrupted(
-    reported: dict[int, str | None],
-    written: dict[int, str],
-    interrupted: dict[int, str | None],
+    reported: Reported,
+    written: Held,
+    interrupted: Reported,
 ) -> None:
     """
     Settle the slots of writes a pass started but may not have finished.
@@ -93,23 +97,25 @@ def take_back_interrupted(
     (a masked slot may hold either): both are Keyholder's. An emptied slot is
     no longer managed; a third code is someone else's and is left alone.
     """
-    for slot, code in interrupted.items():
-        if slot not in reported:
-            written.pop(slot, None)
+    for ref, code in interrupted.items():
+        if ref not in reported:
+            written.pop(ref, None)
             continue
-        held = reported[slot]
+        held = reported[ref]
         if code is not None and held in (code, None):
-            written[slot] = code
-        elif held is not None and held != written.get(slot):
-            written.pop(slot, None)
+            written[ref] = code
+        elif held is not None and held != written.get(ref):
+            written.pop(ref, None)
 
 
 def confirmed(
-    desired: dict[int, Credential], written: dict[int, str], unconfirmed: Unconfirmed
+    desired: dict[CredentialRef, Credential],
+    written: Held,
+    unconfirmed: Unconfirmed,
 ) -> int:
     """Count the desired credentials the lock holds and has confirmed."""
     return sum(
         1
-        for slot, cred in desired.items()
-        if written.get(slot) == cred.secret and slot not in unconfirmed
+        for ref, cred in desired.items()
+        if written.get(ref) == cred.secret and ref not in unconfirmed
     )

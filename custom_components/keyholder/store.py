@@ -31,10 +31,12 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER
-from .engine.model import Site
+from .engine.model import CredentialRef, Site
 from .engine.serialize import (
     STORAGE_VERSION,
     KeyDicts,
+    credentials_from_dict,
+    credentials_to_dict,
     site_from_dict,
     site_to_dict,
 )
@@ -54,22 +56,25 @@ class SiteData:
     """
     Everything Keyholder remembers about a site between restarts.
 
-    ``written`` is Keyholder's record of the codes it wrote (lock id -> slot ->
-    code): the slots it manages and may clear. ``virtual`` holds the memory of
-    the virtual locks (lock id -> slot -> code). ``targets`` remembers which
-    physical lock each lock id drove, so a lock pointed elsewhere starts afresh.
-    ``pending`` holds the writes Keyholder is about to make (lock id -> slot ->
-    new code, None to clear), saved before they start: if Home Assistant dies
-    mid-write, the slots still count as Keyholder's whichever code they hold.
+    ``written`` is Keyholder's record of the codes it wrote (lock id -> ref ->
+    code): the credentials it manages and may clear. ``virtual`` holds what
+    locks keep with the site: the virtual locks' memory and TTLocks' numbering
+    (lock id -> ref -> code). ``targets`` remembers which physical lock each
+    lock id drove, so a lock pointed elsewhere starts afresh. ``pending`` holds
+    the writes Keyholder is about to make (lock id -> ref -> new code, None to
+    clear), saved before they start: if Home Assistant dies mid-write, those
+    credentials still count as Keyholder's whichever code they hold. On disk
+    each is ``{lock id: {kind: {index: code}}}`` (store version 2; version 1
+    was keyed by slot, all passcodes).
     ``bookings`` maps a booking calendar (its subentry id) -> event id -> the
     key that event's guest holds (absent from files written before bookings).
     """
 
     site: Site = field(default_factory=Site)
-    written: dict[str, dict[int, str]] = field(default_factory=dict)
-    virtual: dict[str, dict[int, str]] = field(default_factory=dict)
+    written: dict[str, dict[CredentialRef, str]] = field(default_factory=dict)
+    virtual: dict[str, dict[CredentialRef, str]] = field(default_factory=dict)
     targets: dict[str, str] = field(default_factory=dict)
-    pending: dict[str, dict[int, str | None]] = field(default_factory=dict)
+    pending: dict[str, dict[CredentialRef, str | None]] = field(default_factory=dict)
     bookings: dict[str, dict[str, BookingRecord]] = field(default_factory=dict)
 
 
@@ -153,24 +158,6 @@ def store_issue_id(entry_id: str) -> str:
     return f"store_{entry_id}"
 
 
-def _slots_out[C: str | None](
-    data: dict[str, dict[int, C]],
-) -> dict[str, dict[str, C]]:
-    return {
-        lock: {str(slot): code for slot, code in slots.items()}
-        for lock, slots in data.items()
-    }
-
-
-def _slots_in[C: str | None](
-    data: dict[str, dict[str, C]],
-) -> dict[str, dict[int, C]]:
-    return {
-        lock: {int(slot): code for slot, code in slots.items()}
-        for lock, slots in data.items()
-    }
-
-
 def _payload(data: SiteData, cache: KeyDicts) -> dict[str, Any]:
     """
     Return the file contents of a site (a snapshot: nothing shared with it).
@@ -179,8 +166,8 @@ def _payload(data: SiteData, cache: KeyDicts) -> dict[str, Any]:
     """
     return {
         "site": site_to_dict(data.site, cache),
-        "written": _slots_out(data.written),
-        "virtual": _slots_out(data.virtual),
+        "written": credentials_to_dict(data.written),
+        "virtual": credentials_to_dict(data.virtual),
         "targets": dict(data.targets),
         "bookings": {
             booking: {event: record.to_dict() for event, record in records.items()}
@@ -195,8 +182,8 @@ def _parse(raw: Any) -> SiteData:
         raise TypeError("not a Keyholder site")
     return SiteData(
         site=site_from_dict(raw["site"]),
-        written=_slots_in(raw.get("written", {})),
-        virtual=_slots_in(raw.get("virtual", {})),
+        written=credentials_from_dict(raw.get("written", {})),
+        virtual=credentials_from_dict(raw.get("virtual", {})),
         targets={
             str(lock): str(target) for lock, target in raw.get("targets", {}).items()
         },
@@ -219,15 +206,13 @@ class KeyholderStore:
         self._store = self._make(f"{DOMAIN}.{entry_id}")
         self._backup = self._make(f"{DOMAIN}.{entry_id}.backup")
         # Small and written often: the writes a pass is about to make.
-        self._pending = KeyholderFile(
-            hass, f"{DOMAIN}.{entry_id}.pending", version=1, minor_version=1
-        )
+        self._pending = self._make(f"{DOMAIN}.{entry_id}.pending")
         self._entry_id = entry_id
         self.saved_site: dict[str, Any] = site_to_dict(Site())
         """The site as last written to (or read from) the main file."""
         # What the main file holds (None: unknown): a save of the same is skipped.
         self._on_disk: dict[str, Any] | None = None
-        self._pending_on_disk: dict[str, dict[int, str | None]] = {}
+        self._pending_on_disk: dict[str, dict[CredentialRef, str | None]] = {}
         self._key_dicts: KeyDicts = {}
         self._backup_payload: dict[str, Any] | None = None
         self._backup_pending = False
@@ -253,7 +238,7 @@ class KeyholderStore:
         try:
             raw = await self._pending.async_load()
             if raw is not None:
-                result.data.pending = _slots_in(raw["pending"])
+                result.data.pending = credentials_from_dict(raw["pending"])
                 self._pending_on_disk = _copy(result.data.pending)
         except (HomeAssistantError, *_SHAPE_ERRORS) as err:
             # At worst a code written just before a crash shows as unmanaged.
@@ -264,7 +249,9 @@ class KeyholderStore:
 
     async def async_save_pending(self, data: SiteData) -> None:
         """Write the writes about to be made to disk now (before they start)."""
-        await self._pending.async_save_checked({"pending": _slots_out(data.pending)})
+        await self._pending.async_save_checked(
+            {"pending": credentials_to_dict(data.pending)}
+        )
         self._pending_on_disk = _copy(data.pending)
 
     async def _async_load_site(self) -> LoadResult:
@@ -380,9 +367,9 @@ class KeyholderStore:
 
 
 def _copy(
-    pending: dict[str, dict[int, str | None]],
-) -> dict[str, dict[int, str | None]]:
-    return {lock: dict(slots) for lock, slots in pending.items()}
+    pending: dict[str, dict[CredentialRef, str | None]],
+) -> dict[str, dict[CredentialRef, str | None]]:
+    return {lock: dict(held) for lock, held in pending.items()}
 
 
 def _modified(path: str) -> datetime | None:

@@ -63,10 +63,14 @@ class KeyholderFile(Store[dict[str, Any]]):
         old_minor_version: int,
         old_data: dict[str, Any],
     ) -> dict[str, Any]:
-        """Upgrade the site part of an older file."""
-        if "site" not in old_data:  # the list of pending writes has no site
-            return old_data
-        return {**old_data, "site": migrate(old_data["site"], old_major_version)}
+        """
+        Upgrade a file of an older Keyholder (Home Assistant saves the result).
+
+        The main file and its copy hold the site and the per-lock records, the
+        list of pending writes only its records; :func:`migrate` upgrades
+        whichever parts a file has. Minor versions need no step yet.
+        """
+        return migrate(old_data, old_major_version)
 
     async def async_save_checked(self, data: dict[str, Any]) -> None:
         """Write ``data`` now; raise StoreWriteError when it did not reach the disk."""

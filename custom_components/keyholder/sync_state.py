@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from .engine.model import CredentialRef
 from .providers import LockProvider
 
 
@@ -37,7 +38,8 @@ class LockStatus:
     failures: int = 0
     last_error: str | None = None
     next_retry: datetime | None = None
-    unmanaged_slots: tuple[int, ...] = ()
+    unmanaged: tuple[CredentialRef, ...] = ()
+    """What the lock holds that Keyholder did not write (where, never what)."""
     unconfirmed: int = 0
     checked: bool = False
     """Whether a pass has reached the lock since the site started."""

@@ -39,7 +39,7 @@ import sys
 import time
 import tracemalloc
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.const import EVENT_STATE_CHANGED
@@ -49,6 +49,9 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.async_ import get_scheduled_timer_handles
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+if TYPE_CHECKING:
+    from custom_components.keyholder.engine.model import CredentialRef
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("KEYHOLDER_BENCH") != "1",
@@ -200,27 +203,27 @@ def _keyholder_timers(hass: HomeAssistant) -> list[asyncio.TimerHandle]:
     ]
 
 
-type SetCode = Callable[[int, str], Coroutine[Any, Any, None]]
-type ClearCode = Callable[[int], Coroutine[Any, Any, None]]
+type SetCode = Callable[..., Coroutine[Any, Any, None]]
+type ClearCode = Callable[[CredentialRef], Coroutine[Any, Any, None]]
 
 
 def _watch_lock(lock: Any, landed: dict[str, float], left: dict[str, float]) -> None:
     """Record when each code lands in / leaves a virtual lock's memory (last lock)."""
-    set_code: SetCode = lock.async_set_code
-    clear_code: ClearCode = lock.async_clear_code
+    set_code: SetCode = lock.async_set_credential
+    clear_code: ClearCode = lock.async_clear_credential
 
-    async def watched_set(slot: int, code: str) -> None:
-        await set_code(slot, code)
+    async def watched_set(ref: CredentialRef, code: str, **kwargs: Any) -> None:
+        await set_code(ref, code, **kwargs)
         landed[code] = time.time()
 
-    async def watched_clear(slot: int) -> None:
-        code = lock.codes.get(slot)
-        await clear_code(slot)
+    async def watched_clear(ref: CredentialRef) -> None:
+        code = lock.codes.get(ref)
+        await clear_code(ref)
         if code is not None:
             left[code] = time.time()
 
-    lock.async_set_code = watched_set
-    lock.async_clear_code = watched_clear
+    lock.async_set_credential = watched_set
+    lock.async_clear_credential = watched_clear
 
 
 async def _edge_latencies(

@@ -20,6 +20,7 @@ from homeassistant.core import (
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.keyholder.engine.model import CredentialRef
 from custom_components.keyholder.providers import LockProvider
 from custom_components.keyholder.providers.matter import MatterLock
 from custom_components.keyholder.providers.ttlock import TTLockLock, parse_ekey
@@ -28,7 +29,7 @@ from custom_components.keyholder.providers.zha import ZhaLock
 from custom_components.keyholder.providers.zigbee2mqtt import Zigbee2MqttLock
 from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
 
-from ..helpers import async_add_zwave_lock
+from ..helpers import P, async_add_zwave_lock
 from ..matter.sim import MatterFactory, MatterHarness
 from ..ttlock_sim import ADDRESS, FakeBluetooth, SimTTLock, ekey_dict, install
 from ..zha_sim import ZhaFactory, ZhaHarness
@@ -36,7 +37,12 @@ from ..zigbee2mqtt_sim import BASE, DEVICE, Z2MFactory, Z2MHarness
 
 
 class Family:
-    """A lock family's device, as the contract tests see it."""
+    """
+    A lock family's device, as the contract tests see it.
+
+    The device's side speaks of its own passcode slots (numbers); Keyholder's
+    side, the provider, of credentials (:class:`CredentialRef`).
+    """
 
     id: ClassVar[str]
     # Keypad use reaches Keyholder through async_listen_usage (the virtual
@@ -89,7 +95,7 @@ class VirtualFamily(Family):
 
     def __init__(self) -> None:
         """Prepare an empty lock memory."""
-        self.codes: dict[int, str] = {}
+        self.codes: dict[CredentialRef, str] = {}
         self.lock: VirtualLock | None = None
 
     async def async_build(self) -> LockProvider:
@@ -104,11 +110,11 @@ class VirtualFamily(Family):
 
     async def async_seed(self, slot: int, code: str) -> None:
         """Write straight into the lock's memory."""
-        self.codes[slot] = code
+        self.codes[P(slot)] = code
 
     async def async_held(self) -> dict[int, str]:
         """Return the lock's memory."""
-        return dict(self.codes)
+        return {ref.index: code for ref, code in self.codes.items()}
 
 
 ZLOCK = "lock.contract_front"
@@ -331,7 +337,7 @@ class TTLockFamily(Family):
         self.hass = hass
         self.lock = SimTTLock()
         self.air: FakeBluetooth = install(monkeypatch, self.lock)
-        self.slot_map: dict[int, str] = {}
+        self.slot_map: dict[CredentialRef, str] = {}
 
     async def async_build(self) -> LockProvider:
         """Build a provider with 10 slots."""
@@ -350,7 +356,7 @@ class TTLockFamily(Family):
         await self.hass.async_block_till_done()
 
     def _code(self, slot: int) -> str:
-        return self.slot_map[slot]
+        return self.slot_map[P(slot)]
 
     async def async_press_keypad(self, slot: int) -> None:
         """Type the slot's code; the lock logs it and advertises new records."""
@@ -370,7 +376,7 @@ class TTLockFamily(Family):
 
     async def async_held(self) -> dict[int, str]:
         """Return the lock's passcodes under the slots the provider gave them."""
-        by_code = {code: slot for slot, code in self.slot_map.items()}
+        by_code = {code: ref.index for ref, code in self.slot_map.items()}
         assert set(self.lock.passcodes) <= set(by_code), "a code with no slot"
         return {by_code[code]: code for code in self.lock.passcodes}
 

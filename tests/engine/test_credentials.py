@@ -21,6 +21,7 @@ from custom_components.keyholder.engine.model import (
     KeyKind,
     LockCapabilities,
     Site,
+    SlotRange,
 )
 from custom_components.keyholder.engine.passcode import (
     generate_passcode,
@@ -40,7 +41,7 @@ PASSCODE = CREDENTIAL_KINDS[KeyKind.PASSCODE]
 TAG = CREDENTIAL_KINDS[KeyKind.TAG]
 APP = CREDENTIAL_KINDS[KeyKind.APP]
 CAPS = LockCapabilities(pin_min=4, pin_max=8)
-TAG_CAPS = LockCapabilities(credential_kinds=frozenset(KeyKind))
+TAG_CAPS = LockCapabilities(slots=dict.fromkeys(KeyKind, SlotRange()))
 
 UIDS = st.binary(min_size=MIN_TAG_BYTES, max_size=MAX_TAG_BYTES).map(
     lambda uid: uid.hex().upper()
@@ -107,7 +108,7 @@ def test_reasons_are_declared(kind: KeyKind) -> None:
 
 def test_which_locks_can_hold_which_kind() -> None:
     keypad = LockCapabilities()
-    reader = LockCapabilities(credential_kinds=frozenset({KeyKind.TAG}))
+    reader = LockCapabilities(slots={KeyKind.TAG: SlotRange()})
     assert PASSCODE.can_hold(keypad)
     assert not PASSCODE.can_hold(reader)
     assert not TAG.can_hold(keypad)
@@ -119,7 +120,9 @@ def test_which_locks_can_hold_which_kind() -> None:
 def test_shared_capabilities() -> None:
     both = shared_capabilities(
         [
-            LockCapabilities(credential_kinds=frozenset(KeyKind), pin_min=4, pin_max=8),
+            LockCapabilities(
+                slots=dict.fromkeys(KeyKind, SlotRange()), pin_min=4, pin_max=8
+            ),
             LockCapabilities(pin_min=6, pin_max=10),
         ]
     )
@@ -367,7 +370,9 @@ def test_the_planner_places_what_a_lock_can_hold(
     secret = data.draw(held_secrets(kind, pin_caps))
     assert spec.check(secret, pin_caps) == (secret, None)
     caps = LockCapabilities(
-        credential_kinds=kinds, pin_min=pin_caps.pin_min, pin_max=pin_caps.pin_max
+        slots=dict.fromkeys(kinds, SlotRange()),
+        pin_min=pin_caps.pin_min,
+        pin_max=pin_caps.pin_max,
     )
     site = Site(
         keyholders={"h": Keyholder("h", "Anna")},

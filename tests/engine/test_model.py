@@ -4,7 +4,17 @@ from datetime import datetime
 
 import pytest
 
-from custom_components.keyholder.engine.model import Key, Keyholder, KeyKind, Site
+from custom_components.keyholder.engine.model import (
+    CredentialRef,
+    Key,
+    Keyholder,
+    KeyKind,
+    LockCapabilities,
+    Site,
+    SlotRange,
+)
+
+PASSCODE, TAG = KeyKind.PASSCODE, KeyKind.TAG
 
 
 def test_keyholder_name_and_validation() -> None:
@@ -32,9 +42,13 @@ def test_site_helpers() -> None:
     assert [key.id for key in site.keys_of("h1")] == ["k1", "k2"]
     assert [key.id for key in site.keys_on("back")] == ["k1", "k3"]
     assert site.keyholder_of(site.keys["k3"]) == site.keyholders["h2"]
-    assert site.slot_owner("front", 2) == "k2"
-    assert site.slot_owner("front", 9) is None
-    assert site.slot_owner("nowhere", 1) is None
+    assert site.owner_of("front", CredentialRef(PASSCODE, 2)) == "k2"
+    assert site.owner_of("front", CredentialRef(TAG, 1)) == "k1"
+    # Each kind is numbered on its own: passcode 1 is not tag 1.
+    assert site.owner_of("front", CredentialRef(PASSCODE, 1)) is None
+    assert site.owner_of("front", CredentialRef(TAG, 2)) is None
+    assert site.owner_of("front", CredentialRef(PASSCODE, 9)) is None
+    assert site.owner_of("nowhere", CredentialRef(PASSCODE, 1)) is None
 
     removed = site.remove_keyholder("h1")
     assert removed is not None
@@ -66,3 +80,33 @@ def test_keys_of_follows_every_change() -> None:
     site.replace_all(Site(keys={"k9": Key("k9", "h2", KeyKind.TAG, frozenset())}))
     assert site.keys_of("h1") == []
     assert [key.id for key in site.keys_of("h2")] == ["k9"]
+
+
+def test_credential_refs_sort_by_kind_then_index() -> None:
+    refs = [
+        CredentialRef(TAG, 1),
+        CredentialRef(PASSCODE, 10),
+        CredentialRef(PASSCODE, 2),
+    ]
+    assert sorted(refs) == [
+        CredentialRef(PASSCODE, 2),
+        CredentialRef(PASSCODE, 10),
+        CredentialRef(TAG, 1),
+    ]
+    assert str(CredentialRef(TAG, 3)) == "tag 3"
+    assert len({CredentialRef(PASSCODE, 1), CredentialRef(PASSCODE, 1)}) == 1
+
+
+def test_capabilities_say_how_many_of_each_kind() -> None:
+    default = LockCapabilities()
+    assert default.credential_kinds == {PASSCODE}
+    assert default.slots[PASSCODE] == SlotRange(1, 30)
+    caps = LockCapabilities(
+        slots={PASSCODE: SlotRange(1, 5, frozenset({1})), TAG: SlotRange(0, 2)}
+    )
+    assert caps.credential_kinds == {PASSCODE, TAG}
+    assert not caps.usable(CredentialRef(PASSCODE, 1))  # reserved
+    assert caps.usable(CredentialRef(PASSCODE, 5))
+    assert not caps.usable(CredentialRef(PASSCODE, 6))
+    assert caps.usable(CredentialRef(TAG, 0))
+    assert not caps.usable(CredentialRef(KeyKind.APP, 1))

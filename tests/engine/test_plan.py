@@ -7,12 +7,14 @@ from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.keyholder.engine.model import (
+    CredentialRef,
     Key,
     Keyholder,
     KeyKind,
     LockCapabilities,
     Schedule,
     Site,
+    SlotRange,
     Window,
 )
 from custom_components.keyholder.engine.plan import (
@@ -26,7 +28,6 @@ from custom_components.keyholder.engine.plan import (
     make_plan,
     record_use,
 )
-from custom_components.keyholder.engine.slots import slot_usable
 from custom_components.keyholder.engine.status import Status, key_status
 
 from .strategies import (
@@ -40,8 +41,19 @@ from .strategies import (
 )
 
 THU = 3
+PASSCODE, TAG = KeyKind.PASSCODE, KeyKind.TAG
 LOCKS = {"front": LockCapabilities()}
 NOON = local(BERLIN, 2026, 4, 2, 12)
+
+
+def P(index: int) -> CredentialRef:  # noqa: N802 - reads like the lock's own label
+    """Return passcode ``index``."""
+    return CredentialRef(PASSCODE, index)
+
+
+def passcodes(last: int, reserved: frozenset[int] = frozenset()) -> LockCapabilities:
+    """Return a passcode lock with slots 1 to ``last``."""
+    return LockCapabilities(slots={PASSCODE: SlotRange(1, last, reserved)})
 
 
 def make_site(*keys: Key) -> Site:
@@ -58,15 +70,17 @@ def pin(key_id: str, secret: str, **changes: object) -> Key:
 
 
 def apply(
-    ops: list[Operation], actual: dict[int, str | None], managed: set[int]
+    ops: list[Operation],
+    actual: dict[CredentialRef, str | None],
+    managed: set[CredentialRef],
 ) -> None:
     for op in ops:
         if op.kind is OpKind.SET:
             assert op.credential is not None
-            actual[op.slot] = op.credential.secret
-            managed.add(op.slot)
+            actual[op.ref] = op.credential.secret
+            managed.add(op.ref)
         else:
-            actual.pop(op.slot, None)
+            actual.pop(op.ref, None)
 
 
 # --- desired state ---------------------------------------------------------------------
@@ -88,13 +102,14 @@ def test_plumber_code_appears_and_disappears() -> None:
 
     at_one = local(BERLIN, 2026, 4, 2, 13)
     desired = desired_state(site, LOCKS, at_one, BERLIN)
-    credential = Credential(1, KeyKind.PASSCODE, "482913", "plumber")
-    assert desired == {"front": {1: credential}}
+    credential = Credential(P(1), "482913", "plumber")
+    assert desired == {"front": {P(1): credential}}
+    assert credential.kind is PASSCODE
     assert site.slots == {"front": {"plumber": 1}}
-    actual: dict[int, str | None] = {}
-    managed: set[int] = set()
+    actual: dict[CredentialRef, str | None] = {}
+    managed: set[CredentialRef] = set()
     ops = diff("front", desired["front"], actual, managed=managed, can_read_back=True)
-    assert ops == [Operation(OpKind.SET, "front", 1, credential)]
+    assert ops == [Operation(OpKind.SET, "front", P(1), credential)]
     apply(ops, actual, managed)
 
     at_five = local(BERLIN, 2026, 4, 2, 17)
@@ -102,7 +117,7 @@ def test_plumber_code_appears_and_disappears() -> None:
     assert desired == {"front": {}}
     assert site.slots == {"front": {"plumber": 1}}  # kept for next Thursday
     ops = diff("front", desired["front"], actual, managed=managed, can_read_back=True)
-    assert ops == [Operation(OpKind.CLEAR, "front", 1, None)]
+    assert ops == [Operation(OpKind.CLEAR, "front", P(1), None)]
 
     # After the range ends the slot is released.
     desired_state(site, LOCKS, local(BERLIN, 2026, 4, 10), BERLIN)
@@ -111,26 +126,22 @@ def test_plumber_code_appears_and_disappears() -> None:
 
 def test_blocked_keyholder_leaves_and_returns_to_same_slot() -> None:
     site = make_site(pin("a", "482913"), pin("b", "593024"))
-    assert desired_state(site, LOCKS, NOON, BERLIN)["front"].keys() == {1, 2}
+    assert desired_state(site, LOCKS, NOON, BERLIN)["front"].keys() == {P(1), P(2)}
     site.put_keyholder(replace(site.keyholders["h1"], blocked=True))
     assert desired_state(site, LOCKS, NOON, BERLIN) == {"front": {}}
     assert site.slots == {"front": {"a": 1, "b": 2}}
     site.put_key(pin("c", "604135"))  # would take slot 1 if it were free
     site.put_keyholder(Keyholder("h2", "Other"))
     site.put_key(replace(pin("c", "604135"), keyholder_id="h2"))
-    assert set(desired_state(site, LOCKS, NOON, BERLIN)["front"]) == {3}
+    assert set(desired_state(site, LOCKS, NOON, BERLIN)["front"]) == {P(3)}
     site.put_keyholder(replace(site.keyholders["h1"], blocked=False))
     desired = desired_state(site, LOCKS, NOON, BERLIN)["front"]
-    assert {slot: cred.key_id for slot, cred in desired.items()} == {
-        1: "a",
-        2: "b",
-        3: "c",
-    }
+    assert _holders(desired) == {1: "a", 2: "b", 3: "c"}
 
 
 def test_one_time_key_becomes_used_up_and_leaves_plan() -> None:
     site = make_site(pin("once", "482913", max_uses=1))
-    assert set(desired_state(site, LOCKS, NOON, BERLIN)["front"]) == {1}
+    assert set(desired_state(site, LOCKS, NOON, BERLIN)["front"]) == {P(1)}
     used = record_use(site, "once")
     assert used.uses == 1
     assert site.keys["once"] is used
@@ -148,16 +159,18 @@ def test_slot_reuse_after_cancel() -> None:
     site.put_key(replace(site.keys["a"], cancelled=True))
     site.put_key(pin("c", "604135"))
     desired = desired_state(site, LOCKS, NOON, BERLIN)["front"]
-    assert {slot: cred.key_id for slot, cred in desired.items()} == {1: "c", 2: "b"}
+    assert _holders(desired) == {1: "c", 2: "b"}
 
 
-def _holders(desired: dict[int, Credential]) -> dict[int, str]:
-    return {slot: cred.key_id for slot, cred in desired.items()}
+def _holders(desired: dict[CredentialRef, Credential]) -> dict[int, str]:
+    """Return passcode index -> key id (every credential planned is a passcode)."""
+    assert all(ref.kind is PASSCODE for ref in desired)
+    return {ref.index: cred.key_id for ref, cred in desired.items()}
 
 
 def test_waiting_keys_get_freed_slots_in_issue_order() -> None:
     """Keys waiting for a slot get it in issue order, not in key id order."""
-    caps = {"front": LockCapabilities(slot_min=1, slot_max=3)}
+    caps = {"front": passcodes(3)}
     # Issued first to last: e, d, c, b, a (ids sort the other way round).
     site = make_site()
     for key_id, secret in zip(
@@ -187,14 +200,14 @@ def test_keys_stored_without_serial_come_first() -> None:
     site.put_key(pin("0", "604135", serial=site.next_serial()))
     assert site.keys["0"].serial == 1
     assert site.next_serial() == 2
-    caps = {"front": LockCapabilities(slot_min=1, slot_max=2)}
+    caps = {"front": passcodes(2)}
     plan = make_plan(site, caps, NOON, BERLIN)
     assert _holders(plan.desired["front"]) == {1: "a", 2: "b"}
     assert plan.unplaced == (Unplaced("0", "front", UnplacedReason.NO_FREE_SLOT),)
 
 
 def test_refused_key_leaves_its_slot_to_the_next_one() -> None:
-    caps = {"front": LockCapabilities(slot_min=1, slot_max=1)}
+    caps = {"front": passcodes(1)}
     site = make_site(pin("a", "482913", serial=1), pin("b", "593024", serial=2))
     assert _holders(make_plan(site, caps, NOON, BERLIN).desired["front"]) == {1: "a"}
     plan = make_plan(site, caps, NOON, BERLIN, refused={"front": {"a"}})
@@ -215,26 +228,69 @@ def test_key_leaving_lock_frees_slot() -> None:
 
 
 def test_reserved_and_occupied_slots_are_skipped() -> None:
-    caps = {"front": LockCapabilities(reserved_slots=frozenset({1, 2}))}
+    caps = {"front": passcodes(30, frozenset({1, 2}))}
     site = make_site(pin("a", "482913"), pin("b", "593024"))
-    desired = desired_state(site, caps, NOON, BERLIN, occupied={"front": [3]})
-    assert {slot: cred.key_id for slot, cred in desired["front"].items()} == {
-        4: "a",
-        5: "b",
-    }
+    desired = desired_state(site, caps, NOON, BERLIN, occupied={"front": [P(3)]})
+    assert _holders(desired["front"]) == {4: "a", 5: "b"}
     # Someone wrote a code into slot 4 behind our back: "a" moves.
-    desired = desired_state(site, caps, NOON, BERLIN, occupied={"front": [3, 4]})
-    assert {slot: cred.key_id for slot, cred in desired["front"].items()} == {
-        5: "b",
-        6: "a",
-    }
+    occupied = {"front": [P(3), P(4)]}
+    desired = desired_state(site, caps, NOON, BERLIN, occupied=occupied)
+    assert _holders(desired["front"]) == {5: "b", 6: "a"}
     # A slot that became reserved is given up too.
-    caps = {"front": LockCapabilities(reserved_slots=frozenset({1, 2, 5}))}
-    desired = desired_state(site, caps, NOON, BERLIN, occupied={"front": [3, 4]})
-    assert {slot: cred.key_id for slot, cred in desired["front"].items()} == {
-        6: "a",
-        7: "b",
+    caps = {"front": passcodes(30, frozenset({1, 2, 5}))}
+    desired = desired_state(site, caps, NOON, BERLIN, occupied=occupied)
+    assert _holders(desired["front"]) == {6: "a", 7: "b"}
+    # A tag held at index 6 does not make passcode slot 6 occupied.
+    occupied = {"front": [P(3), P(4), CredentialRef(TAG, 6)]}
+    desired = desired_state(site, caps, NOON, BERLIN, occupied=occupied)
+    assert _holders(desired["front"]) == {6: "a", 7: "b"}
+
+
+def tag(key_id: str, uid: str, **changes: object) -> Key:
+    return replace(pin(key_id, uid, **changes), kind=TAG)
+
+
+def test_each_kind_has_its_own_slots() -> None:
+    """PINs and tags are numbered apart: both start at 1, each fills on its own."""
+    caps = {
+        "front": LockCapabilities(
+            slots={PASSCODE: SlotRange(1, 2), TAG: SlotRange(1, 2)}
+        )
     }
+    weekly = Schedule(windows=(Window(frozenset({THU}), time(13), time(17)),))
+    site = make_site(
+        pin("a", "482913", serial=1),
+        tag("t1", "04A1B2C3", serial=2, schedule=weekly),
+        pin("b", "593024", serial=3),
+        tag("t2", "04D4E5F6", serial=4),
+    )
+    thursday = local(BERLIN, 2026, 4, 2, 14)
+    desired = desired_state(site, caps, thursday, BERLIN)["front"]
+    assert {ref: c.key_id for ref, c in desired.items()} == {
+        P(1): "a",
+        P(2): "b",
+        CredentialRef(TAG, 1): "t1",
+        CredentialRef(TAG, 2): "t2",
+    }
+    assert site.slots["front"] == {"a": 1, "t1": 1, "b": 2, "t2": 2}
+    # Outside Thursday "t1" is idle: a new tag takes its slot over, a new PIN
+    # finds no free passcode slot (and takes no tag slot).
+    site.put_key(tag("t3", "04AAAAAA", serial=5))
+    site.put_key(pin("c", "604135", serial=6))
+    plan = make_plan(site, caps, NOON, BERLIN)
+    assert {ref: c.key_id for ref, c in plan.desired["front"].items()} == {
+        P(1): "a",
+        P(2): "b",
+        CredentialRef(TAG, 1): "t3",
+        CredentialRef(TAG, 2): "t2",
+    }
+    assert plan.unplaced == (Unplaced("c", "front", UnplacedReason.NO_FREE_SLOT),)
+    # A tag reported at index 2 by someone else moves only the tag.
+    plan = make_plan(
+        site, caps, NOON, BERLIN, occupied={"front": [CredentialRef(TAG, 2)]}
+    )
+    assert plan.desired["front"][P(2)].key_id == "b"
+    assert CredentialRef(TAG, 2) not in plan.desired["front"]
 
 
 def test_unplaced_reasons_and_app_keys() -> None:
@@ -271,7 +327,7 @@ def test_planning_one_lock_looks_at_its_keys_only() -> None:
 
 
 def test_full_lock_takes_over_idle_slots_then_reports() -> None:
-    caps = {"front": LockCapabilities(slot_min=1, slot_max=2)}
+    caps = {"front": passcodes(2)}
     weekly = Schedule(windows=(Window(frozenset({THU}), time(13), time(17)),))
     site = make_site(pin("a", "482913", schedule=weekly), pin("b", "593024"))
     desired_state(site, caps, local(BERLIN, 2026, 4, 2, 14), BERLIN)
@@ -280,10 +336,7 @@ def test_full_lock_takes_over_idle_slots_then_reports() -> None:
     site.put_key(pin("c", "604135"))
     site.put_key(pin("d", "715246"))
     plan = make_plan(site, caps, NOON, BERLIN)
-    assert {slot: cred.key_id for slot, cred in plan.desired["front"].items()} == {
-        1: "c",
-        2: "b",
-    }
+    assert _holders(plan.desired["front"]) == {1: "c", 2: "b"}
     assert plan.unplaced == (Unplaced("d", "front", UnplacedReason.NO_FREE_SLOT),)
 
 
@@ -293,7 +346,7 @@ def test_unknown_locks_and_orphan_keys() -> None:
     site.slots = {"ghost": {"a": 7}, "front": {"orphan": 1}}
     desired = desired_state(site, LOCKS, NOON, BERLIN)
     # The orphan's slot is freed and reused; the unknown lock is left alone.
-    assert desired == {"front": {1: Credential(1, KeyKind.PASSCODE, "482913", "a")}}
+    assert desired == {"front": {P(1): Credential(P(1), "482913", "a")}}
     assert site.slots == {"ghost": {"a": 7}, "front": {"a": 1}}
 
 
@@ -301,62 +354,74 @@ def test_duplicate_slot_records_are_repaired() -> None:
     site = make_site(pin("a", "482913"), pin("b", "593024"))
     site.slots = {"front": {"a": 1, "b": 1}}
     desired = desired_state(site, LOCKS, NOON, BERLIN)
-    assert {slot: cred.key_id for slot, cred in desired["front"].items()} == {
-        1: "a",
-        2: "b",
-    }
+    assert _holders(desired["front"]) == {1: "a", 2: "b"}
 
 
 # --- diff ------------------------------------------------------------------------------
 
 
-def cred(slot: int, secret: str) -> Credential:
-    return Credential(slot, KeyKind.PASSCODE, secret, f"k{slot}")
+def cred(ref: CredentialRef | int, secret: str) -> Credential:
+    ref = P(ref) if isinstance(ref, int) else ref
+    return Credential(ref, secret, f"k{ref.kind}{ref.index}")
 
 
 def test_unmanaged_slots_are_never_cleared_or_overwritten() -> None:
-    actual: dict[int, str | None] = {5: "999999", 6: None}
+    actual: dict[CredentialRef, str | None] = {P(5): "999999", P(6): None}
     assert diff("front", {}, actual, managed=(), can_read_back=True) == []
-    assert (
-        diff("front", {5: cred(5, "482913")}, actual, managed=(), can_read_back=True)
-        == []
-    )
-    assert (
-        diff("front", {6: cred(6, "482913")}, actual, managed=(), can_read_back=False)
-        == []
-    )
+    desired = {P(5): cred(5, "482913")}
+    assert diff("front", desired, actual, managed=(), can_read_back=True) == []
+    desired = {P(6): cred(6, "482913")}
+    assert diff("front", desired, actual, managed=(), can_read_back=False) == []
     # A read-back lock reporting None means empty: it may be written.
-    assert diff(
-        "front", {6: cred(6, "482913")}, actual, managed=(), can_read_back=True
-    ) == [Operation(OpKind.SET, "front", 6, cred(6, "482913"))]
+    assert diff("front", desired, actual, managed=(), can_read_back=True) == [
+        Operation(OpKind.SET, "front", P(6), cred(6, "482913"))
+    ]
 
 
-def test_diff_orders_clears_before_sets_by_slot() -> None:
-    desired = {1: cred(1, "482913"), 3: cred(3, "593024"), 4: cred(4, "604135")}
-    actual: dict[int, str | None] = {1: "111111", 2: "222", 5: "555", 4: "604135"}
-    ops = diff("front", desired, actual, managed={1, 2, 4, 5, 9}, can_read_back=True)
-    assert [(op.kind, op.slot) for op in ops] == [
-        (OpKind.CLEAR, 2),
-        (OpKind.CLEAR, 5),
-        (OpKind.SET, 1),
-        (OpKind.SET, 3),
+def test_diff_orders_clears_before_sets_by_kind_and_index() -> None:
+    tag = CredentialRef(TAG, 1)
+    desired = {
+        P(1): cred(1, "482913"),
+        P(3): cred(3, "593024"),
+        P(4): cred(4, "604135"),
+        tag: cred(tag, "04A1B2C3"),
+    }
+    actual: dict[CredentialRef, str | None] = {
+        P(1): "111111",
+        P(2): "222",
+        P(5): "555",
+        P(4): "604135",
+        CredentialRef(TAG, 2): "04FFFFFF",
+    }
+    managed = {P(1), P(2), P(4), P(5), P(9), CredentialRef(TAG, 2)}
+    ops = diff("front", desired, actual, managed=managed, can_read_back=True)
+    assert [(op.kind, op.ref) for op in ops] == [
+        (OpKind.CLEAR, P(2)),
+        (OpKind.CLEAR, P(5)),
+        (OpKind.CLEAR, CredentialRef(TAG, 2)),
+        (OpKind.SET, P(1)),
+        (OpKind.SET, P(3)),
+        (OpKind.SET, tag),
     ]
 
 
 def test_masked_slots_on_locks_without_read_back() -> None:
-    desired = {1: cred(1, "482913")}
+    desired = {P(1): cred(1, "482913")}
     # Still masked: counts as holding what we wrote.
-    assert diff("front", desired, {1: None}, managed={1}, can_read_back=False) == []
+    assert (
+        diff("front", desired, {P(1): None}, managed={P(1)}, can_read_back=False) == []
+    )
     # Masked but no longer wanted: cleared.
-    assert diff("front", {}, {1: None}, managed={1}, can_read_back=False) == [
-        Operation(OpKind.CLEAR, "front", 1, None)
+    assert diff("front", {}, {P(1): None}, managed={P(1)}, can_read_back=False) == [
+        Operation(OpKind.CLEAR, "front", P(1), None)
     ]
     # The caller's record shows an older secret: rewritten.
-    assert diff("front", desired, {1: "593024"}, managed={1}, can_read_back=False) == [
-        Operation(OpKind.SET, "front", 1, desired[1])
+    actual: dict[CredentialRef, str | None] = {P(1): "593024"}
+    assert diff("front", desired, actual, managed={P(1)}, can_read_back=False) == [
+        Operation(OpKind.SET, "front", P(1), desired[P(1)])
     ]
     # A read-back lock reporting a managed slot empty needs no clear.
-    assert diff("front", {}, {1: None}, managed={1}, can_read_back=True) == []
+    assert diff("front", {}, {P(1): None}, managed={P(1)}, can_read_back=True) == []
 
 
 secrets_or_none = st.none() | st.sampled_from(["111111", "482913", "593024"])
@@ -373,11 +438,13 @@ secrets_or_none = st.none() | st.sampled_from(["111111", "482913", "593024"])
 )
 def test_diff_is_idempotent_and_safe(
     wanted: dict[int, str],
-    actual: dict[int, str | None],
-    managed: set[int],
+    actual_slots: dict[int, str | None],
+    managed_slots: set[int],
     can_read_back: bool,
 ) -> None:
-    desired = {slot: cred(slot, secret) for slot, secret in wanted.items()}
+    desired = {P(slot): cred(slot, secret) for slot, secret in wanted.items()}
+    actual = {P(slot): secret for slot, secret in actual_slots.items()}
+    managed = {P(slot) for slot in managed_slots}
     before = dict(actual)
     ops = diff("front", desired, actual, managed=managed, can_read_back=can_read_back)
     kinds = [op.kind for op in ops]
@@ -385,15 +452,15 @@ def test_diff_is_idempotent_and_safe(
     for op in ops:
         assert op.lock_id == "front"
         if op.kind is OpKind.CLEAR:
-            assert op.slot in managed
-            assert op.slot not in desired
+            assert op.ref in managed
+            assert op.ref not in desired
             assert op.credential is None
         else:
-            assert op.credential == desired[op.slot]
+            assert op.credential == desired[op.ref]
             occupied_by_others = (
-                op.slot in before
-                and op.slot not in managed
-                and (before[op.slot] is not None or not can_read_back)
+                op.ref in before
+                and op.ref not in managed
+                and (before[op.ref] is not None or not can_read_back)
             )
             assert not occupied_by_others
     managed_after = set(managed)
@@ -412,34 +479,37 @@ def test_plan_then_diff_is_idempotent(data: st.DataObject) -> None:
     tz = data.draw(zones)
     site = data.draw(sites(tz))
     at = data.draw(instants(tz))
+    kinds = st.sets(st.sampled_from(KeyKind), min_size=1)
+    slot_ranges = st.builds(
+        SlotRange,
+        first=st.integers(0, 1),
+        last=st.integers(1, 6),
+        reserved=st.frozensets(st.integers(1, 6), max_size=2),
+    )
     locks = {
         lock_id: LockCapabilities(
-            credential_kinds=frozenset(
-                data.draw(st.sets(st.sampled_from(KeyKind), min_size=1))
-            ),
-            slot_min=1,
-            slot_max=data.draw(st.integers(1, 6)),
-            reserved_slots=frozenset(data.draw(st.sets(st.integers(1, 6), max_size=2))),
+            slots={kind: data.draw(slot_ranges) for kind in data.draw(kinds)},
             pin_min=4,
             pin_max=data.draw(st.integers(4, 8)),
         )
         for lock_id in LOCK_IDS[:2]
     }
-    foreign = {
-        lock_id: data.draw(st.sets(st.integers(1, 6), max_size=2)) for lock_id in locks
-    }
+    refs = st.builds(CredentialRef, st.sampled_from(KeyKind), st.integers(0, 6))
+    foreign = {lock_id: data.draw(st.sets(refs, max_size=3)) for lock_id in locks}
     plan = make_plan(site, locks, at, tz, occupied=foreign)
     for lock_id, desired in plan.desired.items():
         caps = locks[lock_id]
-        for slot, credential in desired.items():
-            assert slot == credential.slot
-            assert slot_usable(caps, slot)
-            assert slot not in foreign[lock_id]
-            assert credential.kind in caps.credential_kinds
+        for ref, credential in desired.items():
+            assert ref == credential.ref
+            assert caps.usable(ref)
+            assert ref not in foreign[lock_id]
+            assert credential.kind is site.keys[credential.key_id].kind
             assert plan.statuses[credential.key_id] is Status.ACTIVE
-            assert site.slots[lock_id][credential.key_id] == slot
-        actual: dict[int, str | None] = dict.fromkeys(foreign[lock_id], "0000")
-        managed: set[int] = set()
+            assert site.slots[lock_id][credential.key_id] == ref.index
+        actual: dict[CredentialRef, str | None] = dict.fromkeys(
+            foreign[lock_id], "0000"
+        )
+        managed: set[CredentialRef] = set()
         ops = diff(
             lock_id, desired, actual, managed=managed, can_read_back=caps.can_read_back
         )

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 import json
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, strategies as st
@@ -10,6 +12,7 @@ import pytest
 
 from custom_components.keyholder.engine import serialize
 from custom_components.keyholder.engine.model import (
+    CredentialRef,
     Key,
     Keyholder,
     KeyKind,
@@ -19,8 +22,11 @@ from custom_components.keyholder.engine.model import (
     Window,
 )
 from custom_components.keyholder.engine.serialize import (
+    MIGRATIONS,
     STORAGE_VERSION,
     KeyDicts,
+    credentials_from_dict,
+    credentials_to_dict,
     migrate,
     site_from_dict,
     site_to_dict,
@@ -133,12 +139,17 @@ def test_migration_registry(monkeypatch: pytest.MonkeyPatch) -> None:
         ]
         return data
 
-    monkeypatch.setattr(serialize, "MIGRATIONS", {0: v0_to_v1})
+    def migrate_site(document: dict[str, Any]) -> dict[str, Any]:
+        site = dict(document["site"])
+        return {**document, "site": {**v0_to_v1(site), "version": 1}}
+
+    monkeypatch.setattr(serialize, "MIGRATIONS", {0: migrate_site, 1: MIGRATIONS[1]})
     old = {"version": 0, "people": [{"id": "h", "name": "Ann"}], "keys": []}
     site = site_from_dict(old)
     assert site.keyholders["h"].name == "Ann"
     assert old["version"] == 0  # the caller's document is not modified in place
-    assert migrate({"version": 1, "keys": []}, 1) == {"version": 1, "keys": []}
+    document = {"site": {"version": 2, "keys": []}}
+    assert migrate(document, 2) == document
 
 
 def test_migration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -172,3 +183,90 @@ def test_site_to_dict_reuses_the_dicts_of_unchanged_keys() -> None:
     assert unchanged == site_to_dict(site)
     assert unchanged["keyholders"][0]["family_name"] == "Smith"
     assert all(a is b for a, b in zip(unchanged["keys"], after["keys"], strict=True))
+
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "store_v1"
+
+
+def _stored(name: str) -> dict[str, Any]:
+    """Return the data part of a file of the version 1 fixture site."""
+    document: dict[str, Any] = json.loads((FIXTURE / name).read_text())
+    assert document["version"] == 1
+    return document["data"]
+
+
+def test_version_1_slot_records_become_passcode_credentials() -> None:
+    """Every per-lock record keyed by slot is keyed by passcode index after the step."""
+    main = _stored("keyholder.site_v1")
+    before = copy.deepcopy(main)
+    migrated = migrate(main, 1)
+    assert main == before  # the stored document is not changed in place
+    assert migrated["site"] == {**main["site"], "version": STORAGE_VERSION}
+    for name in ("written", "virtual"):
+        assert set(migrated[name]) == set(main[name])
+        for lock_id, slots in main[name].items():
+            assert migrated[name][lock_id] == ({"passcode": slots} if slots else {})
+    assert migrated["targets"] == main["targets"]
+    assert migrated["bookings"] == main["bookings"]
+    # Read back: the same codes at the same indices, every one a passcode.
+    written = credentials_from_dict(migrated["written"])
+    for lock_id, slots in main["written"].items():
+        assert written[lock_id] == {
+            CredentialRef(KeyKind.PASSCODE, int(slot)): code
+            for slot, code in slots.items()
+        }
+    # The site itself (keys, uses, slot records) is read as it was.
+    assert site_from_dict(migrated["site"]) == site_from_dict(main["site"])
+    assert site_to_dict(site_from_dict(main["site"]))["slots"] == main["site"]["slots"]
+    # What the current code writes again is what the migration made.
+    assert credentials_to_dict(written) == migrated["written"]
+
+
+def test_version_1_pending_writes_and_lock_memories_migrate() -> None:
+    pending = _stored("keyholder.site_v1.pending")
+    assert migrate(pending, 1) == {
+        "pending": {
+            lock_id: {"passcode": slots}
+            for lock_id, slots in pending["pending"].items()
+        }
+    }
+    # A TTLock's numbering and a cleared slot (None) of a pending write too.
+    document = {
+        "virtual": {"shed": {"2": "4711"}, "empty": {}},
+        "pending": {"front": {"3": None, "4": "5812"}},
+    }
+    migrated = migrate(document, 1)
+    assert migrated == {
+        "virtual": {"shed": {"passcode": {"2": "4711"}}, "empty": {}},
+        "pending": {"front": {"passcode": {"3": None, "4": "5812"}}},
+    }
+    assert credentials_from_dict(migrated["pending"]) == {
+        "front": {
+            CredentialRef(KeyKind.PASSCODE, 3): None,
+            CredentialRef(KeyKind.PASSCODE, 4): "5812",
+        }
+    }
+
+
+def test_credentials_round_trip_by_kind() -> None:
+    records = {
+        "front": {
+            CredentialRef(KeyKind.TAG, 1): "04A1B2C3",
+            CredentialRef(KeyKind.PASSCODE, 10): "482913",
+            CredentialRef(KeyKind.PASSCODE, 2): "593024",
+        },
+        "garage": {},
+    }
+    out = credentials_to_dict(records)
+    assert out == {
+        "front": {
+            "passcode": {"2": "593024", "10": "482913"},
+            "tag": {"1": "04A1B2C3"},
+        },
+        "garage": {},
+    }
+    assert credentials_from_dict(json.loads(json.dumps(out))) == records
+    with pytest.raises(ValueError, match="bogus"):
+        credentials_from_dict({"front": {"bogus": {"1": "x"}}})
+    with pytest.raises(ValueError, match="invalid literal"):
+        credentials_from_dict({"front": {"passcode": {"one": "x"}}})

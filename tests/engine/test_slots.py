@@ -2,7 +2,12 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from custom_components.keyholder.engine.model import LockCapabilities
+from custom_components.keyholder.engine.model import (
+    CredentialRef,
+    KeyKind,
+    LockCapabilities,
+    SlotRange,
+)
 from custom_components.keyholder.engine.slots import (
     SlotPool,
     allocate_slot,
@@ -11,21 +16,35 @@ from custom_components.keyholder.engine.slots import (
 
 from .strategies import PROPERTY_SETTINGS
 
+PASSCODE, TAG = KeyKind.PASSCODE, KeyKind.TAG
+
 
 def test_allocate_lowest_free_slot() -> None:
-    caps = LockCapabilities(slot_min=1, slot_max=5)
-    assert allocate_slot(caps, []) == 1
-    assert allocate_slot(caps, {1, 2, 4}) == 3
-    assert allocate_slot(caps, {1, 2, 3, 4, 5}) is None
+    caps = LockCapabilities(slots={PASSCODE: SlotRange(1, 5)})
+    assert allocate_slot(caps, PASSCODE, []) == 1
+    assert allocate_slot(caps, PASSCODE, {1, 2, 4}) == 3
+    assert allocate_slot(caps, PASSCODE, {1, 2, 3, 4, 5}) is None
+    # A kind the lock does not hold has no slot at all.
+    assert allocate_slot(caps, TAG, []) is None
+
+
+def test_each_kind_is_numbered_on_its_own() -> None:
+    caps = LockCapabilities(slots={PASSCODE: SlotRange(1, 5), TAG: SlotRange(0, 1)})
+    assert allocate_slot(caps, TAG, []) == 0
+    assert allocate_slot(caps, TAG, {0, 1}) is None
+    assert allocate_slot(caps, PASSCODE, {1}) == 2
+    assert slot_usable(caps, CredentialRef(TAG, 0))
+    assert not slot_usable(caps, CredentialRef(PASSCODE, 0))
 
 
 def test_reserved_slots_are_skipped() -> None:
-    caps = LockCapabilities(slot_min=1, slot_max=5, reserved_slots=frozenset({1, 2}))
-    assert allocate_slot(caps, []) == 3
-    assert not slot_usable(caps, 1)
-    assert not slot_usable(caps, 6)
-    assert not slot_usable(caps, 0)
-    assert slot_usable(caps, 5)
+    caps = LockCapabilities(slots={PASSCODE: SlotRange(1, 5, frozenset({1, 2}))})
+    assert allocate_slot(caps, PASSCODE, []) == 3
+    assert not slot_usable(caps, CredentialRef(PASSCODE, 1))
+    assert not slot_usable(caps, CredentialRef(PASSCODE, 6))
+    assert not slot_usable(caps, CredentialRef(PASSCODE, 0))
+    assert slot_usable(caps, CredentialRef(PASSCODE, 5))
+    assert not slot_usable(caps, CredentialRef(TAG, 5))
 
 
 @PROPERTY_SETTINGS
@@ -37,15 +56,14 @@ def test_reserved_slots_are_skipped() -> None:
     st.integers(0, 15),
 )
 def test_pool_equals_repeated_allocate(
-    slot_min: int, span: int, reserved: frozenset[int], used: set[int], takes: int
+    first: int, span: int, reserved: frozenset[int], used: set[int], takes: int
 ) -> None:
-    caps = LockCapabilities(
-        slot_min=slot_min, slot_max=slot_min + span, reserved_slots=reserved
-    )
-    pool = SlotPool(caps, used)
+    slots = SlotRange(first, first + span, reserved)
+    caps = LockCapabilities(slots={PASSCODE: slots})
+    pool = SlotPool(slots, used)
     simple_used = set(used)
     for _ in range(takes):
-        expected = allocate_slot(caps, simple_used)
+        expected = allocate_slot(caps, PASSCODE, simple_used)
         assert pool.take() == expected
         if expected is not None:
             simple_used.add(expected)

@@ -9,6 +9,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.providers.matter import MatterLock
 
+from ..helpers import pins
 from .sim import MatterFactory
 
 
@@ -67,7 +68,7 @@ async def test_add_and_reconfigure_a_matter_lock(
     provider = loaded_site.runtime_data.locks[lock_id].provider
     assert isinstance(provider, MatterLock)
     # The lock was read: its capacities are known, its own code is left alone.
-    assert provider.capabilities.slot_max == 12
+    assert pins(provider.capabilities).last == 12
     assert provider.capabilities.pin_max == 10
     sync = hass.states.get("sensor.back_door_sync")
     assert sync is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant
 import pytest
 
+from custom_components.keyholder.engine.model import CredentialRef
 from custom_components.keyholder.providers.ttlock import TTLockLock, parse_ekey
 
 from ..ttlock_sim import ADDRESS, FakeBluetooth, SimTTLock, ekey_dict, install
@@ -23,14 +24,14 @@ def air(monkeypatch: pytest.MonkeyPatch, sim_lock: SimTTLock) -> FakeBluetooth:
 
 
 @pytest.fixture
-def slot_map() -> dict[int, str]:
+def slot_map() -> dict[CredentialRef, str]:
     """The provider's slot numbering, as the store keeps it."""
     return {}
 
 
 @pytest.fixture
 def provider(
-    hass: HomeAssistant, air: FakeBluetooth, slot_map: dict[int, str]
+    hass: HomeAssistant, air: FakeBluetooth, slot_map: dict[CredentialRef, str]
 ) -> TTLockLock:
     """A provider for the simulated lock with 10 slots."""
     hass.config.components.add("bluetooth")

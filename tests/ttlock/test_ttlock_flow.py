@@ -19,6 +19,7 @@ from custom_components.keyholder.providers.ttlock import TTLockLock
 from custom_components.keyholder.site import build_locks
 from custom_components.keyholder.store import SiteData
 
+from ..helpers import P
 from ..ttlock_sim import ADDRESS, FakeBluetooth, SimTTLock, ekey_dict, install
 
 EKEY = json.dumps(ekey_dict())
@@ -213,7 +214,7 @@ async def test_lock_pointed_at_another_ttlock_keeps_a_saved_numbering(
         ],
     )
     data = SiteData()
-    data.virtual["lock_shed"] = {1: "4711"}
+    data.virtual["lock_shed"] = {P(1): "4711"}
     data.targets["lock_shed"] = "AA:BB:CC:DD:EE:00"  # the lock it drove before
     locks = build_locks(hass, entry, data)
     provider = locks["lock_shed"].provider

@@ -10,9 +10,11 @@ from homeassistant.util import dt as dt_util
 import pytest
 from ttlock_ble import KeyboardPwdType, LogOperate
 
+from custom_components.keyholder.engine.model import CredentialRef
 from custom_components.keyholder.providers import ProviderError
 from custom_components.keyholder.providers.ttlock import TTLockLock, parse_ekey
 
+from ..helpers import P, by_slot
 from ..ttlock_sim import (
     ADDRESS,
     FakeBluetooth,
@@ -31,14 +33,14 @@ def _minute(delta: timedelta = timedelta()) -> dt_util.dt.datetime:
 
 
 async def test_set_read_clear(provider: TTLockLock, sim_lock: SimTTLock) -> None:
-    assert await provider.async_read_slots() == {}
-    await provider.async_set_code(1, CODE)
+    assert by_slot(await provider.async_read_credentials()) == {}
+    await provider.async_set_credential(P(1), CODE)
     assert set(sim_lock.passcodes) == {CODE}
     assert sim_lock.passcodes[CODE].pwd_type == KeyboardPwdType.PERMANENT
-    assert await provider.async_read_slots() == {1: CODE}
-    await provider.async_clear_code(1)
+    assert by_slot(await provider.async_read_credentials()) == {1: CODE}
+    await provider.async_clear_credential(P(1))
     assert sim_lock.passcodes == {}
-    assert await provider.async_read_slots() == {}
+    assert by_slot(await provider.async_read_credentials()) == {}
     caps = provider.capabilities
     assert caps.native_schedule
     assert caps.can_read_back
@@ -50,7 +52,7 @@ async def test_period_passcode_carries_the_window(
 ) -> None:
     start = dt_util.utcnow()
     end = start + timedelta(hours=2)
-    await provider.async_set_code(3, CODE, valid=(start, end))
+    await provider.async_set_credential(P(3), CODE, valid=(start, end))
     held = sim_lock.passcodes[CODE]
     assert held.pwd_type == KeyboardPwdType.PERIOD
     # A minute early, so a lock clock a little behind takes it at once.
@@ -63,49 +65,51 @@ async def test_period_passcode_carries_the_window(
     sim_lock.clock_offset = 0
 
     # The same window again: nothing is sent to the lock.
-    assert await provider.async_read_slots() == {3: CODE}
+    assert by_slot(await provider.async_read_credentials()) == {3: CODE}
     sent = list(sim_lock.admin_commands)
     connections = sim_lock.connections
-    await provider.async_set_code(3, CODE, valid=(start, end))
+    await provider.async_set_credential(P(3), CODE, valid=(start, end))
     assert sim_lock.admin_commands == sent
     assert sim_lock.connections == connections
 
     # A longer window: the passcode is replaced with the new end.
-    await provider.async_set_code(3, CODE, valid=(start, end + timedelta(days=1)))
+    await provider.async_set_credential(
+        P(3), CODE, valid=(start, end + timedelta(days=1))
+    )
     assert sim_lock.admin_commands[len(sent) :] == ["delete", "add"]
     assert sim_lock.passcodes[CODE].end == _minute(timedelta(days=1, hours=2))
 
     # No end: a permanent passcode.
-    await provider.async_set_code(3, CODE, valid=(start, None))
+    await provider.async_set_credential(P(3), CODE, valid=(start, None))
     assert sim_lock.passcodes[CODE].pwd_type == KeyboardPwdType.PERMANENT
 
 
 async def test_changing_a_slot_replaces_its_code(
-    provider: TTLockLock, sim_lock: SimTTLock, slot_map: dict[int, str]
+    provider: TTLockLock, sim_lock: SimTTLock, slot_map: dict[CredentialRef, str]
 ) -> None:
-    await provider.async_set_code(1, CODE)
-    await provider.async_set_code(1, "593702")
+    await provider.async_set_credential(P(1), CODE)
+    await provider.async_set_credential(P(1), "593702")
     assert set(sim_lock.passcodes) == {"593702"}
-    assert slot_map == {1: "593702"}
+    assert by_slot(slot_map) == {1: "593702"}
 
 
 async def test_codes_of_others_get_a_slot_and_are_left_alone(
-    provider: TTLockLock, sim_lock: SimTTLock, slot_map: dict[int, str]
+    provider: TTLockLock, sim_lock: SimTTLock, slot_map: dict[CredentialRef, str]
 ) -> None:
     sim_lock.seed("1357913")
-    await provider.async_set_code(1, CODE)
-    assert await provider.async_read_slots() == {1: CODE, 2: "1357913"}
+    await provider.async_set_credential(P(1), CODE)
+    assert by_slot(await provider.async_read_credentials()) == {1: CODE, 2: "1357913"}
     # The numbering is kept (saved with the site) and survives a new provider.
-    assert slot_map == {1: CODE, 2: "1357913"}
+    assert by_slot(slot_map) == {1: CODE, 2: "1357913"}
     # A code removed with the TTLock app frees its slot.
     del sim_lock.passcodes["1357913"]
-    assert await provider.async_read_slots() == {1: CODE}
+    assert by_slot(await provider.async_read_credentials()) == {1: CODE}
 
 
 async def test_more_codes_than_slots(provider: TTLockLock, sim_lock: SimTTLock) -> None:
     for number in range(12):
         sim_lock.seed(f"70{number:02d}11")
-    assert len(await provider.async_read_slots()) == 10
+    assert len(by_slot(await provider.async_read_credentials())) == 10
 
 
 async def test_code_already_on_the_lock_is_taken_over(
@@ -113,8 +117,8 @@ async def test_code_already_on_the_lock_is_taken_over(
 ) -> None:
     """A write that reached the lock before Home Assistant stopped is kept."""
     sim_lock.seed(CODE)
-    await provider.async_set_code(4, CODE)
-    assert await provider.async_read_slots() == {4: CODE}
+    await provider.async_set_credential(P(4), CODE)
+    assert by_slot(await provider.async_read_credentials()) == {4: CODE}
 
 
 async def test_out_of_range_lock_is_offline(
@@ -123,9 +127,9 @@ async def test_out_of_range_lock_is_offline(
     air.set_online(online=False)
     assert not provider.available
     for operation in (
-        provider.async_read_slots(),
-        provider.async_set_code(1, CODE),
-        provider.async_clear_code(1),
+        provider.async_read_credentials(),
+        provider.async_set_credential(P(1), CODE),
+        provider.async_clear_credential(P(1)),
     ):
         with pytest.raises(ProviderError) as err:
             await operation
@@ -141,7 +145,7 @@ async def test_failed_connection_is_offline(
 
     monkeypatch.setattr("ttlock_ble.ble.transport.establish_connection", _refuse)
     with pytest.raises(ProviderError) as err:
-        await provider.async_read_slots()
+        await provider.async_read_credentials()
     assert err.value.reason == "lock_offline"
 
 
@@ -157,7 +161,7 @@ async def test_failed_connection_is_offline(
 async def test_lock_refusals(
     provider: TTLockLock,
     sim_lock: SimTTLock,
-    slot_map: dict[int, str],
+    slot_map: dict[CredentialRef, str],
     caplog: pytest.LogCaptureFixture,
     setup: object,
     reason: str,
@@ -165,11 +169,11 @@ async def test_lock_refusals(
     caplog.set_level(logging.DEBUG)
     setup(sim_lock)  # type: ignore[operator]
     with pytest.raises(ProviderError) as err:
-        await provider.async_set_code(1, CODE)
+        await provider.async_set_credential(P(1), CODE)
     assert err.value.reason == reason
     assert CODE not in str(err.value)
     assert CODE not in caplog.text
-    assert slot_map == {}
+    assert by_slot(slot_map) == {}
     assert CODE not in sim_lock.passcodes
 
 
@@ -184,7 +188,7 @@ async def test_provider_refuses_what_the_lock_cannot_hold(
         (1, "12a4", "code_rejected"),
     ):
         with pytest.raises(ProviderError) as err:
-            await provider.async_set_code(slot, code)
+            await provider.async_set_credential(P(slot), code)
         assert err.value.reason == reason
         assert code not in str(err.value)
     assert sim_lock.connections == 0
@@ -194,9 +198,11 @@ async def test_keypad_use_is_read_from_the_log(
     hass: HomeAssistant, provider: TTLockLock, sim_lock: SimTTLock, air: FakeBluetooth
 ) -> None:
     start = dt_util.utcnow()
-    await provider.async_set_code(2, CODE, valid=(start, start + timedelta(hours=1)))
-    await provider.async_set_code(5, "593702")
-    used: list[int] = []
+    await provider.async_set_credential(
+        P(2), CODE, valid=(start, start + timedelta(hours=1))
+    )
+    await provider.async_set_credential(P(5), "593702")
+    used: list[CredentialRef] = []
     unsub = provider.async_listen_usage(used.append)
     # An unlock with the same digits before the code's window is an older life.
     sim_lock.log.append(
@@ -208,13 +214,13 @@ async def test_keypad_use_is_read_from_the_log(
     assert not sim_lock.press_keypad("000000")
     sim_lock.unlock_by_hand()
     # Read with the codes (a sync pass), or when the lock advertises new records.
-    await provider.async_read_slots()
-    assert used == [2]
+    await provider.async_read_credentials()
+    assert used == [P(2)]
     assert not sim_lock.has_new_records
     assert sim_lock.press_keypad("593702")
     air.advertise()
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert used == [2, 5]
+    assert used == [P(2), P(5)]
     # Nothing new: an advertisement starts no connection.
     connections = sim_lock.connections
     air.advertise()
@@ -224,7 +230,7 @@ async def test_keypad_use_is_read_from_the_log(
     assert sim_lock.press_keypad(CODE)
     air.advertise()
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert used == [2, 5]
+    assert used == [P(2), P(5)]
 
 
 async def test_back_in_range_is_announced(
@@ -263,10 +269,10 @@ async def test_without_bluetooth_nothing_is_attempted(
     hass.config.components.remove("bluetooth")
     assert not provider.available
     with pytest.raises(ProviderError) as err:
-        await provider.async_read_slots()
+        await provider.async_read_credentials()
     assert err.value.reason == "integration_not_loaded"
     unsubs = [
-        provider.async_listen_usage(lambda slot: None),
+        provider.async_listen_usage(lambda ref: None),
         provider.async_listen_available(lambda: None),
     ]
     for unsub in unsubs:
@@ -279,10 +285,10 @@ async def test_no_passcode_in_the_library_debug_log(
 ) -> None:
     """The library hex-dumps decrypted replies at debug level; they never show."""
     caplog.set_level(logging.DEBUG)
-    provider.async_listen_usage(lambda slot: None)
-    await provider.async_set_code(1, CODE)
+    provider.async_listen_usage(lambda ref: None)
+    await provider.async_set_credential(P(1), CODE)
     assert sim_lock.press_keypad(CODE)
-    assert await provider.async_read_slots() == {1: CODE}
+    assert by_slot(await provider.async_read_credentials()) == {1: CODE}
     assert "ttlock_ble" in caplog.text  # the library did log
     assert CODE not in caplog.text
     assert CODE.encode().hex() not in caplog.text
@@ -293,14 +299,16 @@ async def test_lock_clock_is_set_when_it_drifted(
 ) -> None:
     sim_lock.clock_offset = -600
     start = dt_util.utcnow()
-    await provider.async_set_code(1, CODE, valid=(start, start + timedelta(hours=1)))
+    await provider.async_set_credential(
+        P(1), CODE, valid=(start, start + timedelta(hours=1))
+    )
     assert sim_lock.calibrations == 1
     assert abs(sim_lock.clock_offset) < 2
     assert sim_lock.accepts(CODE)
     # Checked again only hours later.
     sim_lock.clock_offset = -600
-    await provider.async_set_code(
-        2, "593702", valid=(start, start + timedelta(hours=1))
+    await provider.async_set_credential(
+        P(2), "593702", valid=(start, start + timedelta(hours=1))
     )
     assert sim_lock.calibrations == 1
 
@@ -312,13 +320,15 @@ async def test_lock_clock_is_set_again_when_the_offset_changes(
     await hass.config.async_set_time_zone("Europe/Berlin")
     sim_lock.clock_offset = -600
     start = dt_util.utcnow()
-    await provider.async_set_code(1, CODE, valid=(start, start + timedelta(hours=1)))
+    await provider.async_set_credential(
+        P(1), CODE, valid=(start, start + timedelta(hours=1))
+    )
     assert sim_lock.calibrations == 1
     # Another UTC offset (as after a daylight saving change), minutes later.
     await hass.config.async_set_time_zone("Europe/London")
     sim_lock.clock_offset = -600
-    await provider.async_set_code(
-        2, "593702", valid=(start, start + timedelta(hours=1))
+    await provider.async_set_credential(
+        P(2), "593702", valid=(start, start + timedelta(hours=1))
     )
     assert sim_lock.calibrations == 2
 
@@ -326,8 +336,8 @@ async def test_lock_clock_is_set_again_when_the_offset_changes(
 async def test_failed_log_fetch_pauses_fetching(
     hass: HomeAssistant, provider: TTLockLock, sim_lock: SimTTLock, air: FakeBluetooth
 ) -> None:
-    await provider.async_set_code(2, CODE)
-    used: list[int] = []
+    await provider.async_set_credential(P(2), CODE)
+    used: list[CredentialRef] = []
     provider.async_listen_usage(used.append)
     assert sim_lock.press_keypad(CODE)
     sim_lock.answers = False
@@ -341,8 +351,8 @@ async def test_failed_log_fetch_pauses_fetching(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert sim_lock.connections == connections
     # ...and the next sync reads the use anyway.
-    await provider.async_read_slots()
-    assert used == [2]
+    await provider.async_read_credentials()
+    assert used == [P(2)]
 
 
 async def test_through_bleak_and_bleak_retry_connector(
@@ -356,10 +366,12 @@ async def test_through_bleak_and_bleak_retry_connector(
         hass, address=ADDRESS, key=parse_ekey(ekey_dict()), slots=10, slot_map={}
     )
     start = dt_util.utcnow()
-    await provider.async_set_code(1, CODE, valid=(start, start + timedelta(hours=1)))
+    await provider.async_set_credential(
+        P(1), CODE, valid=(start, start + timedelta(hours=1))
+    )
     assert lock.accepts(CODE)
-    assert await provider.async_read_slots() == {1: CODE}
+    assert by_slot(await provider.async_read_credentials()) == {1: CODE}
     await provider.async_unlock()
     assert not lock.locked
-    await provider.async_clear_code(1)
+    await provider.async_clear_credential(P(1))
     assert lock.passcodes == {}

@@ -11,6 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.providers.zha import ZhaLock
 
+from ..helpers import pins
 from ..zha_sim import ZhaFactory
 
 
@@ -79,8 +80,8 @@ async def test_add_and_reconfigure_a_zha_lock(
     provider = loaded_site.runtime_data.locks[lock_id].provider
     assert isinstance(provider, ZhaLock)
     assert provider.entity_id == zha.entity_id
-    assert provider.capabilities.slot_min == 3
-    assert provider.capabilities.slot_max == 14
+    assert pins(provider.capabilities).first == 3
+    assert pins(provider.capabilities).last == 14
     assert provider.capabilities.can_read_back is False
     sync = hass.states.get("sensor.back_door_sync")
     assert sync is not None

@@ -13,12 +13,14 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.keyholder.engine.model import CredentialRef
 from custom_components.keyholder.providers import (
     ProviderError,
     zigbee2mqtt as z2m_module,
 )
 from custom_components.keyholder.providers.zigbee2mqtt import Zigbee2MqttLock
 
+from ..helpers import P, by_slot, pins
 from ..zigbee2mqtt_sim import BASE, DEVICE, Broker, Z2MFactory, until
 
 
@@ -33,15 +35,15 @@ async def test_payloads_are_the_documented_ones(
 ) -> None:
     z2m = await z2m_lock()
     provider = _provider(hass, slots=4)
-    assert provider.capabilities.slot_min == 0
-    assert provider.capabilities.slot_max == 3
-    assert await provider.async_read_slots() == {}
+    assert pins(provider.capabilities).first == 0
+    assert pins(provider.capabilities).last == 3
+    assert by_slot(await provider.async_read_credentials()) == {}
     # One question per managed user, none beyond them.
     assert z2m.lock.commands == [("get", {"user": user}) for user in range(4)]
     z2m.lock.commands.clear()
 
-    await provider.async_set_code(3, "0472")  # a leading zero must survive
-    await provider.async_clear_code(3)
+    await provider.async_set_credential(P(3), "0472")  # a leading zero must survive
+    await provider.async_clear_credential(P(3))
     await z2m.async_barrier()
     assert z2m.lock.commands == [
         (
@@ -63,17 +65,17 @@ async def test_only_slots_written_or_changed_are_asked_again(
 ) -> None:
     z2m = await z2m_lock()
     provider = _provider(hass)
-    await provider.async_read_slots()
+    await provider.async_read_credentials()
     z2m.lock.commands.clear()
-    await provider.async_set_code(2, "4826")
-    assert await provider.async_read_slots() == {2: "4826"}
-    assert await provider.async_read_slots() == {2: "4826"}
+    await provider.async_set_credential(P(2), "4826")
+    assert by_slot(await provider.async_read_credentials()) == {2: "4826"}
+    assert by_slot(await provider.async_read_credentials()) == {2: "4826"}
     assert [c for c in z2m.lock.commands if c[0] == "get"] == [("get", {"user": 2})]
 
     # A code programmed at the lock is announced; the next read asks about it.
     z2m.lock.program_at_keypad(5, "7351")
     await z2m.async_delivered()
-    assert await provider.async_read_slots() == {2: "4826", 5: "7351"}
+    assert by_slot(await provider.async_read_credentials()) == {2: "4826", 5: "7351"}
 
 
 async def test_cleared_user_with_a_stale_pin_in_the_state_is_empty(
@@ -81,10 +83,10 @@ async def test_cleared_user_with_a_stale_pin_in_the_state_is_empty(
 ) -> None:
     z2m = await z2m_lock()
     provider = _provider(hass)
-    await provider.async_set_code(1, "4826")
-    assert await provider.async_read_slots() == {1: "4826"}
-    await provider.async_clear_code(1)
-    assert await provider.async_read_slots() == {}
+    await provider.async_set_credential(P(1), "4826")
+    assert by_slot(await provider.async_read_credentials()) == {1: "4826"}
+    await provider.async_clear_credential(P(1))
+    assert by_slot(await provider.async_read_credentials()) == {}
     # Zigbee2MQTT's merged state still carries the old code next to the status.
     assert z2m.lock.cache["users"]["1"] == {"status": "available", "pin_code": "4826"}
 
@@ -97,17 +99,19 @@ async def test_keypad_unlock_styles_and_old_actions(
     z2m.lock.retain_state = True
     z2m.lock.press_keypad(4)
     provider = _provider(hass)
-    used: list[int] = []
+    used: list[CredentialRef] = []
     unsub = provider.async_listen_usage(used.append)
-    await provider.async_read_slots()  # subscribes: the retained state arrives
+    by_slot(
+        await provider.async_read_credentials()
+    )  # subscribes: the retained state arrives
     await z2m.async_delivered()
     assert used == []  # an old action replayed on subscribing is no new use
     z2m.lock.press_keypad(4, style="keypad_unlock")
     await z2m.async_delivered()
-    assert used == [4]
+    assert used == [P(4)]
     z2m.lock.program_at_keypad(5, "7351")  # an action, but no unlock
     await z2m.async_delivered()
-    assert used == [4]
+    assert used == [P(4)]
     unsub()
 
 
@@ -118,19 +122,19 @@ async def test_bridge_offline_and_back(
     provider = _provider(hass)
     backs: list[bool] = []
     unsub = provider.async_listen_available(lambda: backs.append(True))
-    await provider.async_read_slots()
+    await provider.async_read_credentials()
     z2m.lock.set_bridge(online=False)
     await z2m.async_delivered()
     assert not provider.available
     with pytest.raises(ProviderError) as err:
-        await provider.async_set_code(1, "4826")
+        await provider.async_set_credential(P(1), "4826")
     assert err.value.reason == "lock_offline"
     # Zigbee2MQTT comes back; codes may have changed meanwhile: all are asked.
     z2m.lock.seed(3, "9911")
     z2m.lock.set_bridge(online=True)
     await z2m.async_delivered()
     assert backs == [True]
-    assert await provider.async_read_slots() == {3: "9911"}
+    assert by_slot(await provider.async_read_credentials()) == {3: "9911"}
     unsub()
 
 
@@ -139,12 +143,12 @@ async def test_broker_gone(
 ) -> None:
     await z2m_lock()
     provider = _provider(hass)
-    await provider.async_read_slots()
+    await provider.async_read_credentials()
     assert provider.available
     mosquitto.stop()
     await until(lambda: not provider.available, "the provider to notice")
     with pytest.raises(ProviderError) as err:
-        await provider.async_read_slots()
+        await provider.async_read_credentials()
     assert err.value.reason == "lock_offline"
 
 
@@ -156,11 +160,11 @@ async def test_lock_that_does_not_answer(
     z2m.lock.answering = False  # asleep or out of range, yet not marked offline
     provider = _provider(hass)
     with pytest.raises(ProviderError) as err:
-        await provider.async_read_slots()
+        await provider.async_read_credentials()
     assert err.value.reason == "lock_not_answering"
     # Once it answers, reading works again.
     z2m.lock.answering = True
-    assert await provider.async_read_slots() == {}
+    assert by_slot(await provider.async_read_credentials()) == {}
 
 
 async def test_lock_that_refuses_a_code(
@@ -170,9 +174,9 @@ async def test_lock_that_refuses_a_code(
     z2m = await z2m_lock()
     z2m.lock.takes_codes = False
     provider = _provider(hass)
-    await provider.async_set_code(1, "4826")  # accepted by Zigbee2MQTT...
+    await provider.async_set_credential(P(1), "4826")  # accepted by Zigbee2MQTT...
     # ...but the lock's answer is what counts: the slot stays empty.
-    assert await provider.async_read_slots() == {}
+    assert by_slot(await provider.async_read_credentials()) == {}
     assert await z2m.async_held() == {}
 
 
@@ -182,13 +186,13 @@ async def test_out_of_range_users_in_the_state_are_ignored(
     z2m = await z2m_lock()
     z2m.lock.seed(12, "9911")  # user 12 exists on the lock, Keyholder uses 0-9
     provider = _provider(hass)
-    await provider.async_read_slots()
+    await provider.async_read_credentials()
     z2m.lock.commands.clear()
     # Some other client asks Zigbee2MQTT for every user.
     await mqtt.async_publish(hass, f"{BASE}/{DEVICE}/get", '{"pin_code": ""}', qos=1)
     await z2m.async_barrier()
     await z2m.async_delivered()
-    assert await provider.async_read_slots() == {}
+    assert by_slot(await provider.async_read_credentials()) == {}
 
 
 async def test_listeners_gone_release_the_subscriptions(
@@ -197,24 +201,24 @@ async def test_listeners_gone_release_the_subscriptions(
     z2m = await z2m_lock()
     provider = _provider(hass)
     unsubs = [
-        provider.async_listen_usage(lambda slot: None),
+        provider.async_listen_usage(lambda ref: None),
         provider.async_listen_available(lambda: None),
     ]
-    await provider.async_read_slots()
+    await provider.async_read_credentials()
     assert provider._unsubs
     for unsub in unsubs:
         unsub()
     assert provider._unsubs == []
     # Used again later, it subscribes again and asks everything anew.
     z2m.lock.seed(4, "9911")
-    assert await provider.async_read_slots() == {4: "9911"}
+    assert by_slot(await provider.async_read_credentials()) == {4: "9911"}
 
 
 async def test_without_mqtt(hass: HomeAssistant) -> None:
     provider = _provider(hass)
     assert not provider.available
     with pytest.raises(ProviderError) as err:
-        await provider.async_read_slots()
+        await provider.async_read_credentials()
     assert err.value.reason == "integration_not_loaded"
 
 
@@ -224,7 +228,7 @@ async def test_mqtt_entry_not_loaded(hass: HomeAssistant) -> None:
     provider = _provider(hass)
     assert not provider.available
     with pytest.raises(ProviderError) as err:
-        await provider.async_set_code(1, "4826")
+        await provider.async_set_credential(P(1), "4826")
     assert err.value.reason == "integration_not_loaded"
 
 
@@ -234,7 +238,7 @@ async def test_lock_going_offline_while_asked(
     z2m = await z2m_lock()
     z2m.lock.answering = False
     provider = _provider(hass)
-    read = hass.async_create_task(provider.async_read_slots())
+    read = hass.async_create_task(provider.async_read_credentials())
     await until(lambda: bool(z2m.lock.commands), "the first question")
     assert not read.done()
     z2m.lock.set_online(online=False)
@@ -248,7 +252,7 @@ async def test_legacy_and_malformed_messages(
 ) -> None:
     z2m = await z2m_lock()
     provider = _provider(hass)
-    await provider.async_read_slots()
+    await provider.async_read_credentials()
     topic = f"{BASE}/{DEVICE}"
     # Zigbee2MQTT 1.x published availability as a bare word.
     await mqtt.async_publish(hass, f"{topic}/availability", "offline", qos=1)
@@ -258,7 +262,7 @@ async def test_legacy_and_malformed_messages(
     # An empty availability (device renamed or removed) is no verdict.
     await mqtt.async_publish(hass, f"{topic}/availability", "", qos=1)
     # Nonsense on the state topic changes nothing.
-    used: list[int] = []
+    used: list[CredentialRef] = []
     unsub = provider.async_listen_usage(used.append)
     for payload in (
         "not json",
@@ -271,7 +275,7 @@ async def test_legacy_and_malformed_messages(
     await z2m.async_delivered()
     assert provider.available
     assert used == []
-    assert await provider.async_read_slots() == {}
+    assert by_slot(await provider.async_read_credentials()) == {}
     unsub()
 
 
@@ -280,13 +284,13 @@ async def test_publish_failure_names_no_code(
 ) -> None:
     await z2m_lock()
     provider = _provider(hass)
-    await provider.async_read_slots()
+    await provider.async_read_credentials()
 
     async def fail(*args: object, **kwargs: object) -> None:
         raise HomeAssistantError(f"could not send {args[2]}")
 
     monkeypatch.setattr(mqtt, "async_publish", fail)
     with pytest.raises(ProviderError) as err:
-        await provider.async_set_code(1, "4826")
+        await provider.async_set_credential(P(1), "4826")
     assert err.value.reason == "lock_error"
     assert "4826" not in str(err.value)

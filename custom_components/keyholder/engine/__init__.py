@@ -10,6 +10,7 @@ imports Home Assistant (``tests/engine/test_purity.py`` enforces it).
 
 from .credentials import CREDENTIAL_KINDS, CredentialKind, credential_kind
 from .model import (
+    CredentialRef,
     Key,
     Keyholder,
     KeyKind,
@@ -17,6 +18,7 @@ from .model import (
     Role,
     Schedule,
     Site,
+    SlotRange,
     Window,
 )
 from .passcode import (
@@ -55,6 +57,7 @@ __all__ = [
     "STORAGE_VERSION",
     "Credential",
     "CredentialKind",
+    "CredentialRef",
     "Key",
     "KeyKind",
     "Keyholder",
@@ -66,6 +69,7 @@ __all__ = [
     "Role",
     "Schedule",
     "Site",
+    "SlotRange",
     "Status",
     "TransitionIndex",
     "Unplaced",

@@ -118,13 +118,14 @@ def shared_capabilities(caps: Iterable[LockCapabilities]) -> LockCapabilities:
     Return what every one of several locks accepts, for a key on all of them.
 
     Only what the credential rules read is combined: the kinds every lock holds
-    and the PIN lengths every lock takes (``pin_min > pin_max`` when there are
+    (with the first lock's numbering of each, which the rules never read) and
+    the PIN lengths every lock takes (``pin_min > pin_max`` when there are
     none). Raises ValueError when ``caps`` is empty.
     """
 
     def both(a: LockCapabilities, b: LockCapabilities) -> LockCapabilities:
         return LockCapabilities(
-            credential_kinds=a.credential_kinds & b.credential_kinds,
+            slots={kind: a.slots[kind] for kind in a.slots if kind in b.slots},
             pin_min=max(a.pin_min, b.pin_min),
             pin_max=min(a.pin_max, b.pin_max),
         )

@@ -11,9 +11,11 @@ are interpreted in the site's time zone (see :mod:`.schedule`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
+from typing import NamedTuple
 
 ALL_DAYS: frozenset[int] = frozenset(range(7))
 """Every day of the week, Monday (0) to Sunday (6)."""
@@ -148,19 +150,70 @@ class Key:
         return self.max_uses is not None and self.uses >= self.max_uses
 
 
+class CredentialRef(NamedTuple):
+    """
+    Where a lock holds one credential: its kind and its index among that kind.
+
+    Locks number each kind on its own (Matter and Z-Wave User Credential locks
+    have PIN 3 and RFID tag 3 side by side); a lock with one numbering for
+    everything simply holds one kind. Immutable and sorted by kind, then
+    index; a named tuple, so hashing and comparing stay cheap in the planner.
+    """
+
+    kind: KeyKind
+    # Shadows tuple.index(), which nothing calls on a ref.
+    index: int  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        """Return e.g. ``passcode 3`` (what log lines name)."""
+        return f"{self.kind.value} {self.index}"
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRange:
+    """The indices a lock numbers one kind of credential with."""
+
+    first: int = 1
+    last: int = 30
+    reserved: frozenset[int] = frozenset()
+    """Indices the user keeps for themselves: never written by Keyholder."""
+
+    def usable(self, index: int) -> bool:
+        """Return True when ``index`` is within the range and not reserved."""
+        return self.first <= index <= self.last and index not in self.reserved
+
+
+def _passcodes_only() -> dict[KeyKind, SlotRange]:
+    return {KeyKind.PASSCODE: SlotRange()}
+
+
 @dataclass(frozen=True, slots=True)
 class LockCapabilities:
-    """What a lock (through its provider) can do."""
+    """
+    What a lock (through its provider) can do.
 
-    credential_kinds: frozenset[KeyKind] = frozenset({KeyKind.PASSCODE})
-    slot_min: int = 1
-    slot_max: int = 30
-    reserved_slots: frozenset[int] = frozenset()
+    ``slots`` says which credential kinds the lock holds and how many of each
+    (never modified once built). ``pin_min``/``pin_max`` bound passcodes.
+    """
+
+    slots: Mapping[KeyKind, SlotRange] = field(
+        default_factory=_passcodes_only, hash=False
+    )
     pin_min: int = 4
     pin_max: int = 8
     can_read_back: bool = True
     reports_slot: bool = True
     native_schedule: bool = False
+
+    @property
+    def credential_kinds(self) -> frozenset[KeyKind]:
+        """Return the kinds of credential the lock holds."""
+        return frozenset(self.slots)
+
+    def usable(self, ref: CredentialRef) -> bool:
+        """Return True when the lock holds ``ref``'s kind and may use its index."""
+        slots = self.slots.get(ref.kind)
+        return slots is not None and slots.usable(ref.index)
 
 
 @dataclass(slots=True)
@@ -168,8 +221,10 @@ class Site:
     """
     The mutable state of one site.
 
-    ``slots`` maps lock id -> key id -> slot number: the slot each key occupies
-    on each lock. The planner (:func:`.plan.desired_state`) maintains it.
+    ``slots`` maps lock id -> key id -> index: where each key is held on each
+    lock, among the credentials of the key's kind (a key has one kind, so the
+    index names one :class:`CredentialRef`). The planner
+    (:func:`.plan.desired_state`) maintains it.
 
     Keyholders and keys are added, replaced and removed through the methods
     below, which keep the index of each keyholder's keys and count
@@ -223,10 +278,14 @@ class Site:
         """Return the keyholder of ``key`` (None if it is missing)."""
         return self.keyholders.get(key.keyholder_id)
 
-    def slot_owner(self, lock_id: str, slot: int) -> str | None:
-        """Return the id of the key that holds ``slot`` on ``lock_id``, if any."""
-        for key_id, key_slot in self.slots.get(lock_id, {}).items():
-            if key_slot == slot:
+    def owner_of(self, lock_id: str, ref: CredentialRef) -> str | None:
+        """Return the id of the key that ``ref`` on ``lock_id`` belongs to, if any."""
+        for key_id, index in self.slots.get(lock_id, {}).items():
+            if (
+                index == ref.index
+                and (key := self.keys.get(key_id)) is not None
+                and key.kind is ref.kind
+            ):
                 return key_id
         return None
 

@@ -2,10 +2,12 @@
 Plan what every lock should hold, and the operations to get there.
 
 :func:`make_plan` (and its shortcut :func:`desired_state`) computes, for an instant,
-the credential each lock slot should hold; :func:`diff` compares that with what a
-lock holds and returns the operations to apply.
+the credential each lock should hold where (a :class:`.model.CredentialRef`: kind
+and index); :func:`diff` compares that with what a lock holds and returns the
+operations to apply.
 
-Slot rules (``site.slots`` is updated in place by the planner):
+Slot rules, for each lock and credential kind on its own (``site.slots`` is
+updated in place by the planner):
 
 * A key keeps its slot on a lock while it still lists the lock, the lock can hold
   it (kind supported, secret present, passcode length in range) and its status is
@@ -14,9 +16,10 @@ Slot rules (``site.slots`` is updated in place by the planner):
 * A slot is freed when its key is deleted, leaves the lock, becomes terminal, or
   the slot became unusable (reserved, out of range, or reported occupied by a code
   Keyholder did not write).
-* A key that is effective and has no slot gets the lowest free slot; when the
-  lock is full it takes over the lowest slot held by a key that is not effective
-  right now; when that fails too it is reported in :attr:`Plan.unplaced`. Keys
+* A key that is effective and has no slot gets the lowest free slot of its
+  kind; when those are full it takes over the lowest slot of its kind held by a
+  key that is not effective right now; when that fails too it is reported in
+  :attr:`Plan.unplaced`. Keys
   waiting for a slot get one in the order they were issued (``Key.serial``).
 * A key whose code the lock refused (``refused``: it already holds that code) is
   not planned on that lock and is reported with reason ``code_duplicate``.
@@ -25,28 +28,33 @@ Slot rules (``site.slots`` is updated in place by the planner):
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from enum import StrEnum
 
-from .model import Key, KeyKind, LockCapabilities, Site
-from .slots import SlotPool, slot_usable
+from .credentials import CREDENTIAL_KINDS
+from .model import CredentialRef, Key, KeyKind, LockCapabilities, Site
+from .slots import SlotPool
 from .status import TERMINAL_STATUSES, Status, key_status
 
 
 @dataclass(frozen=True, slots=True)
 class Credential:
-    """A credential as written to one slot of a lock."""
+    """A key's credential as written to one place of a lock."""
 
-    slot: int
-    kind: KeyKind
+    ref: CredentialRef
     secret: str
     key_id: str
 
+    @property
+    def kind(self) -> KeyKind:
+        """Return the credential's kind."""
+        return self.ref.kind
+
 
 class OpKind(StrEnum):
-    """What an operation does to a slot."""
+    """What an operation does to a credential of a lock."""
 
     SET = "set"
     CLEAR = "clear"
@@ -54,11 +62,11 @@ class OpKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One change to one slot of one lock (``credential`` is None for CLEAR)."""
+    """One change to one credential of a lock (``credential`` None for CLEAR)."""
 
     kind: OpKind
     lock_id: str
-    slot: int
+    ref: CredentialRef
     credential: Credential | None
 
 
@@ -86,19 +94,19 @@ class Plan:
     """
     The result of planning at one instant.
 
-    ``desired`` maps lock id -> slot -> credential; ``statuses`` holds the status
+    ``desired`` maps lock id -> ref -> credential; ``statuses`` holds the status
     of every key (with a keyholder) that lists a lock planned; ``unplaced`` lists
     effective keys that are missing from a lock they list, sorted by lock then key.
     """
 
-    desired: dict[str, dict[int, Credential]]
+    desired: dict[str, dict[CredentialRef, Credential]]
     unplaced: tuple[Unplaced, ...]
     statuses: dict[str, Status]
 
 
 def _unfit(key: Key, caps: LockCapabilities) -> UnplacedReason | None:
     """Return why ``key`` cannot be written to a lock with ``caps`` (or None)."""
-    if key.kind not in caps.credential_kinds:
+    if not CREDENTIAL_KINDS[key.kind].can_hold(caps):
         return UnplacedReason.UNSUPPORTED_KIND
     secret = key.secret
     if not secret:
@@ -112,9 +120,9 @@ def _unfit(key: Key, caps: LockCapabilities) -> UnplacedReason | None:
     return None
 
 
-def _credential(key: Key, slot: int) -> Credential:
-    """Return the credential of ``key`` in ``slot`` (the key has a secret)."""
-    return Credential(slot=slot, kind=key.kind, secret=key.secret or "", key_id=key.id)
+def _credential(key: Key, ref: CredentialRef) -> Credential:
+    """Return the credential of ``key`` at ``ref`` (the key has a secret)."""
+    return Credential(ref=ref, secret=key.secret or "", key_id=key.id)
 
 
 def make_plan(
@@ -123,13 +131,13 @@ def make_plan(
     at: datetime,
     tz: tzinfo,
     *,
-    occupied: Mapping[str, Collection[int]] | None = None,
+    occupied: Mapping[str, Collection[CredentialRef]] | None = None,
     refused: Mapping[str, Collection[str]] | None = None,
 ) -> Plan:
     """
     Compute the desired credentials of every lock at ``at``.
 
-    ``occupied`` lists, per lock, slots that hold codes Keyholder did not write;
+    ``occupied`` lists, per lock, credentials Keyholder did not write;
     they are never chosen. ``refused`` lists, per lock, keys whose current code
     the lock refused as a duplicate. MUTATES ``site.slots`` (see the module
     docstring).
@@ -144,12 +152,12 @@ def make_plan(
         if holder is None:
             continue
         statuses[key.id] = key_status(key, holder, at, tz)
-        if key.kind is KeyKind.APP:
+        if not CREDENTIAL_KINDS[key.kind].held_by_lock:
             continue
         for lock_keys in planned:
             lock_keys.append(key)
 
-    desired: dict[str, dict[int, Credential]] = {}
+    desired: dict[str, dict[CredentialRef, Credential]] = {}
     unplaced: list[Unplaced] = []
     for lock_id, caps in locks.items():
         foreign = frozenset(occupied.get(lock_id, ())) if occupied else frozenset()
@@ -174,13 +182,13 @@ def _plan_lock(
     caps: LockCapabilities,
     lock_keys: list[Key],
     statuses: Mapping[str, Status],
-    foreign: frozenset[int],
+    foreign: frozenset[CredentialRef],
     refused: frozenset[str],
     unplaced: list[Unplaced],
-) -> dict[int, Credential]:
-    """Plan one lock: keep, free and allocate its slots; return slot -> credential."""
+) -> dict[CredentialRef, Credential]:
+    """Plan one lock: keep, free and allocate its slots; return ref -> credential."""
     wanted: list[Key] = []
-    keepers: set[str] = set()
+    keepers: dict[str, Key] = {}
     for key in lock_keys:
         status = statuses[key.id]
         reason = _unfit(key, caps) or (
@@ -188,63 +196,101 @@ def _plan_lock(
         )
         if reason is None:
             if status not in TERMINAL_STATUSES:
-                keepers.add(key.id)
+                keepers[key.id] = key
             if status is Status.ACTIVE:
                 wanted.append(key)
         elif status is Status.ACTIVE:
             unplaced.append(Unplaced(key.id, lock_id, reason))
 
-    held = site.slots.get(lock_id, {})
-    kept: dict[str, int] = {}
-    kept_slots: set[int] = set()
-    for key_id, slot in sorted(held.items()):
-        if (
-            key_id in keepers
-            and slot_usable(caps, slot)
-            and slot not in foreign
-            and slot not in kept_slots
-        ):
-            kept[key_id] = slot
-            kept_slots.add(slot)
-
-    result: dict[int, Credential] = {}
+    kept = _kept(site.slots.get(lock_id, {}), keepers, caps, foreign)
+    result: dict[CredentialRef, Credential] = {}
     pending: list[Key] = []
     for key in wanted:
-        kept_slot = kept.get(key.id)
-        if kept_slot is None:
+        kept_ref = kept.get(key.id)
+        if kept_ref is None:
             pending.append(key)
         else:
-            result[kept_slot] = _credential(key, kept_slot)
-
+            result[kept_ref] = _credential(key, kept_ref)
     if pending:
-        pool = SlotPool(caps, kept_slots | foreign)
-        wanted_ids = {key.id for key in wanted}
-        idle = iter(
-            sorted(
-                (slot, key_id)
-                for key_id, slot in kept.items()
-                if key_id not in wanted_ids
-            )
+        _allocate(
+            lock_id,
+            caps,
+            pending=pending,
+            idle=kept.keys() - {key.id for key in wanted},
+            kept=kept,
+            foreign=foreign,
+            result=result,
+            unplaced=unplaced,
         )
-        for key in sorted(pending, key=lambda key: (key.serial, key.id)):
-            new_slot = pool.take()
-            if new_slot is None:
-                taken_over = next(idle, None)
-                if taken_over is None:
-                    unplaced.append(
-                        Unplaced(key.id, lock_id, UnplacedReason.NO_FREE_SLOT)
-                    )
-                    continue
-                new_slot = taken_over[0]
-                del kept[taken_over[1]]
-            kept[key.id] = new_slot
-            result[new_slot] = _credential(key, new_slot)
 
     if kept:
-        site.slots[lock_id] = kept
+        site.slots[lock_id] = {key_id: ref.index for key_id, ref in kept.items()}
     else:
         site.slots.pop(lock_id, None)
     return result
+
+
+def _kept(
+    held: Mapping[str, int],
+    keepers: Mapping[str, Key],
+    caps: LockCapabilities,
+    foreign: frozenset[CredentialRef],
+) -> dict[str, CredentialRef]:
+    """Return key id -> ref of the slots their keys keep (see the module docstring)."""
+    kept: dict[str, CredentialRef] = {}
+    taken: set[CredentialRef] = set()
+    for key_id, index in sorted(held.items()):
+        key = keepers.get(key_id)
+        if key is None or not caps.slots[key.kind].usable(index):
+            continue
+        ref = CredentialRef(key.kind, index)
+        if ref not in taken and not (foreign and ref in foreign):
+            kept[key_id] = ref
+            taken.add(ref)
+    return kept
+
+
+def _allocate(
+    lock_id: str,
+    caps: LockCapabilities,
+    *,
+    pending: list[Key],
+    idle: set[str],
+    kept: dict[str, CredentialRef],
+    foreign: frozenset[CredentialRef],
+    result: dict[CredentialRef, Credential],
+    unplaced: list[Unplaced],
+) -> None:
+    """
+    Give each pending key a free slot of its kind, or one an ``idle`` key keeps.
+
+    Updates ``kept`` and ``result``; keys left without one go to ``unplaced``.
+    """
+    pools: dict[KeyKind, SlotPool] = {}
+    idle_slots: dict[KeyKind, Iterator[tuple[CredentialRef, str]]] = {}
+    for key in sorted(pending, key=lambda key: (key.serial, key.id)):
+        kind = key.kind
+        if kind not in pools:
+            used = {ref.index for ref in (*kept.values(), *foreign) if ref.kind is kind}
+            pools[kind] = SlotPool(caps.slots[kind], used)
+            idle_slots[kind] = iter(
+                sorted(
+                    (ref, key_id)
+                    for key_id, ref in kept.items()
+                    if ref.kind is kind and key_id in idle
+                )
+            )
+        index = pools[kind].take()
+        if index is not None:
+            ref = CredentialRef(kind, index)
+        elif (taken_over := next(idle_slots[kind], None)) is not None:
+            ref = taken_over[0]
+            del kept[taken_over[1]]
+        else:
+            unplaced.append(Unplaced(key.id, lock_id, UnplacedReason.NO_FREE_SLOT))
+            continue
+        kept[key.id] = ref
+        result[ref] = _credential(key, ref)
 
 
 def desired_state(
@@ -253,10 +299,10 @@ def desired_state(
     at: datetime,
     tz: tzinfo,
     *,
-    occupied: Mapping[str, Collection[int]] | None = None,
-) -> dict[str, dict[int, Credential]]:
+    occupied: Mapping[str, Collection[CredentialRef]] | None = None,
+) -> dict[str, dict[CredentialRef, Credential]]:
     """
-    Return lock id -> slot -> credential for every key effective at ``at``.
+    Return lock id -> ref -> credential for every key effective at ``at``.
 
     Shortcut for ``make_plan(...).desired``; use :func:`make_plan` to also learn
     which effective keys could not be placed. MUTATES ``site.slots``.
@@ -266,16 +312,16 @@ def desired_state(
 
 def diff(
     lock_id: str,
-    desired: Mapping[int, Credential],
-    actual: Mapping[int, str | None],
+    desired: Mapping[CredentialRef, Credential],
+    actual: Mapping[CredentialRef, str | None],
     *,
-    managed: Collection[int],
+    managed: Collection[CredentialRef],
     can_read_back: bool,
 ) -> list[Operation]:
     """
     Return the operations that turn ``actual`` into ``desired`` on one lock.
 
-    ``actual`` maps slot -> secret as the lock reports it; a missing slot is
+    ``actual`` maps ref -> secret as the lock reports it; a missing ref is
     empty. A present ``None`` means:
 
     * ``can_read_back=True``: the lock reports the slot empty;
@@ -286,29 +332,29 @@ def diff(
 
     Only ``managed`` slots (written by Keyholder) are ever cleared, and a slot
     holding something Keyholder did not write is never overwritten. CLEARs come
-    first (removed codes stop working first), then SETs, each sorted by slot.
+    first (removed codes stop working first), then SETs, each sorted by ref.
     """
     clears: list[Operation] = []
     sets: list[Operation] = []
-    for slot in sorted(managed):
-        if slot in desired or slot not in actual:
+    for ref in sorted(managed):
+        if ref in desired or ref not in actual:
             continue
-        if actual[slot] is not None or not can_read_back:
-            clears.append(Operation(OpKind.CLEAR, lock_id, slot, None))
-    for slot in sorted(desired):
-        credential = desired[slot]
-        if slot not in actual:
-            sets.append(Operation(OpKind.SET, lock_id, slot, credential))
+        if actual[ref] is not None or not can_read_back:
+            clears.append(Operation(OpKind.CLEAR, lock_id, ref, None))
+    for ref in sorted(desired):
+        credential = desired[ref]
+        if ref not in actual:
+            sets.append(Operation(OpKind.SET, lock_id, ref, credential))
             continue
-        current = actual[slot]
+        current = actual[ref]
         if current is None:
             if can_read_back:
-                sets.append(Operation(OpKind.SET, lock_id, slot, credential))
+                sets.append(Operation(OpKind.SET, lock_id, ref, credential))
             continue
-        if slot not in managed:
+        if ref not in managed:
             continue  # someone else's code: never overwrite it
         if current != credential.secret:
-            sets.append(Operation(OpKind.SET, lock_id, slot, credential))
+            sets.append(Operation(OpKind.SET, lock_id, ref, credential))
     return clears + sets
 
 

@@ -2,9 +2,13 @@
 JSON-compatible (de)serialisation of a site, with versioned migrations.
 
 Datetimes are stored as ISO 8601 strings in UTC, dates and times as ISO strings,
-frozensets as sorted lists. The stored document carries ``"version"``; older
-documents are upgraded one step at a time through :data:`MIGRATIONS` before
-loading.
+frozensets as sorted lists. What a lock holds is kept per credential:
+``{lock id: {kind: {index: value}}}`` (:func:`credentials_to_dict`).
+
+A stored document is what one of a site's files holds: the site (which carries
+its own ``"version"``) and the per-lock records (``written``, ``virtual``,
+``pending``...). Older documents are upgraded one step at a time through
+:data:`MIGRATIONS` before loading.
 """
 
 from __future__ import annotations
@@ -13,15 +17,56 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from .model import Key, Keyholder, KeyKind, Role, Schedule, Site, Window
+from .model import (
+    CredentialRef,
+    Key,
+    Keyholder,
+    KeyKind,
+    Role,
+    Schedule,
+    Site,
+    Window,
+)
 
-STORAGE_VERSION = 1
-"""The version :func:`site_to_dict` writes."""
+STORAGE_VERSION = 2
+"""The version :func:`site_to_dict` writes (and of the files holding it)."""
+
+CREDENTIAL_RECORDS = ("written", "virtual", "pending")
+"""The per-lock records of a stored document keyed by credential (from version 2)."""
+
+
+def _v1_slots_to_credentials(document: dict[str, Any]) -> dict[str, Any]:
+    """
+    Version 1 -> 2: per-lock records keyed by slot become keyed by credential.
+
+    Version 1 knew passcodes only, so every slot is a passcode index:
+    ``{"lock": {"3": "1234"}}`` becomes ``{"lock": {"passcode": {"3": "1234"}}}``
+    (a lock with nothing recorded stays ``{}``). The site's own shape is
+    unchanged (``slots`` maps lock -> key -> index; each key has one kind).
+    """
+    out = dict(document)
+    for name in CREDENTIAL_RECORDS:
+        records = document.get(name)
+        if records is None:
+            continue
+        out[name] = {
+            lock_id: {KeyKind.PASSCODE.value: dict(slots)} if slots else {}
+            for lock_id, slots in records.items()
+        }
+    if (site := document.get("site")) is not None:
+        out["site"] = {**site, "version": 2}
+    return out
+
 
 type MigrationStep = Callable[[dict[str, Any]], dict[str, Any]]
 
-MIGRATIONS: dict[int, MigrationStep] = {}
-"""Step functions: ``MIGRATIONS[n]`` turns a version-n document into version n+1."""
+MIGRATIONS: dict[int, MigrationStep] = {1: _v1_slots_to_credentials}
+"""
+Step functions: ``MIGRATIONS[n]`` turns a version-n stored document into n+1.
+
+A step returns a new document (the caller's is not modified) and brings the
+site's own ``"version"`` along when the document holds a site.
+"""
 
 
 def _dt_out(value: datetime | None) -> str | None:
@@ -192,11 +237,44 @@ def site_to_dict(site: Site, cache: KeyDicts | None = None) -> dict[str, Any]:
     }
 
 
-def migrate(data: dict[str, Any], from_version: int) -> dict[str, Any]:
+def credentials_to_dict[V: str | None](
+    records: dict[str, dict[CredentialRef, V]],
+) -> dict[str, dict[str, dict[str, V]]]:
+    """Serialise lock id -> ref -> value as ``{lock: {kind: {index: value}}}``."""
+    out: dict[str, dict[str, dict[str, V]]] = {}
+    for lock_id, held in records.items():
+        by_kind: dict[str, dict[str, V]] = {}
+        for ref, value in sorted(held.items()):
+            by_kind.setdefault(ref.kind.value, {})[str(ref.index)] = value
+        out[lock_id] = by_kind
+    return out
+
+
+def credentials_from_dict[V: str | None](
+    data: dict[str, dict[str, dict[str, V]]],
+) -> dict[str, dict[CredentialRef, V]]:
+    """
+    Deserialise what :func:`credentials_to_dict` wrote.
+
+    Raises ValueError for an unknown kind or an index that is not a number,
+    AttributeError or TypeError for another shape.
+    """
+    return {
+        str(lock_id): {
+            CredentialRef(KeyKind(kind), int(index)): value
+            for kind, held in by_kind.items()
+            for index, value in held.items()
+        }
+        for lock_id, by_kind in data.items()
+    }
+
+
+def migrate(document: dict[str, Any], from_version: int) -> dict[str, Any]:
     """
     Upgrade a stored document from ``from_version`` to :data:`STORAGE_VERSION`.
 
-    Raises ValueError for a version newer than this code or without a step.
+    Returns a new document. Raises ValueError for a version newer than this
+    code or without a step.
     """
     if from_version > STORAGE_VERSION:
         raise ValueError(f"stored version {from_version} is newer than supported")
@@ -205,17 +283,16 @@ def migrate(data: dict[str, Any], from_version: int) -> dict[str, Any]:
         step = MIGRATIONS.get(version)
         if step is None:
             raise ValueError(f"no migration from storage version {version}")
-        data = step(data)
+        document = step(document)
         version += 1
-    data["version"] = STORAGE_VERSION
-    return data
+    return document
 
 
 def site_from_dict(data: dict[str, Any]) -> Site:
-    """Deserialise a site, migrating older documents first."""
+    """Deserialise a site, migrating one of an older version first."""
     version = int(data.get("version", STORAGE_VERSION))
     if version != STORAGE_VERSION:
-        data = migrate(dict(data), version)
+        data = migrate({"site": data}, version)["site"]
     keyholders = [keyholder_from_dict(item) for item in data.get("keyholders", ())]
     keys = [key_from_dict(item) for item in data.get("keys", ())]
     return Site(

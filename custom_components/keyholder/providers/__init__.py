@@ -1,4 +1,10 @@
-"""Lock families Keyholder can drive, behind one small protocol."""
+"""
+Lock families Keyholder can drive, behind one small protocol.
+
+A lock holds credentials of the kinds its capabilities list, each numbered on
+its own (:class:`~..engine.model.CredentialRef`: kind and index). Today only
+passcodes go to locks; the protocol carries tags (and any later kind) alike.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ..engine.model import LockCapabilities
+from ..engine.model import CredentialRef, LockCapabilities
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -27,8 +33,8 @@ class ProviderError(Exception):
     A lock could not carry out an operation (offline, rejected...).
 
     ``reason`` is a translation key of the ``exceptions`` section. Raised by
-    ``async_set_code`` with a reason of :data:`CODE_REFUSALS`, it means that the
-    lock refused this code for this slot only.
+    ``async_set_credential`` with a reason of :data:`CODE_REFUSALS`, it means
+    that the lock refused this secret for this credential only.
     """
 
     def __init__(self, reason: str, message: str) -> None:
@@ -40,6 +46,10 @@ class ProviderError(Exception):
     def refuses_code(self) -> bool:
         """Return True when the lock refused one code, not the operation as such."""
         return self.reason in CODE_REFUSALS
+
+
+type Validity = tuple[datetime, datetime | None]
+"""When a written credential works: from ``start`` until ``end`` (None: for good)."""
 
 
 class LockProvider(Protocol):
@@ -62,26 +72,37 @@ class LockProvider(Protocol):
     def available(self) -> bool:
         """Return True when the lock can be reached right now."""
 
-    async def async_read_slots(self) -> Mapping[int, str | None]:
-        """Return slot -> code (None when the lock masks it) for occupied slots."""
+    async def async_read_credentials(self) -> Mapping[CredentialRef, str | None]:
+        """Return ref -> secret (None where the lock masks it) of what it holds."""
 
-    async def async_set_code(self, slot: int, code: str) -> None:
-        """Write a code into a slot (raise ProviderError on failure)."""
-
-    async def async_clear_code(self, slot: int) -> None:
-        """Empty a slot (raise ProviderError on failure)."""
-
-    def refusal(self, slot: int) -> str | None:
+    async def async_set_credential(
+        self, ref: CredentialRef, secret: str, *, valid: Validity | None = None
+    ) -> None:
         """
-        Return why the lock refused the code last written to ``slot``, if it said.
+        Write a credential (raise ProviderError on failure).
+
+        ``valid`` is the key's current window, given to locks whose capabilities
+        say they hold schedules (``native_schedule``) so the lock stops taking
+        the credential at its end by itself; None for every other lock. A kind
+        the lock does not hold raises ``kind_not_held``.
+        """
+
+    async def async_clear_credential(self, ref: CredentialRef) -> None:
+        """Remove a credential (raise ProviderError on failure)."""
+
+    def refusal(self, ref: CredentialRef) -> str | None:
+        """
+        Return why the lock refused the secret last written to ``ref``, if it said.
 
         For locks that acknowledge a write and report a refusal afterwards (a
         reason of :data:`CODE_REFUSALS`); None when the lock reported none. A lock
-        that refuses at once raises it from ``async_set_code`` instead.
+        that refuses at once raises it from ``async_set_credential`` instead.
         """
 
-    def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
-        """Call ``on_use(slot)`` whenever the lock reports a keypad unlock."""
+    def async_listen_usage(
+        self, on_use: Callable[[CredentialRef], None]
+    ) -> Callable[[], None]:
+        """Call ``on_use(ref)`` whenever the lock reports an unlock with ``ref``."""
 
     def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
         """Call ``on_back()`` when the lock becomes reachable again."""
@@ -108,9 +129,29 @@ class RefusalReporter(Protocol):
 class RefusesWhileWriting:
     """For locks that report a refusal, if at all, as the write's own error."""
 
-    def refusal(self, slot: int) -> str | None:
+    def refusal(self, ref: CredentialRef) -> str | None:
         """Return None: nothing is refused after the write was acknowledged."""
         return None
+
+
+def check_kind(caps: LockCapabilities, ref: CredentialRef) -> None:
+    """Refuse a credential of a kind the lock does not hold (``kind_not_held``)."""
+    if ref.kind not in caps.slots:
+        raise ProviderError(
+            "kind_not_held", f"The lock holds no {ref.kind.value} credentials"
+        )
+
+
+def check_credential(caps: LockCapabilities, ref: CredentialRef) -> None:
+    """
+    Refuse a credential the lock cannot hold: not its kind, or out of its range.
+
+    Raises ProviderError ``kind_not_held`` or ``slot_out_of_range``.
+    """
+    check_kind(caps, ref)
+    slots = caps.slots[ref.kind]
+    if not slots.first <= ref.index <= slots.last:
+        raise ProviderError("slot_out_of_range", f"There is no {ref} on the lock")
 
 
 def platform_lock_entity(hass: HomeAssistant, entity_id: str, platform: str) -> Any:
@@ -136,26 +177,6 @@ def platform_lock_entity(hass: HomeAssistant, entity_id: str, platform: str) -> 
     return entity
 
 
-type Validity = tuple[datetime, datetime | None]
-"""When a written code works: from ``start`` until ``end`` (None: for good)."""
-
-
-class ScheduledLockProvider(LockProvider, Protocol):
-    """
-    A lock that enforces a code's window itself (``native_schedule``).
-
-    Keyholder passes the key's current window with every write, so the lock
-    stops accepting the code at its end even while Home Assistant is down, and
-    writes a code again when its window changed. Other providers never get
-    ``valid``.
-    """
-
-    async def async_set_code(
-        self, slot: int, code: str, *, valid: Validity | None = None
-    ) -> None:
-        """Write a code into a slot, working only within ``valid``."""
-
-
 @dataclass(frozen=True, slots=True)
 class LockSetup:
     """What a lock family builds the provider of one lock subentry from."""
@@ -164,14 +185,14 @@ class LockSetup:
     lock_id: str
     data: Mapping[str, Any]
     """The subentry's data, as the family's flow step stored it."""
-    memories: dict[str, dict[int, str]]
-    """Lock id -> slot -> code, kept with the site for the locks that need it."""
+    memories: dict[str, dict[CredentialRef, str]]
+    """Lock id -> ref -> secret, kept with the site for the locks that need it."""
 
-    def memory(self) -> dict[int, str]:
+    def memory(self) -> dict[CredentialRef, str]:
         """
         Return what this lock keeps with the site (created on first use).
 
-        A virtual lock stores its codes there; a lock that numbers no slots
-        (TTLock) keeps the provider's numbering there.
+        A virtual lock stores its credentials there; a lock that numbers no
+        slots (TTLock) keeps the provider's numbering there.
         """
         return self.memories.setdefault(self.lock_id, {})

@@ -13,10 +13,8 @@ capacities and PIN lengths, ``matter.get_lock_users`` what the lock holds:
 Matter never reveals a PIN, so occupied slots read back as ``None``.
 
 Keypad use is the DoorLock cluster's LockOperation event (unlock or unlatch,
-operation source keypad). Home Assistant's lock entity keeps only the source
-name of it, so the provider listens to the lock's node through the matter
-integration's own client (never the library directly); the event names the
-user and usually the credential that opened the door.
+operation source keypad), followed on the lock's node (:mod:`.matter_events`);
+the event names the user and usually the credential that opened the door.
 
 Home Assistant records every action call with its data (the ``call_service``
 event, kept by the recorder and repeated in debug logs). The one call that
@@ -29,34 +27,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceNotFound
-from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 
 from ..const import CONF_LOCK_ENTITY
-from ..engine.model import KeyKind, LockCapabilities
-from . import LockSetup, ProviderError, platform_lock_entity
+from ..engine.model import CredentialRef, KeyKind, LockCapabilities, SlotRange
+from . import LockSetup, ProviderError, Validity, check_kind, platform_lock_entity
 from .entity import LockEntityProvider
-
-if TYPE_CHECKING:
-    from matter_server.client import MatterClient
+from .matter_events import MATTER_DOMAIN, NodeEvents
 
 _LOGGER = logging.getLogger(__name__)
 
 PROVIDER_MATTER = "matter"
-MATTER_DOMAIN = "matter"
 PIN = "pin"
 # Until get_lock_info answered (the first read asks).
 DEFAULT_SLOTS = 10
 DEFAULT_PIN_MIN = 4
 DEFAULT_PIN_MAX = 8
 
-DOOR_LOCK_CLUSTER = 257
-LOCK_OPERATION_EVENT = 2
 # DoorLock LockOperationTypeEnum: unlock, unlatch.
 OPENING_OPERATIONS = frozenset({1, 4})
 KEYPAD_SOURCE = 3
@@ -84,6 +76,10 @@ ERROR_CLASSES = {
 # matter server errors that mean the lock did not answer (the SDK's own errors
 # only when they are timeouts: a status the lock answered with is one too).
 NOT_ANSWERING = frozenset({"NodeNotReady", "NodeNotResolving"})
+
+
+def _pin(index: int) -> CredentialRef:
+    return CredentialRef(KeyKind.PASSCODE, index)
 
 
 def _reason(err: HomeAssistantError) -> str:
@@ -124,9 +120,7 @@ class MatterLock(LockEntityProvider):
     def capabilities(self) -> LockCapabilities:
         """Return what the lock reported (known after a first read)."""
         return LockCapabilities(
-            credential_kinds=frozenset({KeyKind.PASSCODE}),
-            slot_min=1,
-            slot_max=self._slots,
+            slots={KeyKind.PASSCODE: SlotRange(1, self._slots)},
             pin_min=self._pin_min,
             pin_max=self._pin_max,
             can_read_back=False,
@@ -175,8 +169,8 @@ class MatterLock(LockEntityProvider):
             self._pin_max = pin_max
         self._info_known = True
 
-    async def async_read_slots(self) -> Mapping[int, str | None]:
-        """Return the occupied slots (Matter never reveals a PIN: all None)."""
+    async def async_read_credentials(self) -> Mapping[CredentialRef, str | None]:
+        """Return the PINs the lock holds (Matter never reveals one: all None)."""
         await self._async_info()
         answer = await self._call("get_lock_users", {}, response=True)
         users: dict[int, set[tuple[str, int]]] = {}
@@ -195,13 +189,17 @@ class MatterLock(LockEntityProvider):
                 {slot: None for kind, slot in creds if kind == PIN and slot >= 1}
             )
         self._users = users
-        return dict(sorted(slots.items()))
+        return {_pin(slot): None for slot in sorted(slots)}
 
-    async def _async_check_slot(self, slot: int) -> None:
+    async def _async_check_slot(self, ref: CredentialRef) -> int:
+        """Return the PIN index of ``ref``, once it is known to exist on the lock."""
+        check_kind(self.capabilities, ref)
+        slot = ref.index
         if not self._info_known:
             await self._async_info()
         if not 1 <= slot <= self._slots:
             raise ProviderError("slot_out_of_range", f"PIN slot {slot} does not exist")
+        return slot
 
     async def _async_status(self, slot: int) -> dict[str, Any]:
         return await self._call(
@@ -210,9 +208,11 @@ class MatterLock(LockEntityProvider):
             response=True,
         )
 
-    async def async_set_code(self, slot: int, code: str) -> None:
-        """Write a code into a slot (a new user for an empty slot)."""
-        await self._async_check_slot(slot)
+    async def async_set_credential(
+        self, ref: CredentialRef, secret: str, *, valid: Validity | None = None
+    ) -> None:
+        """Write a PIN (a new user for an empty index); ``valid`` is None here."""
+        slot, code = await self._async_check_slot(ref), secret
         if not self._pin_min <= len(code) <= self._pin_max:
             raise ProviderError(
                 "code_rejected",
@@ -249,9 +249,9 @@ class MatterLock(LockEntityProvider):
             ) from err
         return dict(result)
 
-    async def async_clear_code(self, slot: int) -> None:
-        """Empty a slot, and remove its user if the PIN was all it had."""
-        await self._async_check_slot(slot)
+    async def async_clear_credential(self, ref: CredentialRef) -> None:
+        """Remove a PIN, and its user if the PIN was all it had."""
+        slot = await self._async_check_slot(ref)
         status = await self._async_status(slot)
         if not status.get("credential_exists"):
             return
@@ -289,8 +289,10 @@ class MatterLock(LockEntityProvider):
         return pins[0] if len(pins) == 1 else None
 
     @callback
-    def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
-        """Call ``on_use(slot)`` for each keypad unlock the lock reports."""
+    def async_listen_usage(
+        self, on_use: Callable[[CredentialRef], None]
+    ) -> Callable[[], None]:
+        """Call ``on_use(ref)`` for each keypad unlock the lock reports."""
 
         @callback
         def _on_operation(data: Mapping[str, Any]) -> None:
@@ -300,9 +302,9 @@ class MatterLock(LockEntityProvider):
             ):
                 return
             if (slot := self._slot_of(data)) is not None:
-                on_use(slot)
+                on_use(_pin(slot))
 
-        watch = _NodeEvents(self._hass, self.entity_id, _on_operation)
+        watch = NodeEvents(self._hass, self.entity_id, _on_operation)
         unsub_state = async_track_state_change_event(
             self._hass, self.entity_id, watch.changed
         )
@@ -314,107 +316,6 @@ class MatterLock(LockEntityProvider):
             watch.stop()
 
         return _unsub
-
-
-def _locate(
-    hass: HomeAssistant, entity_id: str
-) -> tuple[MatterClient, int, int | None] | None:
-    """Return the matter client, node id and endpoint of a lock entity."""
-    entity = er.async_get(hass).async_get(entity_id)
-    if entity is None or entity.platform != MATTER_DOMAIN or entity.device_id is None:
-        return None
-    device = dr.async_get(hass).async_get(entity.device_id)
-    if device is None:
-        return None
-    try:
-        # Imported here: matter's library is only installed once matter is used.
-        from homeassistant.components.matter.helpers import (  # noqa: PLC0415
-            get_matter,
-            get_node_from_device_entry,
-        )
-
-        client = get_matter(hass).matter_client
-        node = get_node_from_device_entry(hass, device)
-    except ImportError, IndexError, KeyError, RuntimeError:
-        # matter not installed, not loaded (yet), or not connected.
-        return None
-    if node is None:
-        return None
-    # The unique id ends in <endpoint>-<key>-<cluster>-<attribute>.
-    parts = entity.unique_id.split("-")
-    endpoint = int(parts[-4]) if len(parts) >= 4 and parts[-4].isdigit() else None
-    return client, node.node_id, endpoint
-
-
-class _NodeEvents:
-    """Follow the LockOperation events of a lock entity's Matter node."""
-
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entity_id: str,
-        on_operation: Callable[[Mapping[str, Any]], None],
-    ) -> None:
-        self._hass = hass
-        self._entity_id = entity_id
-        self._on_operation = on_operation
-        self._target: tuple[MatterClient, int, int | None] | None = None
-        self._unsub: Callable[[], None] | None = None
-
-    @callback
-    def refresh(self) -> None:
-        """Subscribe to the node's events through the current matter client."""
-        target = _locate(self._hass, self._entity_id)
-        current = self._target
-        if (
-            target is not None
-            and current is not None
-            and target[0] is current[0]
-            and target[1:] == current[1:]
-        ):
-            return
-        self.stop()
-        if target is None:
-            return
-        from matter_server.common.models import EventType  # noqa: PLC0415
-
-        self._target = target
-        self._unsub = target[0].subscribe_events(
-            callback=self._on_event,
-            event_filter=EventType.NODE_EVENT,
-            node_filter=target[1],
-        )
-        _LOGGER.debug("Listening to lock operations of %s", self._entity_id)
-
-    @callback
-    def changed(self, _event: Event[EventStateChangedData]) -> None:
-        """Look for the node again (matter reloads bring a new client)."""
-        self.refresh()
-
-    @callback
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._unsub is not None:
-            self._unsub()
-        self._unsub = None
-        self._target = None
-
-    @callback
-    def _on_event(self, _event: Any, node_event: Any) -> None:
-        target = self._target
-        if (
-            target is None
-            or getattr(node_event, "cluster_id", None) != DOOR_LOCK_CLUSTER
-            or getattr(node_event, "event_id", None) != LOCK_OPERATION_EVENT
-            or (
-                target[2] is not None
-                and getattr(node_event, "endpoint_id", None) != target[2]
-            )
-        ):
-            return
-        data = getattr(node_event, "data", None)
-        if isinstance(data, Mapping):
-            self._on_operation(data)
 
 
 def from_subentry(setup: LockSetup) -> MatterLock:

@@ -6,9 +6,9 @@ adapters or Bluetooth proxies); every operation opens a short BLE session with
 the lock's eKey (AES key, unlock key and, for passcodes, the admin password) and
 closes it again.
 
-A TTLock keeps passcodes, not numbered slots: Keyholder's slots are this
-provider's own numbering of the passcodes on the lock, kept in ``slot_map`` (slot
--> code, saved with the site). A code found on the lock that is not in the map
+A TTLock keeps passcodes, not numbered slots: Keyholder's passcode indices are
+this provider's own numbering of the passcodes on the lock, kept in ``slot_map``
+(ref -> code, saved with the site). A code found on the lock that is not in the map
 (added with the TTLock app, say) is given a free slot of its own, so Keyholder
 sees it as someone else's and never touches it.
 
@@ -18,8 +18,9 @@ at its end by itself, even while Home Assistant is down. Without an end they are
 permanent passcodes.
 
 Keypad use is read from the lock's operation log: after every session that reads
-the lock, and whenever the lock advertises that it has new records. Nothing here
-logs or raises with a code in it.
+the lock, and whenever the lock advertises that it has new records. What the
+lock's answers and clock mean is in :mod:`.ttlock_wire`. Nothing here logs or
+raises with a code in it.
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 import contextlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-import logging
 import re
 from typing import TYPE_CHECKING, Any, Final
 
@@ -47,8 +46,24 @@ from ttlock_ble import (
 )
 
 from ..const import CONF_SLOTS, LOGGER
-from ..engine.model import KeyKind, LockCapabilities
-from . import LockSetup, ProviderError, RefusesWhileWriting
+from ..engine.model import CredentialRef, KeyKind, LockCapabilities, SlotRange
+from . import (
+    LockSetup,
+    ProviderError,
+    RefusesWhileWriting,
+    Validity,
+    check_credential,
+)
+from .ttlock_wire import (
+    PASSCODE_NOT_FOUND,
+    Held,
+    error_byte,
+    failure,
+    lock_date,
+    lock_time,
+    same,
+    wanted,
+)
 
 if TYPE_CHECKING:
     from bleak.backends.device import BLEDevice
@@ -70,30 +85,7 @@ PIN_MAX: Final = 9
 # TTLock's 128-bit service, as its locks advertise it.
 TTLOCK_SERVICE_UUID: Final = "00001910-0000-1000-8000-00805f9b34fb"
 
-# Error bytes the lock answers a passcode command with (TTLock's SDK names them).
-_PASSCODE_LENGTH_INVALID: Final = 0x0F
-_PASSCODE_EXISTS: Final = 0x14
-_PASSCODE_NOT_FOUND: Final = 0x15
-_NO_FREE_MEMORY: Final = 0x16
-# The library puts the error byte in its message only ("... error=16").
-_ERROR_BYTE = re.compile(r"error=([0-9a-f]{2})")
-# The firmware keeps dates from 2000 to 2099 (two-digit years).
-_LAST_DATE = datetime(2099, 12, 31, 23, 59)  # noqa: DTZ001 - the lock's own wall clock
-
 _KEYPAD_UNLOCKS: Final = frozenset({LogOperate.KEYBOARD_PASSWORD_UNLOCK})
-
-type Validity = tuple[datetime, datetime | None]
-"""When a code works: from ``start`` until ``end`` (None: for good)."""
-
-
-class _NoPlaintext(logging.Filter):
-    """Drop the library's debug dumps of decrypted replies (they hold passcodes)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "plaintext" not in str(record.msg)
-
-
-logging.getLogger("ttlock_ble.client").addFilter(_NoPlaintext())
 
 
 class NotAdminKeyError(ValueError):
@@ -127,29 +119,6 @@ def normalize_address(address: str) -> str | None:
     return text if _MAC.match(text) else None
 
 
-def _error_byte(err: TTLockError) -> int | None:
-    match = _ERROR_BYTE.search(str(err))
-    return int(match.group(1), 16) if match else None
-
-
-def _lock_time(instant: datetime) -> datetime:
-    """Return ``instant`` on the lock's clock (Home Assistant's local time, naive)."""
-    return min(dt_util.as_local(instant).replace(tzinfo=None), _LAST_DATE)
-
-
-def _lock_date(instant: datetime) -> str:
-    return instant.strftime("%y%m%d%H%M")
-
-
-@dataclass(frozen=True, slots=True)
-class _Held:
-    """A passcode on the lock, with its window on the lock's clock (to the minute)."""
-
-    pwd_type: KeyboardPwdType
-    start: datetime | None
-    end: datetime | None
-
-
 class TTLockLock(RefusesWhileWriting):
     """A TTLock reached over Bluetooth; slots are this provider's numbering."""
 
@@ -163,7 +132,7 @@ class TTLockLock(RefusesWhileWriting):
         address: str,
         key: VirtualKey,
         slots: int,
-        slot_map: dict[int, str],
+        slot_map: dict[CredentialRef, str],
     ) -> None:
         """Drive the lock at ``address`` with ``key``; ``slot_map`` is persisted."""
         self.hass = hass
@@ -171,18 +140,16 @@ class TTLockLock(RefusesWhileWriting):
         self.key = key
         self.slot_map = slot_map
         self._capabilities = LockCapabilities(
-            credential_kinds=frozenset({KeyKind.PASSCODE}),
-            slot_min=1,
-            slot_max=slots,
+            slots={KeyKind.PASSCODE: SlotRange(1, slots)},
             pin_min=PIN_MIN,
             pin_max=PIN_MAX,
             can_read_back=True,
             reports_slot=True,
             native_schedule=True,
         )
-        self._held: dict[str, _Held] = {}
+        self._held: dict[str, Held] = {}
         self._session_guard = asyncio.Lock()
-        self._usage: list[Callable[[int], None]] = []
+        self._usage: list[Callable[[CredentialRef], None]] = []
         self._log_task: asyncio.Task[None] | None = None
         self._log_retry_at = 0.0
         self._clock_checked: datetime | None = None
@@ -237,7 +204,7 @@ class TTLockLock(RefusesWhileWriting):
                 if read_log and self._usage:
                     await self._async_read_log(client)
             except TTLockError as err:
-                raise _failure(err) from err
+                raise failure(err) from err
             finally:
                 with contextlib.suppress(Exception):
                     await client.disconnect()
@@ -245,20 +212,20 @@ class TTLockLock(RefusesWhileWriting):
     async def _async_read_held(self, client: TTLockClient) -> None:
         entries: list[PasscodeEntry] = await client.get_passcodes()
         self._held = {
-            entry.passcode: _Held(entry.pwd_type, entry.start_date, entry.end_date)
+            entry.passcode: Held(entry.pwd_type, entry.start_date, entry.end_date)
             for entry in entries
         }
 
     # -- the protocol --------------------------------------------------------
 
-    async def async_read_slots(self) -> Mapping[int, str | None]:
-        """Read the lock's passcodes and report them by slot."""
+    async def async_read_credentials(self) -> Mapping[CredentialRef, str | None]:
+        """Read the lock's passcodes and report them by the provider's numbering."""
         async with self._session(read_log=True) as client:
             await self._async_read_held(client)
         on_lock = set(self._held)
-        for slot, code in list(self.slot_map.items()):
+        for ref, code in list(self.slot_map.items()):
             if code not in on_lock:
-                del self.slot_map[slot]
+                del self.slot_map[ref]
         known = set(self.slot_map.values())
         for code in sorted(on_lock - known):
             free = self._free_slot()
@@ -267,21 +234,17 @@ class TTLockLock(RefusesWhileWriting):
             self.slot_map[free] = code
         return dict(self.slot_map)
 
-    def _free_slot(self) -> int | None:
-        caps = self._capabilities
-        return next(
-            (
-                slot
-                for slot in range(caps.slot_min, caps.slot_max + 1)
-                if slot not in self.slot_map
-            ),
-            None,
+    def _free_slot(self) -> CredentialRef | None:
+        slots = self._capabilities.slots[KeyKind.PASSCODE]
+        refs = (
+            CredentialRef(KeyKind.PASSCODE, index)
+            for index in range(slots.first, slots.last + 1)
         )
+        return next((ref for ref in refs if ref not in self.slot_map), None)
 
-    def _check(self, slot: int, code: str | None = None) -> None:
+    def _check(self, ref: CredentialRef, code: str | None = None) -> None:
         caps = self._capabilities
-        if not caps.slot_min <= slot <= caps.slot_max:
-            raise ProviderError("slot_out_of_range", f"Slot {slot} does not exist")
+        check_credential(caps, ref)
         if code is not None and not (
             caps.pin_min <= len(code) <= caps.pin_max
             and code.isascii()
@@ -289,31 +252,32 @@ class TTLockLock(RefusesWhileWriting):
         ):
             raise ProviderError("code_rejected", "The lock refuses such a code")
 
-    async def async_set_code(
-        self, slot: int, code: str, *, valid: Validity | None = None
+    async def async_set_credential(
+        self, ref: CredentialRef, secret: str, *, valid: Validity | None = None
     ) -> None:
-        """Write ``code`` as the passcode of ``slot``, limited to ``valid``."""
-        self._check(slot, code)
-        wanted = self._wanted(valid)
+        """Write ``secret`` as the passcode of ``ref``, limited to ``valid``."""
+        code = secret
+        self._check(ref, code)
+        want = wanted(valid)
         held = self._held.get(code)
-        if self.slot_map.get(slot) == code and held is not None and _same(held, wanted):
+        if self.slot_map.get(ref) == code and held is not None and same(held, want):
             return  # the last read found it on the lock with this very window
         async with self._session() as client:
             await self._async_read_held(client)
             if valid is not None:
                 await self._async_check_clock(client)
-            old = self.slot_map.get(slot)
+            old = self.slot_map.get(ref)
             if old is not None and old != code and old in self._held:
                 await self._async_delete(client, old)
             held = self._held.get(code)
-            if held is None or not _same(held, wanted):
+            if held is None or not same(held, want):
                 if held is not None:
                     await self._async_delete(client, code)
-                await self._async_add(client, code, wanted)
-                self._held[code] = wanted
-            for other in [s for s, c in self.slot_map.items() if c == code]:
+                await self._async_add(client, code, want)
+                self._held[code] = want
+            for other in [r for r, c in self.slot_map.items() if c == code]:
                 del self.slot_map[other]
-            self.slot_map[slot] = code
+            self.slot_map[ref] = code
 
     async def _async_check_clock(self, client: TTLockClient) -> None:
         """
@@ -332,7 +296,7 @@ class TTLockLock(RefusesWhileWriting):
         ):
             return
         try:
-            await client.sync_time(local_time=_lock_time(now))
+            await client.sync_time(local_time=lock_time(now))
         except TTLockError:
             # Tried again with the next write.
             LOGGER.warning("Could not check the clock of the TTLock %s", self.address)
@@ -340,37 +304,26 @@ class TTLockLock(RefusesWhileWriting):
         self._clock_checked = now
         self._clock_offset = offset
 
-    async def async_clear_code(self, slot: int) -> None:
-        """Delete the passcode of ``slot`` from the lock."""
-        self._check(slot)
+    async def async_clear_credential(self, ref: CredentialRef) -> None:
+        """Delete the passcode of ``ref`` from the lock."""
+        self._check(ref)
         async with self._session() as client:
-            code = self.slot_map.get(slot)
+            code = self.slot_map.get(ref)
             if code is not None:
                 await self._async_read_held(client)
                 if code in self._held:
                     await self._async_delete(client, code)
-            self.slot_map.pop(slot, None)
+            self.slot_map.pop(ref, None)
 
-    def _wanted(self, valid: Validity | None) -> _Held:
-        if valid is None or valid[1] is None:
-            return _Held(KeyboardPwdType.PERMANENT, None, None)
-        # A minute early: a lock clock a few seconds behind still takes the
-        # code at once (it was not on the lock before, so this grants nothing).
-        start = _lock_time(valid[0] - timedelta(minutes=1)).replace(
-            second=0, microsecond=0
-        )
-        end = _lock_time(valid[1]).replace(second=0, microsecond=0)
-        return _Held(KeyboardPwdType.PERIOD, start, end)
-
-    async def _async_add(self, client: TTLockClient, code: str, held: _Held) -> None:
+    async def _async_add(self, client: TTLockClient, code: str, held: Held) -> None:
         if held.pwd_type is KeyboardPwdType.PERIOD:
             assert held.start is not None
             assert held.end is not None
             await client.add_passcode(
                 code,
                 pwd_type=KeyboardPwdType.PERIOD,
-                start_date=_lock_date(held.start),
-                end_date=_lock_date(held.end),
+                start_date=lock_date(held.start),
+                end_date=lock_date(held.end),
             )
         else:
             await client.add_passcode(code)
@@ -381,7 +334,7 @@ class TTLockLock(RefusesWhileWriting):
         try:
             await client.delete_passcode(code, pwd_type=pwd_type)
         except TTLockError as err:
-            if _error_byte(err) != _PASSCODE_NOT_FOUND:
+            if error_byte(err) != PASSCODE_NOT_FOUND:
                 raise
 
     # -- keypad use ----------------------------------------------------------
@@ -389,12 +342,12 @@ class TTLockLock(RefusesWhileWriting):
     async def _async_read_log(self, client: TTLockClient) -> None:
         """Report keypad unlocks with a code Keyholder placed (new log entries only)."""
         entries: list[LogEntry] = await client.get_operation_log()
-        by_code = {code: slot for slot, code in self.slot_map.items()}
+        by_code = {code: ref for ref, code in self.slot_map.items()}
         for entry in entries:
             if entry.record_type not in _KEYPAD_UNLOCKS or entry.password is None:
                 continue
-            slot = by_code.get(entry.password)
-            if slot is None:
+            ref = by_code.get(entry.password)
+            if ref is None:
                 continue
             held = self._held.get(entry.password)
             if (
@@ -405,10 +358,12 @@ class TTLockLock(RefusesWhileWriting):
             ):
                 continue  # an earlier life of the same digits
             for on_use in list(self._usage):
-                on_use(slot)
+                on_use(ref)
 
-    def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
-        """Call ``on_use(slot)`` for keypad unlocks found in the lock's log."""
+    def async_listen_usage(
+        self, on_use: Callable[[CredentialRef], None]
+    ) -> Callable[[], None]:
+        """Call ``on_use(ref)`` for keypad unlocks found in the lock's log."""
         self._usage.append(on_use)
         if not self._bluetooth_loaded:
             # Keypad use is still read with every sync; Keyholder reloads with
@@ -563,31 +518,6 @@ class TTLockLock(RefusesWhileWriting):
                 unsub()
 
         return _unsub
-
-
-def _same(held: _Held, wanted: _Held) -> bool:
-    if held.pwd_type is not wanted.pwd_type:
-        return False
-    if wanted.pwd_type is KeyboardPwdType.PERMANENT:
-        return True
-    return held.end == wanted.end
-
-
-def _failure(err: TTLockError) -> ProviderError:
-    """Translate what the lock or the link said (the library's text quotes no code)."""
-    byte = _error_byte(err)
-    text = str(err)
-    if "authorize" in text or "validate virtual key" in text:
-        return ProviderError("ekey_rejected", "The lock did not accept the eKey")
-    if byte == _NO_FREE_MEMORY:
-        return ProviderError("lock_full", "The lock has no room for another passcode")
-    if byte in (_PASSCODE_LENGTH_INVALID, _PASSCODE_EXISTS):
-        return ProviderError("code_rejected", "The lock rejected the passcode")
-    if "Timed out" in text:
-        return ProviderError("lock_not_answering", "The lock did not answer in time")
-    if byte is not None or "rejected" in text:
-        return ProviderError("lock_error", "The lock refused the command")
-    return ProviderError("lock_offline", "The Bluetooth link to the lock failed")
 
 
 def from_subentry(setup: LockSetup) -> TTLockLock:

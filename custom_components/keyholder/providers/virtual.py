@@ -1,7 +1,7 @@
 """
 The built-in virtual keypad lock, for demos and tests.
 
-It behaves like a simple keypad lock with numbered code slots: it stores what
+It behaves like a simple keypad lock with numbered passcode slots: it stores what
 Keyholder writes, reports it back, opens when a code held in a slot is typed,
 and can be switched offline to show retries and repair issues. An optional
 write delay simulates a radio, so pending sync states can be seen in demos.
@@ -15,8 +15,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from ..const import CONF_PIN_MAX, CONF_PIN_MIN, CONF_SLOTS, CONF_WRITE_DELAY
-from ..engine.model import KeyKind, LockCapabilities
-from . import LockSetup, ProviderError, RefusesWhileWriting
+from ..engine.model import CredentialRef, KeyKind, LockCapabilities, SlotRange
+from . import (
+    LockSetup,
+    ProviderError,
+    RefusesWhileWriting,
+    Validity,
+    check_credential,
+    check_kind,
+)
 
 PROVIDER_VIRTUAL = "virtual"
 WRONG_CODES_BEFORE_LOCKOUT = 5
@@ -75,18 +82,16 @@ class VirtualLock(RefusesWhileWriting):
         slots: int,
         pin_min: int,
         pin_max: int,
-        codes: dict[int, str],
+        codes: dict[CredentialRef, str],
         write_delay: float = 0.0,
     ) -> None:
         """
-        Create the lock around ``codes`` (slot -> code), persisted by the caller.
+        Create the lock around ``codes`` (ref -> code), persisted by the caller.
 
         Every write or clear takes ``write_delay`` seconds (a simulated radio).
         """
         self._capabilities = LockCapabilities(
-            credential_kinds=frozenset({KeyKind.PASSCODE}),
-            slot_min=1,
-            slot_max=slots,
+            slots={KeyKind.PASSCODE: SlotRange(1, slots)},
             pin_min=pin_min,
             pin_max=pin_max,
             can_read_back=True,
@@ -119,39 +124,43 @@ class VirtualLock(RefusesWhileWriting):
             await asyncio.sleep(self.write_delay)
             self._ensure_online()
 
-    async def async_read_slots(self) -> Mapping[int, str | None]:
+    async def async_read_credentials(self) -> Mapping[CredentialRef, str | None]:
         """Return the codes the lock holds."""
         self._ensure_online()
         return dict(self.codes)
 
-    async def async_set_code(self, slot: int, code: str) -> None:
-        """Store a code in a slot."""
+    async def async_set_credential(
+        self, ref: CredentialRef, secret: str, *, valid: Validity | None = None
+    ) -> None:
+        """Store a code in a slot (the lock knows no windows: ``valid`` is None)."""
         self._ensure_online()
         caps = self._capabilities
-        if not caps.slot_min <= slot <= caps.slot_max:
-            raise ProviderError("slot_out_of_range", f"Slot {slot} does not exist")
-        if not caps.pin_min <= len(code) <= caps.pin_max:
+        check_credential(caps, ref)
+        if not caps.pin_min <= len(secret) <= caps.pin_max:
             raise ProviderError("code_rejected", "The lock rejected the code length")
-        if self.slot_for_code(code) not in (None, slot):
+        if self.ref_for_code(secret) not in (None, ref):
             # Like a real keypad: one code opens for one user only.
-            raise ProviderError("code_duplicate", f"Another slot than {slot} holds it")
+            raise ProviderError("code_duplicate", f"Another slot than {ref} holds it")
         await self._transmit()
-        self.codes[slot] = code
+        self.codes[ref] = secret
 
-    async def async_clear_code(self, slot: int) -> None:
+    async def async_clear_credential(self, ref: CredentialRef) -> None:
         """Empty a slot."""
         self._ensure_online()
+        check_kind(self._capabilities, ref)
         await self._transmit()
-        self.codes.pop(slot, None)
+        self.codes.pop(ref, None)
 
-    def slot_for_code(self, code: str) -> int | None:
-        """Return the slot holding ``code`` (what the keypad matches against)."""
-        for slot, held in self.codes.items():
+    def ref_for_code(self, code: str) -> CredentialRef | None:
+        """Return where the lock holds ``code`` (what the keypad matches against)."""
+        for ref, held in self.codes.items():
             if held == code:
-                return slot
+                return ref
         return None
 
-    def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
+    def async_listen_usage(
+        self, on_use: Callable[[CredentialRef], None]
+    ) -> Callable[[], None]:
         """Nothing to listen to: the lock entity reports its own keypad use."""
         return lambda: None
 

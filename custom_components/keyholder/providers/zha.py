@@ -8,8 +8,9 @@ is written by calling the zha lock entity's own handler of
 ``zha.set_lock_user_code``, because every action call is announced on the event
 bus with its data (and recorded), which would leave the code there. ZHA offers no action that reads a code or a slot's status back,
 so this provider cannot see what the lock holds: it keeps its own record of the
-slots it wrote (on disk, so a restart does not forget codes still on the lock)
-and reports those as occupied with a hidden code (``can_read_back`` is False).
+passcode slots it wrote (on disk, so a restart does not forget codes still on
+the lock; version 1 of that file listed bare slot numbers) and reports those as
+occupied with a hidden code (``can_read_back`` is False).
 Codes programmed at the lock itself are therefore invisible to Keyholder: the
 lock's settings give Keyholder a range of slots (first slot and count) that
 must leave them alone, or Keyholder may overwrite them.
@@ -39,8 +40,15 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.storage import Store
 
 from ..const import CONF_LOCK_ENTITY, CONF_PIN_MAX, CONF_PIN_MIN, CONF_SLOTS
-from ..engine.model import KeyKind, LockCapabilities
-from . import LockSetup, ProviderError, Refusal, platform_lock_entity
+from ..engine.model import CredentialRef, KeyKind, LockCapabilities, SlotRange
+from . import (
+    LockSetup,
+    ProviderError,
+    Refusal,
+    Validity,
+    check_kind,
+    platform_lock_entity,
+)
 from .entity import LockEntityProvider
 
 PROVIDER_ZHA: Final = "zha"
@@ -57,7 +65,28 @@ DEFAULT_SLOTS: Final = 20
 # The ZCL's PIN codes: at most 8 digits on most locks, at least 4.
 DEFAULT_PIN_MIN: Final = 4
 DEFAULT_PIN_MAX: Final = 8
-STORAGE_VERSION: Final = 1
+STORAGE_VERSION: Final = 2
+PASSCODE: Final = KeyKind.PASSCODE
+
+
+class _WrittenFile(Store[dict[str, Any]]):
+    """
+    The passcode slots a ZHA provider wrote: ``{"entity_id", "written"}``.
+
+    ``written`` maps a credential kind to its indices, e.g. ``{"passcode":
+    [3, 10]}``; version 1 listed passcode slots as ``"slots"``.
+    """
+
+    async def _async_migrate_func(
+        self, old_major_version: int, old_minor_version: int, old_data: Any
+    ) -> dict[str, Any]:
+        """Turn version 1's slot list into passcode indices."""
+        if old_major_version == 1 and isinstance(old_data, dict):
+            return {
+                "entity_id": old_data.get("entity_id"),
+                "written": {PASSCODE.value: old_data.get("slots", [])},
+            }
+        return dict(old_data)
 
 
 class ZhaLock(LockEntityProvider):
@@ -84,10 +113,8 @@ class ZhaLock(LockEntityProvider):
         self._pin_min = pin_min
         self._pin_max = pin_max
         # The slots this provider wrote and did not clear (no codes), on disk.
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"keyholder.zha.{lock_id}"
-        )
-        self._written: set[int] | None = None
+        self._store = _WrittenFile(hass, STORAGE_VERSION, f"keyholder.zha.{lock_id}")
+        self._written: set[CredentialRef] | None = None
         self._loading = asyncio.Lock()
 
     # -- protocol ------------------------------------------------------------
@@ -96,9 +123,7 @@ class ZhaLock(LockEntityProvider):
     def capabilities(self) -> LockCapabilities:
         """Return the configured slots and lengths; codes are never read back."""
         return LockCapabilities(
-            credential_kinds=frozenset({KeyKind.PASSCODE}),
-            slot_min=self._slots.start,
-            slot_max=self._slots.stop - 1,
+            slots={PASSCODE: SlotRange(self._slots.start, self._slots.stop - 1)},
             pin_min=self._pin_min,
             pin_max=self._pin_max,
             can_read_back=False,
@@ -106,14 +131,18 @@ class ZhaLock(LockEntityProvider):
             native_schedule=False,
         )
 
-    async def async_read_slots(self) -> Mapping[int, str | None]:
-        """Return the slots this provider wrote, each with its code hidden."""
+    async def async_read_credentials(self) -> Mapping[CredentialRef, str | None]:
+        """Return the codes this provider wrote, each hidden."""
         self._ensure_available()
         written = await self._async_written()
         return dict.fromkeys(sorted(written))
 
-    async def async_set_code(self, slot: int, code: str) -> None:
-        """Write a code into a slot (enabled, unrestricted user)."""
+    async def async_set_credential(
+        self, ref: CredentialRef, secret: str, *, valid: Validity | None = None
+    ) -> None:
+        """Write a code into a slot (enabled, unrestricted user; ``valid`` None)."""
+        check_kind(self.capabilities, ref)
+        slot, code = ref.index, secret
         self._check_slot(slot)
         if not self._pin_min <= len(code) <= self._pin_max:
             raise ProviderError(
@@ -122,21 +151,24 @@ class ZhaLock(LockEntityProvider):
             )
         written = await self._async_written()
         await self._async_set_on_entity(slot, code)
-        written.add(slot)
+        written.add(ref)
         await self._async_save(written)
 
-    async def async_clear_code(self, slot: int) -> None:
+    async def async_clear_credential(self, ref: CredentialRef) -> None:
         """Empty a slot (one written earlier even if the slot count shrank since)."""
+        check_kind(self.capabilities, ref)
         written = await self._async_written()
-        if slot not in written:
-            self._check_slot(slot)
-        await self._call("clear_lock_user_code", slot, {})
-        written.discard(slot)
+        if ref not in written:
+            self._check_slot(ref.index)
+        await self._call("clear_lock_user_code", ref.index, {})
+        written.discard(ref)
         await self._async_save(written)
 
     @callback
-    def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
-        """Call ``on_use(slot)`` for each keypad unlock the lock reports."""
+    def async_listen_usage(
+        self, on_use: Callable[[CredentialRef], None]
+    ) -> Callable[[], None]:
+        """Call ``on_use(ref)`` for each keypad unlock the lock reports."""
         registry = er.async_get(self._hass)
 
         @callback
@@ -148,7 +180,7 @@ class ZhaLock(LockEntityProvider):
                 and isinstance(slot, int)
                 and not isinstance(slot, bool)
             ):
-                on_use(slot)
+                on_use(CredentialRef(PASSCODE, slot))
 
         return self._hass.bus.async_listen(EVENT_ZHA, _on_event)
 
@@ -248,8 +280,8 @@ class ZhaLock(LockEntityProvider):
                 "lock_offline", f"{self.entity_id} went unavailable during a write"
             )
 
-    async def _async_written(self) -> set[int]:
-        """Return the slots written so far (loaded from disk on first use)."""
+    async def _async_written(self) -> set[CredentialRef]:
+        """Return the codes written so far (loaded from disk on first use)."""
         if self._written is None:
             async with self._loading:
                 if self._written is None:
@@ -257,16 +289,18 @@ class ZhaLock(LockEntityProvider):
                     # A record of another lock (the lock was pointed at another
                     # entity) says nothing about this one.
                     same = stored.get("entity_id") == self.entity_id
+                    written = stored.get("written", {}) if same else {}
                     self._written = {
-                        int(slot)
-                        for slot in (stored.get("slots", []) if same else [])
+                        CredentialRef(PASSCODE, slot)
+                        for slot in written.get(PASSCODE.value, [])
                         if isinstance(slot, int) and not isinstance(slot, bool)
                     }
         return self._written
 
-    async def _async_save(self, written: set[int]) -> None:
+    async def _async_save(self, written: set[CredentialRef]) -> None:
+        indices = sorted(ref.index for ref in written if ref.kind is PASSCODE)
         await self._store.async_save(
-            {"entity_id": self.entity_id, "slots": sorted(written)}
+            {"entity_id": self.entity_id, "written": {PASSCODE.value: indices}}
         )
 
 

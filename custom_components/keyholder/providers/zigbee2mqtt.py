@@ -1,21 +1,10 @@
 """
 Zigbee locks paired with Zigbee2MQTT, driven over Home Assistant's mqtt integration.
 
-Zigbee2MQTT publishes a lock's state on ``<base>/<device>`` and takes commands on
-``<base>/<device>/set`` and ``<base>/<device>/get``:
-
-* a code is written with ``{"pin_code": {"user": N, "user_type": "unrestricted",
-  "user_enabled": true, "pin_code": "1234"}}`` and cleared with
-  ``{"pin_code": {"user": N, "pin_code": null}}``;
-* ``{"pin_code": {"user": N}}`` on ``/get`` makes the lock report user N, which
-  arrives in the state's ``users`` map as ``{"N": {"status": "enabled",
-  "pin_code": "1234"}}`` (the code only with the device option ``expose_pin``);
-* keypad use arrives as ``action`` (``unlock`` with ``action_source_name``
-  ``keypad``, or ``keypad_unlock``) with ``action_user``;
-* ``<base>/<device>/availability`` and ``<base>/bridge/state`` say whether the
-  lock and Zigbee2MQTT are online (``{"state": "online"}``).
-
-Zigbee2MQTT numbers users from 0 and Keyholder's slots are those numbers.
+Zigbee2MQTT takes commands on ``<base>/<device>/set`` and ``/get`` and publishes
+the lock's state on ``<base>/<device>`` (:mod:`.zigbee2mqtt_wire` reads and
+writes those messages). It numbers users from 0 and Keyholder's passcode
+indices are those numbers.
 
 Zigbee2MQTT merges every report into its cached state, so a state message
 carries every user it ever heard of, some possibly out of date. The provider
@@ -35,11 +24,17 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.util.json import json_loads
 
 from ..const import CONF_PIN_MAX, CONF_PIN_MIN, CONF_SLOTS
-from ..engine.model import KeyKind, LockCapabilities
-from . import LockSetup, ProviderError, RefusesWhileWriting
+from ..engine.model import CredentialRef, KeyKind, LockCapabilities, SlotRange
+from . import (
+    LockSetup,
+    ProviderError,
+    RefusesWhileWriting,
+    Validity,
+    check_credential,
+    zigbee2mqtt_wire as wire,
+)
 
 if TYPE_CHECKING:
     from homeassistant.components.mqtt import ReceiveMessage
@@ -58,51 +53,12 @@ REPLY_TIMEOUT = 10.0
 MISMATCH_GRACE = 2.0
 SUBSCRIBE_TIMEOUT = 10.0
 QOS = 1
-
-OCCUPIED = frozenset({"enabled", "disabled"})
-PROGRAMMING_ACTIONS = frozenset(
-    {"pin_code_added", "pin_code_deleted", "pin_code_changed"}
-)
-
-
-def valid_topic_part(value: str) -> bool:
-    """Return True when ``value`` can be part of an MQTT topic Zigbee2MQTT uses."""
-    return (
-        bool(value)
-        and not value.startswith("/")
-        and not value.endswith("/")
-        and not any(char in value for char in "+#\0")
-        and len(value.encode()) < 65000
-    )
-
-
-def _online(payload: object) -> bool | None:
-    """Read ``{"state": "online"}`` (or the legacy bare ``online``); None if unclear."""
-    text = payload.decode() if isinstance(payload, bytes | bytearray) else str(payload)
-    state: object
-    try:
-        state = json_loads(text)
-    except ValueError:
-        state = text.strip()
-    if isinstance(state, dict):
-        state = state.get("state")
-    return (
-        {"online": True, "offline": False}.get(state)
-        if isinstance(state, str)
-        else None
-    )
+PASSCODE = KeyKind.PASSCODE
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def _keypad_unlock(data: Mapping[str, Any]) -> bool:
-    action = data.get("action")
-    return action == "keypad_unlock" or (
-        action == "unlock" and data.get("action_source_name") == "keypad"
-    )
 
 
 class Zigbee2MqttLock(RefusesWhileWriting):
@@ -132,7 +88,7 @@ class Zigbee2MqttLock(RefusesWhileWriting):
         self._pin_max = pin_max
         self._masks = False
         # slot -> (occupied, code or None when hidden), as last reported
-        self._users: dict[int, tuple[bool, str | None]] = {}
+        self._users: dict[int, wire.UserReport] = {}
         # slot -> number of reports received, to tell answers from older news
         self._reports: dict[int, int] = {}
         # Slots to ask the lock about before trusting what is known of them.
@@ -143,7 +99,7 @@ class Zigbee2MqttLock(RefusesWhileWriting):
         self._device_online: bool | None = None
         self._was_available = False
         self._news = asyncio.Event()
-        self._usage: list[Callable[[int], None]] = []
+        self._usage: list[Callable[[CredentialRef], None]] = []
         self._back: list[Callable[[], None]] = []
         self._unsubs: list[Callable[[], None]] = []
         self._subscribing = asyncio.Lock()
@@ -154,9 +110,7 @@ class Zigbee2MqttLock(RefusesWhileWriting):
     def capabilities(self) -> LockCapabilities:
         """Return what the lock can hold (codes readable unless they came hidden)."""
         return LockCapabilities(
-            credential_kinds=frozenset({KeyKind.PASSCODE}),
-            slot_min=self._slots.start,
-            slot_max=self._slots.stop - 1,
+            slots={PASSCODE: SlotRange(self._slots.start, self._slots.stop - 1)},
             pin_min=self._pin_min,
             pin_max=self._pin_max,
             can_read_back=not self._masks,
@@ -181,44 +135,39 @@ class Zigbee2MqttLock(RefusesWhileWriting):
             and self._device_online is not False
         )
 
-    async def async_read_slots(self) -> Mapping[int, str | None]:
-        """Return the occupied slots: slot -> code, or None where hidden."""
+    async def async_read_credentials(self) -> Mapping[CredentialRef, str | None]:
+        """Return the codes the lock holds: ref -> code, or None where hidden."""
         await self._async_ready()
         for slot in sorted(self._stale):
             await self._async_ask(slot)
         return {
-            slot: code
+            CredentialRef(PASSCODE, slot): code
             for slot, (occupied, code) in sorted(self._users.items())
             if occupied
         }
 
-    async def async_set_code(self, slot: int, code: str) -> None:
-        """Write a code into a slot (the next read asks the lock whether it took it)."""
-        self._check_slot(slot)
-        if not self._pin_min <= len(code) <= self._pin_max:
+    async def async_set_credential(
+        self, ref: CredentialRef, secret: str, *, valid: Validity | None = None
+    ) -> None:
+        """Write a code (the next read asks the lock whether it took it)."""
+        check_credential(self.capabilities, ref)
+        if not self._pin_min <= len(secret) <= self._pin_max:
             raise ProviderError(
                 "code_rejected",
                 f"This lock takes codes of {self._pin_min} to {self._pin_max} digits",
             )
-        await self._async_write(
-            slot,
-            code,
-            {
-                "user": slot,
-                "user_type": "unrestricted",
-                "user_enabled": True,
-                "pin_code": code,
-            },
-        )
+        await self._async_write(ref.index, secret, wire.set_pin(ref.index, secret))
 
-    async def async_clear_code(self, slot: int) -> None:
+    async def async_clear_credential(self, ref: CredentialRef) -> None:
         """Empty a slot."""
-        self._check_slot(slot)
-        await self._async_write(slot, None, {"user": slot, "pin_code": None})
+        check_credential(self.capabilities, ref)
+        await self._async_write(ref.index, None, wire.clear_pin(ref.index))
 
     @callback
-    def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
-        """Call ``on_use(slot)`` when the lock reports a keypad unlock."""
+    def async_listen_usage(
+        self, on_use: Callable[[CredentialRef], None]
+    ) -> Callable[[], None]:
+        """Call ``on_use(ref)`` when the lock reports a keypad unlock."""
         self._usage.append(on_use)
         return self._remover(self._usage, on_use)
 
@@ -230,24 +179,20 @@ class Zigbee2MqttLock(RefusesWhileWriting):
 
     # -- reading and writing -------------------------------------------------
 
-    def _check_slot(self, slot: int) -> None:
-        if slot not in self._slots:
-            raise ProviderError("slot_out_of_range", f"User {slot} is not managed")
-
     async def _async_write(
-        self, slot: int, code: str | None, pin_code: dict[str, Any]
+        self, slot: int, code: str | None, payload: dict[str, Any]
     ) -> None:
         await self._async_ready()
         # Whatever happens to the message, the slot must be asked about again.
         self._stale.add(slot)
         self._expect.pop(slot, None)
-        await self._async_publish("set", {"pin_code": pin_code})
+        await self._async_publish("set", payload)
         self._expect[slot] = code
 
     async def _async_ask(self, slot: int) -> None:
         """Ask the lock about one slot and wait for its answer."""
         asked = self._reports.get(slot, 0)
-        await self._async_publish("get", {"pin_code": {"user": slot}})
+        await self._async_publish("get", wire.ask_pin(slot))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + REPLY_TIMEOUT
         answered = False
@@ -378,54 +323,37 @@ class Zigbee2MqttLock(RefusesWhileWriting):
 
     @callback
     def _on_state(self, msg: ReceiveMessage) -> None:
-        try:
-            data = json_loads(msg.payload)
-        except ValueError:
-            return
-        if not isinstance(data, dict):
+        if (data := wire.state_of(msg.payload)) is None:
             return
         users = data.get("users")
         if isinstance(users, dict):
             self._take_users(users)
-        user = data.get("action_user")
-        if msg.retain or not isinstance(user, int) or isinstance(user, bool):
+        user = wire.action_user(data)
+        if msg.retain or user is None:
             return  # a retained state replays an old action
-        if _keypad_unlock(data):
+        if wire.keypad_unlock(data):
             for on_use in list(self._usage):
-                on_use(user)
-        elif data.get("action") in PROGRAMMING_ACTIONS and user in self._slots:
+                on_use(CredentialRef(PASSCODE, user))
+        elif data.get("action") in wire.PROGRAMMING_ACTIONS and user in self._slots:
             # Someone changed a code at the lock itself: ask again next time.
             self._stale.add(user)
 
     def _take_users(self, users: dict[str, Any]) -> None:
-        for key, info in users.items():
-            if (
-                not (isinstance(key, str) and key.isdigit())
-                or int(key) not in self._slots
-            ):
-                continue
-            if not isinstance(info, dict):
-                continue
-            slot = int(key)
-            # A cleared user keeps its old pin_code in Zigbee2MQTT's merged
-            # state: only the status tells whether the slot holds a code.
-            occupied = info.get("status") in OCCUPIED
-            pin = info.get("pin_code")
-            code = str(pin) if occupied and pin not in (None, "") else None
-            if occupied and code is None and info.get("status") == "enabled":
-                self._masks = True
-            self._users[slot] = (occupied, code)
+        reports, hidden = wire.read_users(users, self._slots)
+        self._masks = self._masks or hidden
+        for slot, report in reports.items():
+            self._users[slot] = report
             self._reports[slot] = self._reports.get(slot, 0) + 1
         self._wake()
 
     @callback
     def _on_device_availability(self, msg: ReceiveMessage) -> None:
-        self._device_online = _online(msg.payload)
+        self._device_online = wire.online(msg.payload)
         self._availability_changed()
 
     @callback
     def _on_bridge_state(self, msg: ReceiveMessage) -> None:
-        self._bridge_online = _online(msg.payload)
+        self._bridge_online = wire.online(msg.payload)
         self._availability_changed()
 
     @callback

@@ -1,18 +1,16 @@
 """
 Z-Wave JS locks, driven through Home Assistant's own zwave_js actions.
 
-Codes are written with ``zwave_js.set_lock_usercode`` / ``clear_lock_usercode``
-and read back with ``zwave_js.get_lock_usercode``; a code is set by calling the
-lock entity's own handler of ``set_lock_usercode`` (the action would record the
-code in Home Assistant's ``call_service`` event, which the recorder keeps). Keypad use arrives two ways:
-as ``zwave_js_notification`` events (Access Control, keypad unlock, ``userId``),
-and, from locks that speak the older Alarm reports, as updates of the node's
-Notification CC ``alarmType`` / ``alarmLevel`` values (type 19: keypad unlock,
-level: user slot). Home Assistant shows those only as disabled sensors, so the
-provider listens to the node itself. A lock may send both for one unlock; that
-counts once. Refused codes and keypad lockouts arrive as Access Control
-notifications too (see ``REFUSED_EVENTS``, ``LOCKOUT_EVENTS``). Keyholder never imports the Z-Wave library itself; it finds the
-node through zwave_js's own helper.
+These locks hold passcodes (User Code CC user codes, numbered from 1). Codes are
+written with ``zwave_js.set_lock_usercode`` / ``clear_lock_usercode`` and read
+back with ``zwave_js.get_lock_usercode``; a code is set by calling the lock
+entity's own handler of ``set_lock_usercode`` (the action would record the code
+in Home Assistant's ``call_service`` event, which the recorder keeps). Keypad
+use arrives two ways: as ``zwave_js_notification`` events (Access Control,
+keypad unlock, ``userId``), and, from locks that speak the older Alarm reports,
+as updates of the node's alarm values (see :mod:`.zwave_js_reports`); one
+unlock counts once. Refused codes and keypad lockouts arrive as Access Control
+notifications too (see ``REFUSED_EVENTS``, ``LOCKOUT_EVENTS``).
 
 The driver's values trail the lock by about a second after a write, so the
 provider remembers what it just wrote and reports that for a short while until
@@ -30,21 +28,26 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceNotFound
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.event import async_track_state_change_event
 
 from ..const import CONF_LOCK_ENTITY
-from ..engine.model import KeyKind, LockCapabilities
-from . import LockSetup, ProviderError, Refusal, platform_lock_entity
+from ..engine.model import CredentialRef, KeyKind, LockCapabilities, SlotRange
+from . import (
+    LockSetup,
+    ProviderError,
+    Refusal,
+    Validity,
+    check_kind,
+    platform_lock_entity,
+)
 from .entity import LockEntityProvider
-
-if TYPE_CHECKING:
-    from zwave_js_server.model.node import Node as ZwaveNode
+from .zwave_js_reports import NOTIFICATION_CC, AlarmWatch, KeypadReports
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,21 +64,14 @@ REFUSED_EVENTS: Final = frozenset({0x14, 0x32})
 LOCKOUT_EVENTS: Final = frozenset({0x10, 0x13})
 # Access Control: "New user code not added due to duplicate code".
 CODE_DUPLICATE_EVENT = 15
-NOTIFICATION_CC = 113
-# Alarm (Notification v1) types meaning "unlocked at the keypad by the user in slot
-# alarmLevel": 19 in Kwikset's and Yale's tables (zwave-js maps both to Access
-# Control / keypad unlock with userId = alarmLevel).
-KEYPAD_UNLOCK_ALARM_TYPES: Final = frozenset({19})
-ALARM_TYPE = "alarmType"
-ALARM_LEVEL = "alarmLevel"
-# One unlock reported both as a notification and as alarm values arrives within
-# milliseconds; two reports of different kinds for one slot this close together
-# are one unlock (two of the same kind are always two).
-SAME_REPORT_SECONDS = 3.0
 DEFAULT_SLOTS = 30
 # User Code CC allows 4 to 10 digits.
 PIN_MIN = 4
 PIN_MAX = 10
+
+
+def _pin(slot: int) -> CredentialRef:
+    return CredentialRef(KeyKind.PASSCODE, slot)
 
 
 def _masked(code: object) -> bool:
@@ -104,9 +100,7 @@ class ZwaveJSLock(LockEntityProvider):
     def capabilities(self) -> LockCapabilities:
         """Return what the node reported (slot count known after a first read)."""
         return LockCapabilities(
-            credential_kinds=frozenset({KeyKind.PASSCODE}),
-            slot_min=1,
-            slot_max=self._slots,
+            slots={KeyKind.PASSCODE: SlotRange(1, self._slots)},
             pin_min=PIN_MIN,
             pin_max=PIN_MAX,
             can_read_back=not self._masks,
@@ -132,8 +126,8 @@ class ZwaveJSLock(LockEntityProvider):
             # Z-Wave JS messages name slots, never codes.
             raise ProviderError("lock_error", str(err)) from err
 
-    async def async_read_slots(self) -> Mapping[int, str | None]:
-        """Return the occupied slots: slot -> code, or None where masked."""
+    async def async_read_credentials(self) -> Mapping[CredentialRef, str | None]:
+        """Return the codes the lock holds: ref -> code, or None where masked."""
         response = await self._call("get_lock_usercode", {}, response=True)
         slots: dict[str, Any] = response.get(self.entity_id, {}) if response else {}
         if slots:
@@ -148,7 +142,7 @@ class ZwaveJSLock(LockEntityProvider):
                 result[int(key)] = None
             else:
                 result[int(key)] = str(code)
-        return self._settle(result)
+        return {_pin(slot): code for slot, code in self._settle(result).items()}
 
     def _settle(self, reported: dict[int, str | None]) -> dict[int, str | None]:
         """Overlay writes the driver has not reported back yet."""
@@ -166,8 +160,12 @@ class ZwaveJSLock(LockEntityProvider):
                 reported[slot] = code
         return reported
 
-    async def async_set_code(self, slot: int, code: str) -> None:
-        """Write a code into a slot."""
+    async def async_set_credential(
+        self, ref: CredentialRef, secret: str, *, valid: Validity | None = None
+    ) -> None:
+        """Write a code into a slot (the lock holds no windows: ``valid`` is None)."""
+        check_kind(self.capabilities, ref)
+        slot, code = ref.index, secret
         if not 1 <= slot <= self._slots:
             raise ProviderError("slot_out_of_range", f"Slot {slot} does not exist")
         if not PIN_MIN <= len(code) <= PIN_MAX:
@@ -185,15 +183,17 @@ class ZwaveJSLock(LockEntityProvider):
             raise ProviderError("lock_error", str(err)) from err
         self._expect[slot] = (code, time.monotonic() + self.settle_seconds)
 
-    async def async_clear_code(self, slot: int) -> None:
+    async def async_clear_credential(self, ref: CredentialRef) -> None:
         """Empty a slot."""
+        check_kind(self.capabilities, ref)
+        slot = ref.index
         self._refused.pop(slot, None)
         await self._call("clear_lock_usercode", {"code_slot": slot})
         self._expect[slot] = (None, time.monotonic() + self.settle_seconds)
 
-    def refusal(self, slot: int) -> str | None:
-        """Return ``code_duplicate`` when the lock refused the code of ``slot``."""
-        return self._refused.get(slot)
+    def refusal(self, ref: CredentialRef) -> str | None:
+        """Return ``code_duplicate`` when the lock refused the code of ``ref``."""
+        return self._refused.get(ref.index) if ref.kind is KeyKind.PASSCODE else None
 
     @callback
     def _on_duplicate(self, user_id: object) -> None:
@@ -205,15 +205,17 @@ class ZwaveJSLock(LockEntityProvider):
         _LOGGER.debug("%s refused a code it already holds", self.entity_id)
 
     @callback
-    def async_listen_usage(self, on_use: Callable[[int], None]) -> Callable[[], None]:
+    def async_listen_usage(
+        self, on_use: Callable[[CredentialRef], None]
+    ) -> Callable[[], None]:
         """
-        Call ``on_use(slot)`` once per keypad unlock the lock reports.
+        Call ``on_use(ref)`` once per keypad unlock the lock reports.
 
         Also follows the lock's reports of refused (duplicate) codes.
         """
         registry = er.async_get(self._hass)
-        reports = _KeypadReports(on_use)
-        alarms = _AlarmWatch(self._hass, self.entity_id, reports.alarm)
+        reports = KeypadReports(lambda slot: on_use(_pin(slot)))
+        alarms = AlarmWatch(self._hass, self.entity_id, reports.alarm)
 
         @callback
         def _on_notification(event: Event) -> None:
@@ -275,148 +277,6 @@ class ZwaveJSLock(LockEntityProvider):
         ):
             return None
         return data.get("event")
-
-
-class _KeypadReports:
-    """Count each keypad unlock once, however many ways the lock reports it."""
-
-    def __init__(self, on_use: Callable[[int], None]) -> None:
-        self._on_use = on_use
-        # slot -> (source, monotonic time) of the last report counted
-        self._last: dict[int, tuple[str, float]] = {}
-
-    @callback
-    def notification(self, slot: int) -> None:
-        """Record an Access Control keypad unlock notification."""
-        self._report(slot, "notification")
-
-    @callback
-    def alarm(self, slot: int) -> None:
-        """Record a keypad unlock alarm report."""
-        self._report(slot, "alarm")
-
-    def _report(self, slot: int, source: str) -> None:
-        now = time.monotonic()
-        last = self._last.pop(slot, None)
-        if (
-            last is not None
-            and last[0] != source
-            and now - last[1] < SAME_REPORT_SECONDS
-        ):
-            # The other half of a report that was counted already.
-            return
-        self._last[slot] = (source, now)
-        self._on_use(slot)
-
-
-def _find_node(hass: HomeAssistant, entity_id: str) -> ZwaveNode | None:
-    """Return the lock's Z-Wave node, or None while zwave_js cannot give it."""
-    try:
-        # Imported here: zwave_js's library is only installed once zwave_js is used.
-        from homeassistant.components.zwave_js.helpers import (  # noqa: PLC0415
-            async_get_node_from_entity_id,
-        )
-    except ImportError:
-        return None
-    try:
-        return async_get_node_from_entity_id(hass, entity_id)
-    except ValueError:
-        # Not a zwave_js entity, zwave_js not loaded (yet), or the node is gone.
-        return None
-
-
-class _AlarmWatch:
-    """Follow a lock node's alarmType / alarmLevel values (Notification v1)."""
-
-    def __init__(
-        self, hass: HomeAssistant, entity_id: str, on_unlock: Callable[[int], None]
-    ) -> None:
-        self._hass = hass
-        self._entity_id = entity_id
-        self._on_unlock = on_unlock
-        self._node: ZwaveNode | None = None
-        self._node_unsubs: list[Callable[[], None]] = []
-        self._entry_id: str | None = None
-        self._entry_unsub: Callable[[], None] | None = None
-
-    @callback
-    def refresh(self) -> None:
-        """Subscribe to the lock's current node if it changed."""
-        self._watch_entry()
-        node = _find_node(self._hass, self._entity_id)
-        if node is self._node:
-            return
-        self._drop_node()
-        if node is None:
-            return
-        self._node = node
-        self._node_unsubs = [
-            node.on("value added", self._on_value),
-            node.on("value updated", self._on_value),
-        ]
-        _LOGGER.debug("Listening to alarm reports of %s", self._entity_id)
-
-    @callback
-    def changed(self, _event: Event[EventStateChangedData]) -> None:
-        """Look for the node again when the lock entity changes."""
-        self.refresh()
-
-    def _watch_entry(self) -> None:
-        """Refresh when the lock's zwave_js entry loads (entities appear earlier)."""
-        entity = er.async_get(self._hass).async_get(self._entity_id)
-        entry_id = entity.config_entry_id if entity is not None else None
-        if entry_id == self._entry_id:
-            return
-        if self._entry_unsub is not None:
-            self._entry_unsub()
-            self._entry_unsub = None
-        self._entry_id = entry_id
-        entry = (
-            self._hass.config_entries.async_get_entry(entry_id) if entry_id else None
-        )
-        if entry is not None:
-            self._entry_unsub = entry.async_on_state_change(self.refresh)
-
-    def _drop_node(self) -> None:
-        for unsub in self._node_unsubs:
-            unsub()
-        self._node_unsubs = []
-        self._node = None
-
-    @callback
-    def stop(self) -> None:
-        """Stop listening to the node and its zwave_js entry."""
-        self._drop_node()
-        if self._entry_unsub is not None:
-            self._entry_unsub()
-        self._entry_unsub = None
-        self._entry_id = None
-
-    @callback
-    def _on_value(self, data: dict[str, Any]) -> None:
-        """Act on alarmLevel: the driver sets alarmType just before it."""
-        node = self._node
-        args = data.get("args") or {}
-        # While the node is interviewed, alarm values can come from the driver's
-        # queries (the last report again), not from the lock: not an unlock.
-        if (
-            node is None
-            or not node.ready
-            or args.get("commandClass") != NOTIFICATION_CC
-            or args.get("property") != ALARM_LEVEL
-        ):
-            return
-        level = args.get("newValue")
-        endpoint = args.get("endpoint") or 0
-        alarm_type = node.values.get(
-            f"{node.node_id}-{NOTIFICATION_CC}-{endpoint}-{ALARM_TYPE}"
-        )
-        if (
-            alarm_type is not None
-            and alarm_type.value in KEYPAD_UNLOCK_ALARM_TYPES
-            and isinstance(level, int)
-        ):
-            self._on_unlock(level)
 
 
 def from_subentry(setup: LockSetup) -> ZwaveJSLock:

@@ -52,8 +52,8 @@ from ..providers.zigbee2mqtt import (
     CONF_DEVICE,
     DEFAULT_BASE_TOPIC,
     DEFAULT_SLOTS as Z2M_DEFAULT_SLOTS,
-    valid_topic_part,
 )
+from ..providers.zigbee2mqtt_wire import valid_topic_part
 
 VIRTUAL_DEFAULT_SLOTS = 20
 

@@ -181,7 +181,7 @@ async def running_hass(
             {
                 "site": site_to_dict(Site()),
                 "written": {},
-                "virtual": {FRONT: {str(FOREIGN_SLOT): FOREIGN_CODE}},
+                "virtual": {FRONT: {"passcode": {str(FOREIGN_SLOT): FOREIGN_CODE}}},
             },
         ),
     )

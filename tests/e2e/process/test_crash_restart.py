@@ -32,6 +32,7 @@ from homeassistant.config_entries import (
 import pytest
 
 from custom_components.keyholder.engine.model import (
+    CredentialRef,
     Key,
     Keyholder,
     KeyKind,
@@ -39,11 +40,14 @@ from custom_components.keyholder.engine.model import (
     Role,
     Schedule,
     Site,
+    SlotRange,
 )
 from custom_components.keyholder.engine.passcode import generate_passcode
 from custom_components.keyholder.engine.plan import make_plan
 from custom_components.keyholder.engine.serialize import (
     STORAGE_VERSION,
+    credentials_from_dict,
+    credentials_to_dict,
     site_from_dict,
     site_to_dict,
 )
@@ -70,11 +74,13 @@ NEW_KEYS = 10  # active keys not yet on the front door when Home Assistant start
 KILL_AFTER_SETS = 5
 FOREIGN_SLOT = 9  # a code someone put on the front door by hand
 FOREIGN_CODE = "90817263"
-FRONT_CAPS = LockCapabilities(slot_max=30, pin_min=4, pin_max=8)
+FRONT_CAPS = LockCapabilities(
+    slots={KeyKind.PASSCODE: SlotRange(1, 30)}, pin_min=4, pin_max=8
+)
 
-SETTING_FRONT = re.compile(r"Setting slot \d+ on Front door")
-OPERATION_FRONT = re.compile(r"(Setting|Clearing) slot (\d+) on Front door")
-CLEARING_FRONT = re.compile(r"Clearing slot \d+ on Front door")
+SETTING_FRONT = re.compile(r"Setting passcode \d+ on Front door")
+OPERATION_FRONT = re.compile(r"(Setting|Clearing) passcode (\d+) on Front door")
+CLEARING_FRONT = re.compile(r"Clearing passcode \d+ on Front door")
 # Keyholder's own warnings and errors, and tracebacks through its code (other
 # integrations complain here about missing ffmpeg and turbojpeg).
 TROUBLE = re.compile(
@@ -115,7 +121,7 @@ def _lock(lock_id: str, name: str, **extra: Any) -> dict[str, Any]:
         "data": {
             "name": name,
             "provider": "virtual",
-            "slots": caps.slot_max,
+            "slots": caps.slots[KeyKind.PASSCODE].last,
             "pin_min": caps.pin_min,
             "pin_max": caps.pin_max,
             **extra,
@@ -267,12 +273,23 @@ def build_scenario(now: datetime) -> Scenario:
     )
 
 
-def _slots_out(data: dict[str, dict[int, str]]) -> dict[str, dict[str, str]]:
-    return {lock: {str(s): c for s, c in slots.items()} for lock, slots in data.items()}
+def _slots_out(data: dict[str, dict[int, str]]) -> dict[str, Any]:
+    """Return lock -> slot -> code as the store keeps it (passcodes by index)."""
+    return credentials_to_dict(
+        {lock: {_pin(s): c for s, c in slots.items()} for lock, slots in data.items()}
+    )
 
 
-def _slots_in(data: dict[str, dict[str, str]]) -> dict[str, dict[int, str]]:
-    return {lock: {int(s): c for s, c in slots.items()} for lock, slots in data.items()}
+def _slots_in(data: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """Return lock -> passcode slot -> code from what the store keeps."""
+    return {
+        lock: {ref.index: code for ref, code in held.items()}
+        for lock, held in credentials_from_dict(data).items()
+    }
+
+
+def _pin(slot: int) -> CredentialRef:
+    return CredentialRef(KeyKind.PASSCODE, slot)
 
 
 def seed(instance: HassInstance, scenario: Scenario, now: datetime) -> None:
@@ -333,14 +350,14 @@ def keep_landed_writes(
         {FRONT: FRONT_CAPS},
         planned_at,
         TZ,
-        occupied={FRONT: (FOREIGN_SLOT,)},
+        occupied={FRONT: (_pin(FOREIGN_SLOT),)},
     ).desired[FRONT]
     document = instance.read_storage(STORE_KEY)
-    held = document["data"]["virtual"].setdefault(FRONT, {})
+    held = document["data"]["virtual"].setdefault(FRONT, {}).setdefault("passcode", {})
     landed = OPERATION_FRONT.findall(log)[:-1]
     for operation, slot in landed:
         if operation == "Setting":
-            held[slot] = plan[int(slot)].secret
+            held[slot] = plan[_pin(int(slot))].secret
         else:
             held.pop(slot, None)
     instance.write_storage(STORE_KEY, document)

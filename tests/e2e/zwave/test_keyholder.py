@@ -29,7 +29,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
+from custom_components.keyholder.engine.model import CredentialRef
 
+from ...helpers import P
 from .conftest import ZwaveJsLock
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("socket_enabled")]
@@ -238,7 +240,7 @@ async def test_plumber_window_and_keypad_attribution(site: Site) -> None:
     slot = _slot_of(codes, code)
     assert slot is not None
     assert codes == {slot: code}
-    assert site.runtime.site.slot_owner(LOCK_ID, slot) == key_id
+    assert site.runtime.site.owner_of(LOCK_ID, P(slot)) == key_id
 
     # Keypad unlock with the plumber's slot -> attributed to the plumber.
     uses_before = site.runtime.site.keys[key_id].uses
@@ -613,13 +615,13 @@ async def test_duplicate_owner_code_is_reported_not_resent(site: Site) -> None:
     await mock.refuse_duplicates()
     provider = site.runtime.locks[LOCK_ID].provider
     writes: list[int] = []
-    set_code = provider.async_set_code
+    set_code = provider.async_set_credential
 
-    async def counting(slot: int, code: str) -> None:
-        writes.append(slot)
-        await set_code(slot, code)
+    async def counting(ref: CredentialRef, code: str, **kwargs: Any) -> None:
+        writes.append(ref.index)
+        await set_code(ref, code, **kwargs)
 
-    provider.async_set_code = counting
+    provider.async_set_credential = counting
     later = _utc_in(4)
     key = await site.issue_key(valid_from=later)
     # The owner sets the same code at the lock itself; the driver does not see it.
