@@ -134,6 +134,65 @@ def _spoken_time(when: datetime) -> str:
     return when.strftime("%H:%M")
 
 
+def _only_passcode(runtime: KeyholderRuntime, holder_id: str, name: str) -> str:
+    """
+    Return the one passcode of the keyholder's keys that still work.
+
+    Never one of a cancelled, used-up or expired key: it may have been withdrawn.
+    """
+    codes = {
+        key.secret
+        for key in runtime.site.keys_of(holder_id)
+        if key.kind is KeyKind.PASSCODE
+        and key.secret
+        and runtime.key_status(key) not in TERMINAL_STATUSES
+    }
+    if not codes:
+        raise RefusedError(
+            f"{name} has no passcode yet: give them a key in Keyholder first"
+        )
+    if len(codes) > 1:
+        raise RefusedError(
+            f"{name} has more than one passcode: give this key in Keyholder"
+        )
+    (code,) = codes
+    return code
+
+
+def _day_window(
+    runtime: KeyholderRuntime, slots: Any
+) -> tuple[datetime, datetime, date]:
+    """Return the start and end the request names (wall clock) and its day."""
+    start_hour = slots.get(SLOT_START, {}).get("value", 0)
+    end_hour = slots.get(SLOT_END, {}).get("value", 24)
+    if end_hour <= start_hour:
+        raise RefusedError("The end must be after the start")
+    now = dt_util.now(runtime.tz)
+    day = _day(slots.get(SLOT_DAY, {}).get("value"), now.date())
+    midnight = datetime.combine(day, time(0), tzinfo=runtime.tz)
+    valid_from = midnight + timedelta(hours=start_hour)  # wall clock
+    valid_until = midnight + timedelta(hours=end_hour)  # 24: the next midnight
+    if valid_until <= now:
+        raise RefusedError("That time has already passed")
+    return valid_from, valid_until, day
+
+
+def _check_code_free(
+    runtime: KeyholderRuntime, code: str, lock_id: str, name: str, door: str
+) -> None:
+    """Refuse when another key or a code Keyholder does not manage has ``code``."""
+    if code in taken_codes(runtime.site, [lock_id]):
+        raise RefusedError(
+            f"{name}'s passcode is already in use on {door} by another "
+            "key: change that key in Keyholder instead"
+        )
+    if code in runtime.foreign_codes([lock_id]):
+        raise RefusedError(
+            f"{name}'s passcode is already on {door} as a code Keyholder "
+            "does not manage: give them another passcode in Keyholder"
+        )
+
+
 class GrantAccessIntent(KeyholderIntent):
     """Let a keyholder open a door on one day, with the passcode they have."""
 
@@ -170,46 +229,9 @@ class GrantAccessIntent(KeyholderIntent):
         sub = entry.subentries.get(holder_id)
         if sub is not None and sub.subentry_type == SUBENTRY_BOOKING:
             raise RefusedError(f"{holder.name} are booking guests: use the calendar")
-        # The code of the keyholder's keys that still work (never one of a
-        # cancelled, used-up or expired key: it may have been withdrawn).
-        codes = {
-            key.secret
-            for key in runtime.site.keys.values()
-            if key.keyholder_id == holder_id
-            and key.kind is KeyKind.PASSCODE
-            and key.secret
-            and runtime.key_status(key) not in TERMINAL_STATUSES
-        }
-        if not codes:
-            raise RefusedError(
-                f"{holder.name} has no passcode yet: give them a key in Keyholder first"
-            )
-        if len(codes) > 1:
-            raise RefusedError(
-                f"{holder.name} has more than one passcode: give this key in Keyholder"
-            )
-        (code,) = codes
-        start_hour = slots.get(SLOT_START, {}).get("value", 0)
-        end_hour = slots.get(SLOT_END, {}).get("value", 24)
-        if end_hour <= start_hour:
-            raise RefusedError("The end must be after the start")
-        now = dt_util.now(runtime.tz)
-        day = _day(slots.get(SLOT_DAY, {}).get("value"), now.date())
-        midnight = datetime.combine(day, time(0), tzinfo=runtime.tz)
-        valid_from = midnight + timedelta(hours=start_hour)  # wall clock
-        valid_until = midnight + timedelta(hours=end_hour)  # 24: the next midnight
-        if valid_until <= now:
-            raise RefusedError("That time has already passed")
-        if code in taken_codes(runtime.site, [lock_id]):
-            raise RefusedError(
-                f"{holder.name}'s passcode is already in use on {door} by another "
-                "key: change that key in Keyholder instead"
-            )
-        if code in runtime.foreign_codes([lock_id]):
-            raise RefusedError(
-                f"{holder.name}'s passcode is already on {door} as a code Keyholder "
-                "does not manage: give them another passcode in Keyholder"
-            )
+        code = _only_passcode(runtime, holder_id, holder.name)
+        valid_from, valid_until, day = _day_window(runtime, slots)
+        _check_code_free(runtime, code, lock_id, holder.name, door)
         try:
             await async_issue_key(
                 runtime,
@@ -234,7 +256,9 @@ class GrantAccessIntent(KeyholderIntent):
             raise RefusedError(
                 f"{holder.name} cannot get access to {door}: {err}"
             ) from err
-        until = "midnight" if end_hour == 24 else _spoken_time(valid_until)
+        until = (
+            "midnight" if valid_until.time() == time(0) else _spoken_time(valid_until)
+        )
         return (
             f"{holder.name} can open {door} on {day.strftime('%A')} from "
             f"{_spoken_time(valid_from)} to {until} with their passcode"
