@@ -456,7 +456,7 @@ class FakeBluetooth:
 
 def install(monkeypatch: Any, lock: SimTTLock) -> FakeBluetooth:
     """Route the library's connections to ``lock``; return the fake bluetooth."""
-    from custom_components.keyholder.providers import ttlock
+    from custom_components.keyholder.providers import ttlock_link
 
     async def _connect(
         client_class: Any, device: BLEDevice, *args: Any, **kwargs: Any
@@ -471,7 +471,7 @@ def install(monkeypatch: Any, lock: SimTTLock) -> FakeBluetooth:
     monkeypatch.setattr("ttlock_ble.ble.transport.POST_NOTIFY_SETTLE", 0)
     # A lock that does not answer is given up on after 0.3 s instead of 6 s.
     monkeypatch.setattr(BleTransport.exchange, "__kwdefaults__", {"timeout": 0.3})
-    monkeypatch.setattr(ttlock, "bluetooth", air)
+    monkeypatch.setattr(ttlock_link, "bluetooth", air)
     return air
 
 
@@ -575,7 +575,7 @@ class SimBackend(BaseBleakClient):
 
 def install_backend(monkeypatch: Any, lock: SimTTLock) -> FakeBluetooth:
     """Like ``install``, but through bleak-retry-connector and BleakClient."""
-    from custom_components.keyholder.providers import ttlock
+    from custom_components.keyholder.providers import ttlock_link
 
     SimBackend.lock = lock
     monkeypatch.setattr(
@@ -584,5 +584,5 @@ def install_backend(monkeypatch: Any, lock: SimTTLock) -> FakeBluetooth:
     monkeypatch.setattr("ttlock_ble.ble.transport.POST_NOTIFY_SETTLE", 0)
     monkeypatch.setattr(BleTransport.exchange, "__kwdefaults__", {"timeout": 0.3})
     air = FakeBluetooth(lock)
-    monkeypatch.setattr(ttlock, "bluetooth", air)
+    monkeypatch.setattr(ttlock_link, "bluetooth", air)
     return air

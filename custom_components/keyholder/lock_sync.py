@@ -2,70 +2,38 @@
 One lock of a site: everything Keyholder knows about it, and how it is brought in line.
 
 A :class:`LockSync` holds that lock's state (its sync status, the guard that
-serialises what is done to it, writes awaiting read-back, the windows written,
-the codes of others read from it, its retry and read-back timers) and runs its
-passes: read -> plan (engine) -> diff -> write, with bounded exponential backoff
-and a repair issue after repeated failures. What it needs of the site it reads
-through :class:`SiteContext` (the runtime).
+serialises what is done to it, writes awaiting read-back, the codes of others
+read from it) and runs its passes: read -> plan (engine) -> diff -> write. It
+composes its retry and read-back timers with the repair issue
+(:mod:`.lock_retry`) and, for locks that hold schedules, the windows written
+(:mod:`.lock_windows`). What it needs of the site it reads through
+:class:`~.site_context.SiteContext` (the runtime).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant
-from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER, REPAIR_AFTER_FAILURES, RETRY_FIRST, RETRY_MAX
+from .const import LOGGER
 from .engine.model import CredentialRef
-from .engine.plan import Credential, Operation, OpKind, diff, make_plan
-from .engine.status import next_status_change
-from .placement import Placements
-from .providers import ProviderError, Validity
+from .engine.plan import Credential, Operation, diff, make_plan
+from .lock_retry import LockRetry
+from .lock_windows import LockWindows
+from .providers import ProviderError
+from .site_context import SiteContext
 from .slot_reports import (
+    Held,
+    Reported,
     Unconfirmed,
     check_writes_landed,
     confirmed,
     take_back_interrupted,
     take_refused,
 )
-from .sync_state import LockInfo, LockStatus, issue_id
-
-if TYPE_CHECKING:
-    from zoneinfo import ZoneInfo
-
-    from .store import SiteData
-
-
-class SiteContext(Protocol):
-    """What a lock's sync needs of its site (the runtime provides it)."""
-
-    hass: HomeAssistant
-    entry_id: str
-    data: SiteData
-    placement: Placements
-
-    @property
-    def tz(self) -> ZoneInfo:
-        """The time zone schedules are evaluated in."""
-
-    @property
-    def closed(self) -> bool:
-        """Whether the site is unloading (no timer is armed any more)."""
-
-    async def async_save_pending(self) -> None:
-        """Write the list of writes about to be made to disk."""
-
-    def touch(self, scopes: Iterable[str]) -> None:
-        """Mark keyholders whose entities must be written again."""
-
-    async def async_apply_changes(self, lock_ids: set[str] | None = None) -> None:
-        """Sync these locks now (and save, notify, re-arm the site's timer)."""
+from .sync_state import LockInfo, LockStatus
 
 
 class LockSync:
@@ -82,31 +50,24 @@ class LockSync:
         self.planned_at: datetime | None = None
         """The instant the lock was last planned for, failed or not."""
         self._unconfirmed: Unconfirmed = {}
-        # ref -> end of the window written (locks with native schedules)
-        self._windows: dict[CredentialRef, datetime | None] = {}
+        self._windows = LockWindows(site, self.lock_id)
         # Codes read from credentials Keyholder does not manage (last read). Secrets
         # of others: in memory only, never logged, saved or shown.
         self.foreign: frozenset[str] = frozenset()
-        self._retry_unsub: CALLBACK_TYPE | None = None
-        self._verify_unsub: CALLBACK_TYPE | None = None
+        self._retry = LockRetry(site, info, self.status)
 
     @property
     def retry_armed(self) -> bool:
         """Return True while the lock waits for its next retry."""
-        return self._retry_unsub is not None
+        return self._retry.armed
 
     def stop(self) -> None:
         """Cancel the lock's timers (the site unloads)."""
-        for unsub in (self._retry_unsub, self._verify_unsub):
-            if unsub:
-                unsub()
-        self._retry_unsub = self._verify_unsub = None
+        self._retry.stop()
 
     def cancel_retry(self) -> None:
         """Drop the pending retry: an attempt now takes its place and counts."""
-        if self._retry_unsub:
-            self._retry_unsub()
-            self._retry_unsub = None
+        self._retry.cancel()
 
     async def async_sync(self) -> None:
         """Make the lock hold exactly what it should now (serialised)."""
@@ -117,7 +78,7 @@ class LockSync:
             # caller that gave up): that propagates, but what the lock still
             # lacks is retried like any failure (not once the site is closing).
             if not self._site.closed:
-                self._record_failure(_interrupted())
+                self._retry.record_failure(_interrupted())
             raise
 
     async def _async_sync_guarded(self) -> None:
@@ -140,7 +101,7 @@ class LockSync:
                 # by the connection: a failure of this lock, retried, never a
                 # pass that ends in silence.
                 self.desired(now)
-                self._record_failure(_interrupted())
+                self._retry.record_failure(_interrupted())
             except Exception as err:  # noqa: BLE001
                 if not isinstance(err, ProviderError):
                     # Anything else a lock family throws is a failure of that
@@ -154,46 +115,19 @@ class LockSync:
                     err = ProviderError("lock_error", type(err).__name__)
                 # What the lock should hold is still worth showing.
                 self.desired(now)
-                self._record_failure(err)
+                self._retry.record_failure(err)
             else:
-                self._record_success()
+                self._retry.record_success(awaiting_read_back=bool(self._unconfirmed))
 
     async def _async_pass(self, now: datetime) -> bool:
         """Sync the lock once; return True when the lock refused a code meanwhile."""
         provider = self.info.provider
         data = self._site.data
         written = data.written.setdefault(self.lock_id, {})
-        reported = dict(await provider.async_read_credentials())
+        reported = await self._async_read(written, now)
         unconfirmed = self._unconfirmed
-        if interrupted := data.pending.pop(self.lock_id, None):
-            take_back_interrupted(reported, written, interrupted)
-            # What the lock holds now settles those slots: no read-back is due
-            # (a driver restarted mid-pass may not know its last write; the
-            # slot is simply written again).
-            for ref in interrupted:
-                unconfirmed.pop(ref, None)
-        settle = timedelta(seconds=provider.settle_seconds)
-        for ref, code in take_refused(
-            reported, written, unconfirmed, now - settle, provider.refusal
-        ).items():
-            self._code_refused(ref, code)
-        check_writes_landed(reported, written, unconfirmed, now - settle)
         # Read after reading: a first read can reveal that the lock masks codes.
         caps = provider.capabilities
-        # A managed slot emptied or given another code behind our back is no
-        # longer ours: never overwrite a code someone else put there. (A slot we
-        # are still writing or clearing stays ours until the lock confirms.)
-        for ref in [
-            ref
-            for ref, code in written.items()
-            if ref not in unconfirmed and reported.get(ref, "") not in (code, None)
-        ]:
-            del written[ref]
-        self.foreign = frozenset(
-            code
-            for ref, code in reported.items()
-            if code is not None and ref not in written
-        )
         # Where codes are masked, our record stands for what we wrote.
         actual = reported if caps.can_read_back else {**reported, **written}
         self.status.unmanaged = tuple(
@@ -209,7 +143,7 @@ class LockSync:
             can_read_back=caps.can_read_back,
         )
         if caps.native_schedule:
-            ops += self._window_changes(desired, written, ops, now)
+            ops += self._windows.changes(desired, written, ops, now)
         if ops:
             # On disk before the lock changes: a crash mid-write must not leave
             # codes on the lock that Keyholder no longer knows it wrote.
@@ -225,10 +159,49 @@ class LockSync:
         self.status.unconfirmed = len(unconfirmed)
         if ops and provider.settle_seconds:
             # Read back once the lock has had time to report what it now holds.
-            self._verify_unsub = self._sync_later(
-                self._verify_unsub, provider.settle_seconds + 1, verify=True
-            )
+            self._retry.read_back_in(provider.settle_seconds + 1)
         return refused
+
+    async def _async_read(self, written: Held, now: datetime) -> Reported:
+        """
+        Read what the lock holds and settle Keyholder's earlier writes against it.
+
+        Takes back the slots of an interrupted pass, notes the codes the lock
+        refused, fails a lock that lacks a settled write, lets go of managed
+        slots changed behind Keyholder's back, and keeps the codes of others.
+        Returns the lock's report.
+        """
+        provider = self.info.provider
+        reported = dict(await provider.async_read_credentials())
+        unconfirmed = self._unconfirmed
+        if interrupted := self._site.data.pending.pop(self.lock_id, None):
+            take_back_interrupted(reported, written, interrupted)
+            # What the lock holds now settles those slots: no read-back is due
+            # (a driver restarted mid-pass may not know its last write; the
+            # slot is simply written again).
+            for ref in interrupted:
+                unconfirmed.pop(ref, None)
+        settle = timedelta(seconds=provider.settle_seconds)
+        for ref, code in take_refused(
+            reported, written, unconfirmed, now - settle, provider.refusal
+        ).items():
+            self._code_refused(ref, code)
+        check_writes_landed(reported, written, unconfirmed, now - settle)
+        # A managed slot emptied or given another code behind our back is no
+        # longer ours: never overwrite a code someone else put there. (A slot we
+        # are still writing or clearing stays ours until the lock confirms.)
+        for ref in [
+            ref
+            for ref, code in written.items()
+            if ref not in unconfirmed and reported.get(ref, "") not in (code, None)
+        ]:
+            del written[ref]
+        self.foreign = frozenset(
+            code
+            for ref, code in reported.items()
+            if code is not None and ref not in written
+        )
+        return reported
 
     async def _async_run(
         self, ops: list[Operation], written: dict[CredentialRef, str], now: datetime
@@ -241,7 +214,7 @@ class LockSync:
             if credential is None:
                 LOGGER.debug("Clearing %s on %s", ref, self.info.name)
                 await provider.async_clear_credential(ref)
-                self._windows.pop(ref, None)
+                self._windows.cleared(ref)
                 if not provider.settle_seconds:
                     written.pop(ref, None)
             else:
@@ -266,47 +239,15 @@ class LockSync:
         """Write one credential, with its window where the lock enforces windows."""
         provider, ref = self.info.provider, credential.ref
         schedules = provider.capabilities.native_schedule
-        valid = self._validity(credential.key_id, now) if schedules else None
+        valid = self._windows.validity(credential.key_id, now) if schedules else None
         await provider.async_set_credential(ref, credential.secret, valid=valid)
         if valid is not None:
-            self._windows[ref] = valid[1]
+            self._windows.written(ref, valid)
 
     def _code_refused(self, ref: CredentialRef, code: str) -> None:
         """Remember that the lock refused the code of the key planned at ``ref``."""
         if (key_id := self._site.data.site.owner_of(self.lock_id, ref)) is not None:
             self._site.placement.refuse(self.lock_id, key_id, code)
-
-    def _validity(self, key_id: str, now: datetime) -> Validity:
-        """Return the window of a key effective at ``now``: until it stops working."""
-        site = self._site.data.site
-        key = site.keys[key_id]
-        holder = site.keyholders[key.keyholder_id]
-        return now, next_status_change(key, holder, now, self._site.tz)
-
-    def _window_changes(
-        self,
-        desired: dict[CredentialRef, Credential],
-        written: dict[CredentialRef, str],
-        ops: list[Operation],
-        now: datetime,
-    ) -> list[Operation]:
-        """
-        Rewrite codes whose window changed (or is not known since the start).
-
-        The provider skips a write the lock already holds with that window.
-        """
-        windows = self._windows
-        touched = {op.ref for op in ops}
-        return [
-            Operation(OpKind.SET, self.lock_id, ref, credential)
-            for ref, credential in sorted(desired.items())
-            if ref not in touched
-            and written.get(ref) == credential.secret
-            and (
-                ref not in windows
-                or windows[ref] != self._validity(credential.key_id, now)[1]
-            )
-        ]
 
     def desired(self, now: datetime) -> dict[CredentialRef, Credential]:
         """Plan what the lock should hold now, around its last known foreign codes."""
@@ -333,78 +274,6 @@ class LockSync:
         desired = plan.desired[self.lock_id]
         status.desired = len(desired)
         return desired
-
-    def _sync_later(
-        self, unsub: CALLBACK_TYPE | None, delay: float, *, verify: bool
-    ) -> CALLBACK_TYPE | None:
-        """(Re)arm one of the lock's timers (retry or read-back); return it."""
-        if unsub:
-            unsub()
-        if self._site.closed:
-            return None
-
-        async def _sync(_now: datetime) -> None:
-            if verify:
-                self._verify_unsub = None
-            else:
-                self._retry_unsub = None
-            await self._site.async_apply_changes({self.lock_id})
-
-        return async_call_later(self._site.hass, delay, _sync)
-
-    def _record_failure(self, err: ProviderError) -> None:
-        status = self.status
-        status.last_error = err.reason
-        if self._retry_unsub is not None:
-            # A pass for another reason (an action, a schedule edge) reached a
-            # lock that is already waiting for its retry: the backoff stands, so
-            # an outage costs a bounded number of attempts however busy the site.
-            LOGGER.debug(
-                "%s still cannot be updated (%s); retry %d stands",
-                self.info.name,
-                err,
-                status.failures,
-            )
-            return
-        status.failures += 1
-        delay = min(RETRY_FIRST * 2 ** (status.failures - 1), RETRY_MAX)
-        status.next_retry = dt_util.utcnow() + timedelta(seconds=delay)
-        name = self.info.name
-        LOGGER.warning(
-            "%s could not be updated (%s); retry %d in %d s",
-            name,
-            err,
-            status.failures,
-            delay,
-        )
-        self._retry_unsub = self._sync_later(None, delay, verify=False)
-        if status.failures >= REPAIR_AFTER_FAILURES:
-            ir.async_create_issue(
-                self._site.hass,
-                DOMAIN,
-                issue_id(self.lock_id),
-                is_fixable=True,
-                is_persistent=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key="lock_unreachable",
-                translation_placeholders={"lock": name, "error": err.reason},
-                data={"entry_id": self._site.entry_id, "lock_id": self.lock_id},
-            )
-
-    def _record_success(self) -> None:
-        self.cancel_retry()
-        status = self.status
-        if self._unconfirmed:
-            # Only acknowledged so far: the read-back (already scheduled) decides
-            # whether the lock is fine, so earlier failures still count.
-            status.next_retry = None
-            return
-        if status.failures:
-            LOGGER.info("%s is in sync again", self.info.name)
-        status.failures = 0
-        status.last_error = None
-        status.next_retry = None
-        ir.async_delete_issue(self._site.hass, DOMAIN, issue_id(self.lock_id))
 
 
 def _cancelling() -> bool:

@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.keyholder.engine.model import CredentialRef
 from custom_components.keyholder.providers import (
     ProviderError,
-    zigbee2mqtt as z2m_module,
+    zigbee2mqtt_link as z2m_link,
 )
 from custom_components.keyholder.providers.zigbee2mqtt import Zigbee2MqttLock
 
@@ -155,7 +155,7 @@ async def test_broker_gone(
 async def test_lock_that_does_not_answer(
     hass: HomeAssistant, z2m_lock: Z2MFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(z2m_module, "REPLY_TIMEOUT", 0.3)
+    monkeypatch.setattr(z2m_link, "REPLY_TIMEOUT", 0.3)
     z2m = await z2m_lock()
     z2m.lock.answering = False  # asleep or out of range, yet not marked offline
     provider = _provider(hass)
@@ -170,7 +170,7 @@ async def test_lock_that_does_not_answer(
 async def test_lock_that_refuses_a_code(
     hass: HomeAssistant, z2m_lock: Z2MFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(z2m_module, "MISMATCH_GRACE", 0.2)
+    monkeypatch.setattr(z2m_link, "MISMATCH_GRACE", 0.2)
     z2m = await z2m_lock()
     z2m.lock.takes_codes = False
     provider = _provider(hass)
@@ -205,10 +205,10 @@ async def test_listeners_gone_release_the_subscriptions(
         provider.async_listen_available(lambda: None),
     ]
     await provider.async_read_credentials()
-    assert provider._unsubs
+    assert provider._link._unsubs
     for unsub in unsubs:
         unsub()
-    assert provider._unsubs == []
+    assert provider._link._unsubs == []
     # Used again later, it subscribes again and asks everything anew.
     z2m.lock.seed(4, "9911")
     assert by_slot(await provider.async_read_credentials()) == {4: "9911"}

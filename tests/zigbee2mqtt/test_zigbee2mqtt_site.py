@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
-from custom_components.keyholder.providers import zigbee2mqtt as z2m_module
+from custom_components.keyholder.providers import zigbee2mqtt_link as z2m_link
 
 from ..helpers import async_setup_plumber_site, front_door_sync, issue
 from ..zigbee2mqtt_sim import BASE, DEVICE, Z2MFactory, Z2MHarness, until
@@ -107,7 +107,7 @@ async def test_unreachable_lock_gets_its_codes_when_back(
 async def test_code_the_lock_refuses_is_a_failure(
     hass: HomeAssistant, z2m_lock: Z2MFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(z2m_module, "MISMATCH_GRACE", 0.2)
+    monkeypatch.setattr(z2m_link, "MISMATCH_GRACE", 0.2)
     z2m = await z2m_lock()
     z2m.lock.takes_codes = False
     await _site(hass)

@@ -4,46 +4,34 @@ TTLock-family locks reached over Bluetooth, through the ``ttlock-ble`` library.
 The lock is found through Home Assistant's ``bluetooth`` integration (local
 adapters or Bluetooth proxies); every operation opens a short BLE session with
 the lock's eKey (AES key, unlock key and, for passcodes, the admin password) and
-closes it again.
+closes it again (:mod:`.ttlock_link`, which also follows the bolt).
 
 A TTLock keeps passcodes, not numbered slots: Keyholder's passcode indices are
-this provider's own numbering of the passcodes on the lock, kept in ``slot_map``
-(ref -> code, saved with the site). A code found on the lock that is not in the map
-(added with the TTLock app, say) is given a free slot of its own, so Keyholder
-sees it as someone else's and never touches it.
+this provider's own numbering of the passcodes on the lock, saved with the site
+(:mod:`.ttlock_passcodes`, which also gives codes someone else put there slots
+of their own, never touched).
 
 Codes are written as the lock's own *period* passcodes when Keyholder passes the
 key's current window (``valid=(start, end)``), so the lock stops accepting a code
 at its end by itself, even while Home Assistant is down. Without an end they are
 permanent passcodes.
 
-Keypad use is read from the lock's operation log: after every session that reads
-the lock, and whenever the lock advertises that it has new records. What the
-lock's answers and clock mean is in :mod:`.ttlock_wire`. Nothing here logs or
-raises with a code in it.
+Keypad use is read from the lock's operation log (:mod:`.ttlock_log`): after
+every session that reads the lock, and whenever the lock advertises that it has
+new records. What the lock's answers and clock mean is in :mod:`.ttlock_wire`.
+Nothing here logs or raises with a code in it.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
-import contextlib
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from homeassistant.components import bluetooth
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
-from ttlock_ble import (
-    KeyboardPwdType,
-    LockAdvertisement,
-    LockState,
-    LogOperate,
-    TTLockClient,
-    TTLockError,
-    VirtualKey,
-)
+from ttlock_ble import TTLockClient, TTLockError, VirtualKey
 
 from ..const import CONF_SLOTS, LOGGER
 from ..engine.model import CredentialRef, KeyKind, LockCapabilities, SlotRange
@@ -54,23 +42,12 @@ from . import (
     Validity,
     check_credential,
 )
-from .ttlock_wire import (
-    PASSCODE_NOT_FOUND,
-    Held,
-    error_byte,
-    failure,
-    lock_date,
-    lock_time,
-    same,
-    wanted,
-)
-
-if TYPE_CHECKING:
-    from bleak.backends.device import BLEDevice
-    from ttlock_ble import LogEntry, PasscodeEntry
+from .ttlock_link import TTLockLink
+from .ttlock_log import TTLockLog
+from .ttlock_passcodes import TTLockPasscodes
+from .ttlock_wire import lock_time, wanted
 
 PROVIDER_TTLOCK: Final = "ttlock"
-BLUETOOTH_DOMAIN: Final = "bluetooth"
 CONF_ADDRESS: Final = "address"
 CONF_EKEY: Final = "ekey"
 DEFAULT_SLOTS: Final = 20
@@ -78,14 +55,10 @@ DEFAULT_SLOTS: Final = 20
 MAX_SLOTS: Final = 150
 # How often the lock's clock is checked (with a write of a period passcode).
 CLOCK_CHECK: Final = timedelta(hours=6)
-# Pause after a failed log fetch before an advertisement may start another.
-LOG_RETRY: Final = 60.0
 PIN_MIN: Final = 4
 PIN_MAX: Final = 9
 # TTLock's 128-bit service, as its locks advertise it.
 TTLOCK_SERVICE_UUID: Final = "00001910-0000-1000-8000-00805f9b34fb"
-
-_KEYPAD_UNLOCKS: Final = frozenset({LogOperate.KEYBOARD_PASSWORD_UNLOCK})
 
 
 class NotAdminKeyError(ValueError):
@@ -138,7 +111,6 @@ class TTLockLock(RefusesWhileWriting):
         self.hass = hass
         self.address = address.upper()
         self.key = key
-        self.slot_map = slot_map
         self._capabilities = LockCapabilities(
             slots={KeyKind.PASSCODE: SlotRange(1, slots)},
             pin_min=PIN_MIN,
@@ -147,16 +119,14 @@ class TTLockLock(RefusesWhileWriting):
             reports_slot=True,
             native_schedule=True,
         )
-        self._held: dict[str, Held] = {}
-        self._session_guard = asyncio.Lock()
-        self._usage: list[Callable[[CredentialRef], None]] = []
-        self._log_task: asyncio.Task[None] | None = None
-        self._log_retry_at = 0.0
+        self._link = TTLockLink(hass, self.address, key)
+        self._passcodes = TTLockPasscodes(
+            slot_map, self._capabilities.slots[KeyKind.PASSCODE]
+        )
+        self._log = TTLockLog(self._link, self._passcodes)
         self._clock_checked: datetime | None = None
         # The zone offset the clock was set for: a daylight saving change sets it again.
         self._clock_offset: timedelta | None = None
-        self.locked: bool | None = None
-        """Where the bolt is, as last heard (None: not known yet)."""
 
     @property
     def capabilities(self) -> LockCapabilities:
@@ -164,83 +134,22 @@ class TTLockLock(RefusesWhileWriting):
         return self._capabilities
 
     @property
-    def _bluetooth_loaded(self) -> bool:
-        return BLUETOOTH_DOMAIN in self.hass.config.components
+    def slot_map(self) -> dict[CredentialRef, str]:
+        """Return the provider's numbering: ref -> code (saved with the site)."""
+        return self._passcodes.slot_map
 
     @property
     def available(self) -> bool:
         """Return True while Home Assistant hears the lock and can connect to it."""
-        return self._bluetooth_loaded and bluetooth.async_address_present(
-            self.hass, self.address, connectable=True
-        )
-
-    # -- sessions ------------------------------------------------------------
-
-    def _device(self) -> BLEDevice:
-        if not self._bluetooth_loaded:
-            raise ProviderError(
-                "integration_not_loaded", "The Bluetooth integration is not loaded"
-            )
-        device = bluetooth.async_ble_device_from_address(
-            self.hass, self.address, connectable=True
-        )
-        if device is None:
-            raise ProviderError("lock_offline", "The lock is not in Bluetooth range")
-        return device
-
-    @contextlib.asynccontextmanager
-    async def _session(self, *, read_log: bool = False) -> AsyncIterator[TTLockClient]:
-        """Connect, run the body, read new keypad use if asked, and disconnect."""
-        async with self._session_guard:
-            client = TTLockClient.from_ble_device(
-                self._device(), self.key, keep_alive_after_command=0
-            )
-            try:
-                await client.connect()
-            except TTLockError as err:
-                raise ProviderError("lock_offline", "Could not connect") from err
-            try:
-                yield client
-                if read_log and self._usage:
-                    await self._async_read_log(client)
-            except TTLockError as err:
-                raise failure(err) from err
-            finally:
-                with contextlib.suppress(Exception):
-                    await client.disconnect()
-
-    async def _async_read_held(self, client: TTLockClient) -> None:
-        entries: list[PasscodeEntry] = await client.get_passcodes()
-        self._held = {
-            entry.passcode: Held(entry.pwd_type, entry.start_date, entry.end_date)
-            for entry in entries
-        }
+        return self._link.available
 
     # -- the protocol --------------------------------------------------------
 
     async def async_read_credentials(self) -> Mapping[CredentialRef, str | None]:
         """Read the lock's passcodes and report them by the provider's numbering."""
-        async with self._session(read_log=True) as client:
-            await self._async_read_held(client)
-        on_lock = set(self._held)
-        for ref, code in list(self.slot_map.items()):
-            if code not in on_lock:
-                del self.slot_map[ref]
-        known = set(self.slot_map.values())
-        for code in sorted(on_lock - known):
-            free = self._free_slot()
-            if free is None:
-                break  # more codes than slots: the rest stay unknown to Keyholder
-            self.slot_map[free] = code
-        return dict(self.slot_map)
-
-    def _free_slot(self) -> CredentialRef | None:
-        slots = self._capabilities.slots[KeyKind.PASSCODE]
-        refs = (
-            CredentialRef(KeyKind.PASSCODE, index)
-            for index in range(slots.first, slots.last + 1)
-        )
-        return next((ref for ref in refs if ref not in self.slot_map), None)
+        async with self._link.session(after=self._log.async_read) as client:
+            await self._passcodes.async_read(client)
+        return self._passcodes.assign_slots()
 
     def _check(self, ref: CredentialRef, code: str | None = None) -> None:
         caps = self._capabilities
@@ -259,25 +168,13 @@ class TTLockLock(RefusesWhileWriting):
         code = secret
         self._check(ref, code)
         want = wanted(valid)
-        held = self._held.get(code)
-        if self.slot_map.get(ref) == code and held is not None and same(held, want):
+        if self._passcodes.holds(ref, code, want):
             return  # the last read found it on the lock with this very window
-        async with self._session() as client:
-            await self._async_read_held(client)
+        async with self._link.session() as client:
+            await self._passcodes.async_read(client)
             if valid is not None:
                 await self._async_check_clock(client)
-            old = self.slot_map.get(ref)
-            if old is not None and old != code and old in self._held:
-                await self._async_delete(client, old)
-            held = self._held.get(code)
-            if held is None or not same(held, want):
-                if held is not None:
-                    await self._async_delete(client, code)
-                await self._async_add(client, code, want)
-                self._held[code] = want
-            for other in [r for r, c in self.slot_map.items() if c == code]:
-                del self.slot_map[other]
-            self.slot_map[ref] = code
+            await self._passcodes.async_write(client, ref, code, want)
 
     async def _async_check_clock(self, client: TTLockClient) -> None:
         """
@@ -307,217 +204,37 @@ class TTLockLock(RefusesWhileWriting):
     async def async_clear_credential(self, ref: CredentialRef) -> None:
         """Delete the passcode of ``ref`` from the lock."""
         self._check(ref)
-        async with self._session() as client:
-            code = self.slot_map.get(ref)
-            if code is not None:
-                await self._async_read_held(client)
-                if code in self._held:
-                    await self._async_delete(client, code)
-            self.slot_map.pop(ref, None)
-
-    async def _async_add(self, client: TTLockClient, code: str, held: Held) -> None:
-        if held.pwd_type is KeyboardPwdType.PERIOD:
-            assert held.start is not None
-            assert held.end is not None
-            await client.add_passcode(
-                code,
-                pwd_type=KeyboardPwdType.PERIOD,
-                start_date=lock_date(held.start),
-                end_date=lock_date(held.end),
-            )
-        else:
-            await client.add_passcode(code)
-
-    async def _async_delete(self, client: TTLockClient, code: str) -> None:
-        held = self._held.pop(code, None)
-        pwd_type = held.pwd_type if held else KeyboardPwdType.PERMANENT
-        try:
-            await client.delete_passcode(code, pwd_type=pwd_type)
-        except TTLockError as err:
-            if error_byte(err) != PASSCODE_NOT_FOUND:
-                raise
-
-    # -- keypad use ----------------------------------------------------------
-
-    async def _async_read_log(self, client: TTLockClient) -> None:
-        """Report keypad unlocks with a code Keyholder placed (new log entries only)."""
-        entries: list[LogEntry] = await client.get_operation_log()
-        by_code = {code: ref for ref, code in self.slot_map.items()}
-        for entry in entries:
-            if entry.record_type not in _KEYPAD_UNLOCKS or entry.password is None:
-                continue
-            ref = by_code.get(entry.password)
-            if ref is None:
-                continue
-            held = self._held.get(entry.password)
-            if (
-                held is not None
-                and held.start is not None
-                and entry.operate_date is not None
-                and entry.operate_date < held.start
-            ):
-                continue  # an earlier life of the same digits
-            for on_use in list(self._usage):
-                on_use(ref)
+        async with self._link.session() as client:
+            await self._passcodes.async_clear(client, ref)
 
     def async_listen_usage(
         self, on_use: Callable[[CredentialRef], None]
     ) -> Callable[[], None]:
         """Call ``on_use(ref)`` for keypad unlocks found in the lock's log."""
-        self._usage.append(on_use)
-        if not self._bluetooth_loaded:
-            # Keypad use is still read with every sync; Keyholder reloads with
-            # Bluetooth (a dependency loaded before it when both are set up).
-            return lambda: self._usage.remove(on_use)
-        unsub_adv = bluetooth.async_register_callback(
-            self.hass,
-            self._on_advertisement,
-            bluetooth.BluetoothCallbackMatcher(address=self.address),
-            bluetooth.BluetoothScanningMode.PASSIVE,
-        )
-
-        def _unsub() -> None:
-            unsub_adv()
-            self._usage.remove(on_use)
-
-        return _unsub
-
-    @callback
-    def _on_advertisement(
-        self,
-        info: bluetooth.BluetoothServiceInfoBleak,
-        _change: bluetooth.BluetoothChange,
-    ) -> None:
-        """Fetch the log when the lock advertises new records."""
-        if not any(
-            (adv := LockAdvertisement.from_manufacturer_data(company, payload))
-            is not None
-            and adv.has_new_records
-            for company, payload in info.manufacturer_data.items()
-        ):
-            return
-        if self._log_task is not None and not self._log_task.done():
-            return
-        if self.hass.loop.time() < self._log_retry_at:
-            return  # the last fetch failed: the lock advertises every second
-        self._log_task = self.hass.async_create_background_task(
-            self._async_fetch_log(), f"keyholder ttlock log {self.address}"
-        )
-
-    async def _async_fetch_log(self) -> None:
-        try:
-            async with self._session(read_log=True):
-                pass  # the session reads the log on its way out
-        except ProviderError:
-            self._log_retry_at = self.hass.loop.time() + LOG_RETRY
-            LOGGER.debug("Could not read the log of the TTLock %s", self.address)
-
-    # -- the bolt (the lock entity) --------------------------------------------
-
-    async def async_lock(self) -> None:
-        """Throw the bolt over Bluetooth."""
-        async with self._session() as client:
-            await client.lock()
-        self.locked = True
-
-    async def async_unlock(self) -> None:
-        """Withdraw the bolt over Bluetooth."""
-        async with self._session() as client:
-            await client.unlock()
-        self.locked = False
-
-    def async_listen_state(self, on_change: Callable[[], None]) -> Callable[[], None]:
-        """Call ``on_change()`` when the bolt moves or the lock comes or goes."""
-        if not self._bluetooth_loaded:
-            return lambda: None
-        gone = False
-
-        @callback
-        def _on_gone(_info: bluetooth.BluetoothServiceInfoBleak) -> None:
-            nonlocal gone
-            gone = True
-            on_change()
-
-        @callback
-        def _on_adv(
-            info: bluetooth.BluetoothServiceInfoBleak,
-            _change: bluetooth.BluetoothChange,
-        ) -> None:
-            nonlocal gone
-            if gone:
-                gone = False
-                on_change()
-            for company, payload in info.manufacturer_data.items():
-                adv = LockAdvertisement.from_manufacturer_data(company, payload)
-                if (
-                    adv is None
-                    or adv.lock_state is None  # dormant: the bit means nothing
-                    or adv.lock_mac.upper() != self.address
-                ):
-                    continue
-                locked = adv.lock_state is LockState.LOCKED
-                if locked is not self.locked:
-                    self.locked = locked
-                    on_change()
-
-        unsubs = [
-            bluetooth.async_register_callback(
-                self.hass,
-                _on_adv,
-                bluetooth.BluetoothCallbackMatcher(address=self.address),
-                bluetooth.BluetoothScanningMode.PASSIVE,
-            ),
-            bluetooth.async_track_unavailable(
-                self.hass, _on_gone, self.address, connectable=True
-            ),
-        ]
-
-        def _unsub() -> None:
-            for unsub in unsubs:
-                unsub()
-
-        return _unsub
+        return self._log.async_listen_usage(on_use)
 
     def async_listen_available(self, on_back: Callable[[], None]) -> Callable[[], None]:
         """Call ``on_back()`` when the lock is heard again after being gone."""
-        if not self._bluetooth_loaded:
-            return lambda: None
-        gone = not self.available
+        return self._link.async_listen_available(on_back)
 
-        @callback
-        def _on_gone(_info: bluetooth.BluetoothServiceInfoBleak) -> None:
-            nonlocal gone
-            gone = True
+    # -- the bolt (the lock entity) --------------------------------------------
 
-        @callback
-        def _on_seen(
-            _info: bluetooth.BluetoothServiceInfoBleak,
-            _change: bluetooth.BluetoothChange,
-        ) -> None:
-            nonlocal gone
-            if gone:
-                gone = False
-                on_back()
+    @property
+    def locked(self) -> bool | None:
+        """Return where the bolt is, as last heard (None: not known yet)."""
+        return self._link.locked
 
-        unsubs = [
-            bluetooth.async_track_unavailable(
-                self.hass, _on_gone, self.address, connectable=True
-            ),
-            bluetooth.async_register_callback(
-                self.hass,
-                _on_seen,
-                bluetooth.BluetoothCallbackMatcher(
-                    address=self.address, connectable=True
-                ),
-                bluetooth.BluetoothScanningMode.PASSIVE,
-            ),
-        ]
+    async def async_lock(self) -> None:
+        """Throw the bolt over Bluetooth."""
+        await self._link.async_lock()
 
-        def _unsub() -> None:
-            for unsub in unsubs:
-                unsub()
+    async def async_unlock(self) -> None:
+        """Withdraw the bolt over Bluetooth."""
+        await self._link.async_unlock()
 
-        return _unsub
+    def async_listen_state(self, on_change: Callable[[], None]) -> Callable[[], None]:
+        """Call ``on_change()`` when the bolt moves or the lock comes or goes."""
+        return self._link.async_listen_state(on_change)
 
 
 def from_subentry(setup: LockSetup) -> TTLockLock:
