@@ -43,12 +43,13 @@ from .action_fields import (
 )
 from .const import (
     CONF_ACTIVE_FROM,
+    CONF_EMAIL,
     CONF_EXPIRES_ON,
+    CONF_FAMILY_NAME,
     CONF_GIVEN_NAME,
     CONF_PASSCODE_LENGTH,
     DEFAULT_PASSCODE_LENGTH,
     DOMAIN,
-    SUBENTRY_BOOKING,
     SUBENTRY_KEYHOLDER,
     site_setting,
 )
@@ -250,13 +251,13 @@ async def add_keyholder(call: ServiceCall) -> ServiceResponse:
         user_input[CONF_ACTIVE_FROM] = active.isoformat()
     if expires := _day(call.data.get(CONF_EXPIRES_ON), CONF_EXPIRES_ON):
         user_input[CONF_EXPIRES_ON] = expires.isoformat()
-    others = [
-        dict(sub.data)
-        if sub.subentry_type == SUBENTRY_KEYHOLDER
-        else {CONF_GIVEN_NAME: sub.title}  # a booking calendar's guests
-        for sub in entry.subentries.values()
-        if sub.subentry_type in (SUBENTRY_KEYHOLDER, SUBENTRY_BOOKING)
-    ]
+    # Only the keyholders (and booking calendars) with the same name or e-mail.
+    others = entry.runtime_data.subentries.others(
+        entry,
+        user_input[CONF_GIVEN_NAME],
+        user_input.get(CONF_FAMILY_NAME, ""),
+        user_input.get(CONF_EMAIL) or "",
+    )
     if errors := keyholder_problems(user_input, others):
         field, error = next(iter(errors.items()))
         raise validation_error(f"keyholder_{error}", field=field)

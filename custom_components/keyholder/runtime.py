@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Callable, Iterable
 import contextlib
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from homeassistant.config_entries import ConfigEntry
@@ -49,6 +49,7 @@ from .providers import (
 )
 from .store import KeyholderStore, SiteData
 from .store_file import StoreWriteError
+from .subentry_changes import SubentryChanges
 from .sync_state import (
     AccessEvent,
     AccessResult,
@@ -103,11 +104,12 @@ class KeyholderRuntime:
         # Scopes whose entities show something that changed since the last
         # notification (None: all of them).
         self._stale: set[str] | None = set()
+        self.changed_scopes: set[str] | None = set()
+        """While listeners are called: the scopes the change concerns (None: all)."""
         self._access_listeners: list[Callable[[AccessEvent], None]] = []
         self._keyholder_listeners: list[Callable[[str], None]] = []
-        self.signature: tuple[Any, ...] = ()
-        # subentry id -> (data, title) each keyholder was last built from
-        self.keyholder_sources: dict[str, tuple[Any, str]] = {}
+        self.subentries: SubentryChanges
+        """The site's subentries as last applied (set up with the runtime)."""
         self.bookings: AccessSource | None = None
         """The site's booking calendars (stopped before the runtime)."""
         self._closed = False
@@ -228,10 +230,14 @@ class KeyholderRuntime:
     @callback
     def _notify(self) -> None:
         stale, self._stale = self._stale, set()
-        for scope, updates in list(self._listeners.items()):
-            if scope is None or stale is None or scope in stale:
-                for update in list(updates):
-                    update()
+        # The scopes concerned, not every scope of the site: a change costs what
+        # it concerns, however many keyholders there are.
+        scopes = list(self._listeners) if stale is None else [None, *sorted(stale)]
+        self.changed_scopes = stale
+        for scope in scopes:
+            for update in list(self._listeners.get(scope, ())):
+                update()
+        self.changed_scopes = set()
 
     # -- lifecycle -----------------------------------------------------------
 

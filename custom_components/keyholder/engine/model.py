@@ -11,6 +11,7 @@ are interpreted in the site's time zone (see :mod:`.schedule`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -180,10 +181,15 @@ class Site:
     keyholders: dict[str, Keyholder] = field(default_factory=dict)
     keys: dict[str, Key] = field(default_factory=dict)
     slots: dict[str, dict[str, int]] = field(default_factory=dict)
-    # keyholder id -> ids of their keys (kept by put_key / remove_key)
+    # keyholder id -> ids of their keys, lock id -> ids of the keys listing it
+    # (kept by put_key / remove_key), and the highest serial ever put
     _by_holder: dict[str, set[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _by_lock: dict[str, set[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _max_serial: int = field(default=0, init=False, repr=False, compare=False)
     revision: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -192,9 +198,17 @@ class Site:
 
     def _reindex(self) -> None:
         self._by_holder = {}
+        self._by_lock = {}
+        self._max_serial = 0
         self.revision += 1
         for key in self.keys.values():
-            self._by_holder.setdefault(key.keyholder_id, set()).add(key.id)
+            self._index(key)
+
+    def _index(self, key: Key) -> None:
+        self._by_holder.setdefault(key.keyholder_id, set()).add(key.id)
+        for lock_id in key.lock_ids:
+            self._by_lock.setdefault(lock_id, set()).add(key.id)
+        self._max_serial = max(self._max_serial, key.serial)
 
     def replace_all(self, other: Site) -> None:
         """Take over another site's keyholders, keys and slots (in place)."""
@@ -214,10 +228,20 @@ class Site:
 
     def keys_on(self, lock_id: str) -> list[Key]:
         """Return the keys that list ``lock_id``, sorted by key id."""
-        return sorted(
-            (key for key in self.keys.values() if lock_id in key.lock_ids),
-            key=lambda key: key.id,
-        )
+        return [self.keys[key_id] for key_id in sorted(self._by_lock.get(lock_id, ()))]
+
+    def keys_for(self, lock_ids: Iterable[str]) -> list[Key]:
+        """
+        Return the keys that list any of ``lock_ids`` (in no particular order).
+
+        Costs what those locks hold, not what the whole site holds.
+        """
+        found: set[str] = set()
+        for lock_id in lock_ids:
+            found.update(self._by_lock.get(lock_id, ()))
+        if len(found) * 2 > len(self.keys):
+            return [key for key in self.keys.values() if key.id in found]
+        return [self.keys[key_id] for key_id in found]
 
     def keyholder_of(self, key: Key) -> Keyholder | None:
         """Return the keyholder of ``key`` (None if it is missing)."""
@@ -231,23 +255,27 @@ class Site:
         return None
 
     def next_serial(self) -> int:
-        """Return the issue number of a new key: after every key of the site."""
-        return max((key.serial for key in self.keys.values()), default=0) + 1
+        """Return the issue number of a new key: after every key put in the site."""
+        return self._max_serial + 1
 
     def put_key(self, key: Key) -> None:
         """Add or replace a key."""
         if (old := self.keys.get(key.id)) is not None:
             self._unindex(old)
         self.keys[key.id] = key
-        self._by_holder.setdefault(key.keyholder_id, set()).add(key.id)
+        self._index(key)
         self.revision += 1
 
     def _unindex(self, key: Key) -> None:
-        ids = self._by_holder.get(key.keyholder_id)
-        if ids is not None:
-            ids.discard(key.id)
-            if not ids:
-                del self._by_holder[key.keyholder_id]
+        for index, scope in (
+            *((self._by_lock, lock_id) for lock_id in key.lock_ids),
+            (self._by_holder, key.keyholder_id),
+        ):
+            ids = index.get(scope)
+            if ids is not None:
+                ids.discard(key.id)
+                if not ids:
+                    del index[scope]
 
     def put_keyholder(self, keyholder: Keyholder) -> None:
         """Add or replace a keyholder."""
