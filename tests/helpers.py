@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.store import SiteData
 
 from .conftest import PLUMBER, _keyholder
 
@@ -117,3 +118,20 @@ async def async_setup_plumber_site(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+def settled(data: SiteData, lock_id: str) -> dict[int, str]:
+    """
+    Return Keyholder's record of a lock's slots with its saved pending writes made.
+
+    What a pass wrote is saved with the next write of the site; until then the
+    writes stay on disk as pending, and a restart settles them against the lock:
+    this is the record once the lock took them.
+    """
+    record = dict(data.written.get(lock_id, {}))
+    for slot, code in data.pending.get(lock_id, {}).items():
+        if code is None:
+            record.pop(slot, None)
+        else:
+            record[slot] = code
+    return record

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
@@ -60,6 +60,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     runtime.subentries = subentries
     entry.runtime_data = runtime
     entry.async_on_unload(WrongCodeAlerts(hass, entry).async_start())
+    entry.async_on_unload(
+        hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, runtime.async_save_at_stop)
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     # Bringing the locks in line can take long with radio locks: the site's
@@ -67,7 +70,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     entry.async_create_task(hass, runtime.async_start(), "keyholder first sync")
     # Guests' keys follow their booking calendars (stopped with the runtime).
     runtime.bookings = Bookings(hass, entry)
-    subentries.take_bookings(entry)  # the first sync follows them all
+    subentries.take_bookings()  # the first sync follows them all
     entry.async_create_task(hass, runtime.bookings.async_sync(), "keyholder bookings")
     return True
 
@@ -128,8 +131,8 @@ async def _async_reload(hass: HomeAssistant, entry: KeyholderConfigEntry) -> Non
     if runtime.subentries.reload:
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
-    await async_sync_keyholders(hass, entry)
-    if runtime.bookings is not None and runtime.subentries.take_bookings(entry):
+    await async_sync_keyholders(hass, entry, looked=True)
+    if runtime.subentries.take_bookings() and runtime.bookings is not None:
         await runtime.bookings.async_sync()
 
 

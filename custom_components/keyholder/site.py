@@ -85,13 +85,13 @@ def sync_keyholders(
 
     Details come from the subentries; whether someone is blocked is run-time
     state kept in the store. Keyholders whose subentry is gone lose their keys.
-    Only the subentries ``subentries`` saw added, changed or removed are read:
-    a change costs what changed, however many keyholders.
+    Only the subentries ``subentries`` saw added, changed or removed (at its
+    last look) are read: a change costs what changed, however many keyholders.
     """
     site = data.site
     locks: set[str] = set()
     changed, added = set(), set()
-    for sid in subentries.take_people(entry):
+    for sid in subentries.take_people():
         sub = entry.subentries.get(sid)
         old = site.keyholders.get(sid)
         if sub is None or sub.subentry_type not in PEOPLE:
@@ -111,10 +111,16 @@ def sync_keyholders(
 
 
 async def async_sync_keyholders(
-    hass: HomeAssistant, entry: KeyholderConfigEntry
+    hass: HomeAssistant, entry: KeyholderConfigEntry, *, looked: bool = False
 ) -> None:
-    """Apply keyholder subentry changes to the running site without a reload."""
+    """
+    Apply keyholder subentry changes to the running site without a reload.
+
+    ``looked``: the caller has just looked at the subentries (no need again).
+    """
     runtime = entry.runtime_data
+    if not looked:
+        runtime.subentries.look(entry)
     changes = sync_keyholders(entry, runtime.data, runtime.subentries)
     if not changes.changed:
         return

@@ -94,15 +94,13 @@ class SubentryChanges:
         self._bookings |= kind == SUBENTRY_BOOKING
         self._index(sid, subentry)
 
-    def take_people(self, entry: ConfigEntry) -> set[str]:
-        """Return (and forget) the keyholder subentries added, changed or removed."""
-        self.look(entry)
+    def take_people(self) -> set[str]:
+        """Return (and forget) the keyholder subentries seen added, changed, removed."""
         people, self._people = self._people, set()
         return people
 
-    def take_bookings(self, entry: ConfigEntry) -> bool:
-        """Return (and forget) whether a booking subentry changed."""
-        self.look(entry)
+    def take_bookings(self) -> bool:
+        """Return (and forget) whether a booking subentry was seen changed."""
         bookings, self._bookings = self._bookings, False
         return bookings
 
