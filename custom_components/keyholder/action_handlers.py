@@ -268,6 +268,7 @@ async def add_keyholder(call: ServiceCall) -> ServiceResponse:
         title=keyholder_title(data),
         unique_id=None,
     )
+    entry.runtime_data.subentries.expect(entry, subentry.subentry_id)
     call.hass.config_entries.async_add_subentry(entry, subentry)
     # Ready for the next action at once (e.g. issue_key in the same script).
     await async_sync_keyholders(call.hass, entry)
@@ -282,6 +283,7 @@ async def remove_keyholder(call: ServiceCall) -> None:
     holder = runtime.site.keyholders[keyholder_id]
     if is_last_active_manager(runtime.site, holder):
         raise validation_error("last_manager_removed", keyholder=holder.name)
+    runtime.subentries.expect(entry, keyholder_id)
     call.hass.config_entries.async_remove_subentry(entry, keyholder_id)
     await async_sync_keyholders(call.hass, entry)
 

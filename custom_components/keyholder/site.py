@@ -114,13 +114,15 @@ async def async_sync_keyholders(
     hass: HomeAssistant, entry: KeyholderConfigEntry, *, looked: bool = False
 ) -> None:
     """
-    Apply keyholder subentry changes to the running site without a reload.
+    Apply keyholder subentries added or removed, and changes seen, in place.
 
-    ``looked``: the caller has just looked at the subentries (no need again).
+    ``looked``: the caller (the update listener) has just looked at every
+    subentry; otherwise only those added or removed are looked for (a change
+    in place is seen by the update listener that follows it).
     """
     runtime = entry.runtime_data
     if not looked:
-        runtime.subentries.look(entry)
+        runtime.subentries.look_added(entry)
     changes = sync_keyholders(entry, runtime.data, runtime.subentries)
     if not changes.changed:
         return

@@ -125,6 +125,8 @@ class SiteRecords:
         """False until the files' records are known (everything then differs)."""
         self._held: dict[tuple[str, ...], _Held] = {}
         self._groups: dict[tuple[str, ...], dict[str, tuple[dict[Any, Any], _Held]]]
+        # Keys and keyholders put or removed since the last write (None: any)
+        self._unsettled: set[str] | None = None
         self.forget()
 
     def forget(self) -> None:
@@ -132,6 +134,7 @@ class SiteRecords:
         self.known = False
         self._held = {s.path: {} for s in SECTIONS if not s.grouped}
         self._groups = {s.path: {} for s in SECTIONS if s.grouped}
+        self._unsettled = None
 
     def diff(self, data: SiteData) -> tuple[list[Change], list[Any]]:
         """
@@ -142,14 +145,27 @@ class SiteRecords:
         """
         changes: list[Change] = []
         accepted: list[Any] = []
+        # Keys and keyholders are looked at only where the site says they were
+        # put or removed (all of them when it cannot say).
+        changed = data.site.take_changed()
+        if changed is None or self._unsettled is None:
+            self._unsettled = None
+        else:
+            self._unsettled |= changed
         for section in SECTIONS:
             records = section.records(data)
             if not section.grouped:
                 held = self._held[section.path]
-                for record_id, record in _diff(
-                    section, section.path, records, held, changes
-                ).items():
-                    accepted.append((section.path, record_id, record))
+                ids = self._unsettled if section.immutable else None
+                updates = (
+                    _diff(section, section.path, records, held, changes)
+                    if ids is None
+                    else _diff_some(section, records, held, ids, changes)
+                )
+                accepted.extend(
+                    (section.path, record_id, record)
+                    for record_id, record in updates.items()
+                )
                 continue
             groups = self._groups[section.path]
             seen = 0
@@ -178,6 +194,8 @@ class SiteRecords:
     def accept(self, accepted: Iterable[Any], *, known: bool = False) -> None:
         """Take records as written (``known``: the files now hold exactly these)."""
         self.known |= known
+        if known:
+            self._unsettled = set()
         for path, record_id, record in accepted:
             held: dict[str, Any] = (
                 self._held[path] if path in self._held else self._groups[path]
@@ -207,6 +225,28 @@ class SiteRecords:
             else:
                 container[name] = {key: held[key][1] for key in sorted(held)}
         return payload
+
+
+def _diff_some(
+    section: _Section,
+    records: Mapping[str, Any],
+    held: _Held,
+    ids: set[str],
+    changes: list[Change],
+) -> dict[str, tuple[Any, Any] | None]:
+    """Like :func:`_diff`, looking only at the (immutable) records ``ids``."""
+    updates: dict[str, tuple[Any, Any] | None] = {}
+    for record_id in ids:
+        value, old = records.get(record_id), held.get(record_id)
+        if value is None:
+            if old is not None:
+                changes.append(["del", list(section.path), record_id])
+                updates[record_id] = None
+        elif old is None or old[0] is not value:
+            as_json = section.to_json(value)
+            changes.append(["set", list(section.path), record_id, as_json])
+            updates[record_id] = (value, as_json)
+    return updates
 
 
 def _diff(

@@ -83,6 +83,7 @@ class SiteWriter:
         """
         changes, accepted = self.records.diff(data)
         if self.records.known and not changes:
+            self.records.accept(accepted, known=True)
             return
         encoded: list[bytes] = []
         whole = not self.records.known or self.changes_id is None
@@ -132,7 +133,7 @@ class SiteWriter:
             }
         )
         self._written = written
-        self._changes_size = sum(len(change) for change in written)
+        self._changes_size += sum(len(change) for change in encoded)
 
     def _take_backup(self) -> dict[str, Any]:
         """Return what the files hold, when the delayed copy is written."""

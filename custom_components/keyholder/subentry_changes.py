@@ -68,10 +68,68 @@ class SubentryChanges:
         self._names: dict[str, set[str]] = {}
         self._emails: dict[str, set[str]] = {}
         self._keys: dict[str, tuple[str, str]] = {}
+        # The mapping of subentries as last looked at (Home Assistant replaces
+        # it when one is added or removed); Keyholder's own update about to be
+        # made (the subentry and the mapping before it); how many of its own
+        # updates, already noted, still have their update listener call to come.
+        self._mapping: Mapping[str, ConfigSubentry] = {}
+        self._expected: tuple[str, Mapping[str, ConfigSubentry]] | None = None
+        self._own = 0
         self.look(entry)
 
+    def expect(self, entry: ConfigEntry, sid: str) -> None:
+        """
+        Note that Keyholder itself is about to add or remove subentry ``sid``.
+
+        Call it right before the update: the update listener call it makes (at
+        once or later) then needs no look at every subentry.
+        """
+        self._expected = (sid, entry.subentries)
+
     def look(self, entry: ConfigEntry) -> None:
-        """Note what changed since the last look."""
+        """
+        Note what changed since the last look (the update listener calls this).
+
+        Home Assistant calls the update listener once per update. A call while
+        Keyholder's own updates (already noted) still have theirs to come needs
+        no look: such a call comes after it, and the last call of all always
+        looks at every subentry.
+        """
+        if self._take_expected(entry):
+            pass  # the call for Keyholder's own update, made at once
+        elif self._own and entry.subentries is self._mapping:
+            self._own -= 1
+        else:
+            self._own = 0
+            self._look_all(entry)
+        if _settings(entry) != self._settings:
+            self.reload = True
+
+    def _take_expected(self, entry: ConfigEntry) -> bool:
+        """
+        Note Keyholder's own update alone, if it is all that changed.
+
+        True when the subentries are those before it, looked at already, with
+        its subentry added or removed (the update is made in one go).
+        """
+        if self._expected is None or entry.subentries is self._expected[1]:
+            return False
+        (sid, before), after = self._expected, entry.subentries
+        self._expected = None
+        if before is not self._mapping or len(after) - len(before) not in (-1, 1):
+            return False
+        if (sid in after) == (sid in before):
+            return False
+        if (sub := after.get(sid)) is not None:
+            self._seen[sid] = (sub.data, sub.title, sub.subentry_type)
+            self._changed(sid, sub.subentry_type, sub)
+        elif (old := self._seen.pop(sid, None)) is not None:
+            self._changed(sid, old[2], None)
+        self._mapping = after
+        return True
+
+    def _look_all(self, entry: ConfigEntry) -> None:
+        """Compare every subentry with how it was last seen."""
         seen, subentries = self._seen, entry.subentries
         for sid, sub in subentries.items():
             old = seen.get(sid)
@@ -82,8 +140,28 @@ class SubentryChanges:
         if len(seen) > len(subentries):
             for sid in seen.keys() - subentries.keys():
                 self._changed(sid, seen.pop(sid)[2], None)
-        if _settings(entry) != self._settings:
-            self.reload = True
+        self._mapping = subentries
+
+    def look_added(self, entry: ConfigEntry) -> None:
+        """
+        Note the subentries added or removed since the last look (not changes).
+
+        A subentry changed in place is noted by the next :meth:`look`, which
+        the update listener Home Assistant calls after every change makes.
+        """
+        if self._take_expected(entry):
+            self._own += 1  # its update listener call is still to come
+            return
+        seen, subentries = self._seen, entry.subentries
+        if subentries is self._mapping:
+            return
+        for sid in subentries.keys() - seen.keys():
+            sub = subentries[sid]
+            seen[sid] = (sub.data, sub.title, sub.subentry_type)
+            self._changed(sid, sub.subentry_type, sub)
+        for sid in seen.keys() - subentries.keys():
+            self._changed(sid, seen.pop(sid)[2], None)
+        self._mapping = subentries
 
     def _changed(self, sid: str, kind: str, subentry: ConfigSubentry | None) -> None:
         """Note a subentry added, changed or removed (None)."""
@@ -108,7 +186,7 @@ class SubentryChanges:
         self, entry: ConfigEntry, given: str, family: str, email: str
     ) -> list[dict[str, Any]]:
         """Return the details of the keyholders with this full name or e-mail."""
-        self.look(entry)
+        self.look_added(entry)
         ids = set(self._names.get(full_name_key(given.strip(), family.strip()), ()))
         if email := email.strip().casefold():
             ids.update(self._emails.get(email, ()))

@@ -190,6 +190,11 @@ class Site:
         default_factory=dict, init=False, repr=False, compare=False
     )
     _max_serial: int = field(default=0, init=False, repr=False, compare=False)
+    # ids of the keys and keyholders put or removed since take_changed (None:
+    # any of them may have)
+    _changed: set[str] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
     revision: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -200,6 +205,7 @@ class Site:
         self._by_holder = {}
         self._by_lock = {}
         self._max_serial = 0
+        self._changed = None
         self.revision += 1
         for key in self.keys.values():
             self._index(key)
@@ -258,13 +264,28 @@ class Site:
         """Return the issue number of a new key: after every key put in the site."""
         return self._max_serial + 1
 
+    def take_changed(self) -> set[str] | None:
+        """
+        Return (and forget) the ids of keys and keyholders put or removed since.
+
+        None: any of them may have changed (the site was built or replaced).
+        For one reader (the store), which then looks at just those.
+        """
+        changed, self._changed = self._changed, set()
+        return changed
+
+    def _touch(self, item_id: str) -> None:
+        self.revision += 1
+        if self._changed is not None:
+            self._changed.add(item_id)
+
     def put_key(self, key: Key) -> None:
         """Add or replace a key."""
         if (old := self.keys.get(key.id)) is not None:
             self._unindex(old)
         self.keys[key.id] = key
         self._index(key)
-        self.revision += 1
+        self._touch(key.id)
 
     def _unindex(self, key: Key) -> None:
         for index, scope in (
@@ -280,7 +301,7 @@ class Site:
     def put_keyholder(self, keyholder: Keyholder) -> None:
         """Add or replace a keyholder."""
         self.keyholders[keyholder.id] = keyholder
-        self.revision += 1
+        self._touch(keyholder.id)
 
     def remove_key(self, key_id: str) -> Key | None:
         """Remove a key (and forget its slots); return it if it existed."""
@@ -289,12 +310,12 @@ class Site:
         key = self.keys.pop(key_id, None)
         if key is not None:
             self._unindex(key)
-            self.revision += 1
+            self._touch(key_id)
         return key
 
     def remove_keyholder(self, keyholder_id: str) -> Keyholder | None:
         """Remove a keyholder together with all of its keys."""
         for key in self.keys_of(keyholder_id):
             self.remove_key(key.id)
-        self.revision += 1
+        self._touch(keyholder_id)
         return self.keyholders.pop(keyholder_id, None)
