@@ -42,8 +42,6 @@ class SiteData(Protocol):
 type Change = list[Any]
 """``["set", path, record id, value]`` or ``["del", path, record id]``."""
 
-WHOLE_BELOW = 64 * 1024
-"""A main file smaller than this (bytes) is written whole for every change."""
 CHANGES_MIN = 16 * 1024
 """The changes may always grow to this size (bytes) before the main file is rewritten."""
 CHANGE_SIZE = 1024

@@ -173,9 +173,10 @@ class Site:
     on each lock. The planner (:func:`.plan.desired_state`) maintains it.
 
     Keyholders and keys are added, replaced and removed through the methods
-    below, which keep the index of each keyholder's keys and count
-    ``revision`` up (what is computed from them may be kept until it moves);
-    ``keyholders`` and ``keys`` themselves are read freely.
+    below, which keep the index of each keyholder's and each lock's keys, note
+    which ones changed (:meth:`take_changed`) and count ``revision`` up (what
+    is computed from them may be kept until it moves); ``keyholders`` and
+    ``keys`` themselves are read freely.
     """
 
     keyholders: dict[str, Keyholder] = field(default_factory=dict)
