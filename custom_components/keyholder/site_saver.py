@@ -88,7 +88,13 @@ class SiteSaver:
                     await self._store.async_save(self._data)
                 except StoreWriteError as err:
                     future.set_exception(err)
+                except Exception as err:  # noqa: BLE001
+                    # Anything else fails the waiters like a failed write (its
+                    # message may quote stored values: only its type is logged).
+                    LOGGER.error("Unexpected %s while saving", type(err).__name__)
+                    future.set_exception(StoreWriteError(type(err).__name__))
                 except BaseException as err:
+                    # Cancelled: nobody is left waiting for it.
                     future.set_exception(StoreWriteError(type(err).__name__))
                     raise
                 else:
