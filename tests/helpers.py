@@ -25,6 +25,7 @@ from custom_components.keyholder.engine.model import (
     LockCapabilities,
     SlotRange,
 )
+from custom_components.keyholder.store import SiteData
 
 from .conftest import PLUMBER, _keyholder
 
@@ -139,3 +140,20 @@ async def async_setup_plumber_site(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+def settled(data: SiteData, lock_id: str) -> dict[CredentialRef, str]:
+    """
+    Return Keyholder's record of a lock's slots with its saved pending writes made.
+
+    What a pass wrote is saved with the next write of the site; until then the
+    writes stay on disk as pending, and a restart settles them against the lock:
+    this is the record once the lock took them.
+    """
+    record = dict(data.written.get(lock_id, {}))
+    for slot, code in data.pending.get(lock_id, {}).items():
+        if code is None:
+            record.pop(slot, None)
+        else:
+            record[slot] = code
+    return record

@@ -311,10 +311,11 @@ async def test_missing_main_file_is_restored_from_the_copy(
     repair = issue_registry.async_get_issue(DOMAIN, ISSUE_ID)
     assert repair is not None
     assert repair.translation_key == "store_restored_missing"
-    # The copy was flushed when the site unloaded (3 s in, before BACKUP_DELAY).
+    # The copy was flushed when the site unloaded (3 s in, before BACKUP_DELAY),
+    # with the unload's save of what the key's pass wrote to the lock.
     assert repair.translation_placeholders == {
         "site": "Home",
-        "saved_at": "2026-12-03 09:00:00",
+        "saved_at": "2026-12-03 09:00:03",
     }
     assert (files / MAIN).is_file()
 

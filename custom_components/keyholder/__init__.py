@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
@@ -15,14 +15,13 @@ from .panel import async_register_panel
 from .runtime import KeyholderConfigEntry, KeyholderRuntime
 from .services import async_setup_services
 from .site import (
-    KeyholderSources,
     async_sync_keyholders,
     build_locks,
     delete_lock_issues,
-    reload_signature,
     sync_keyholders,
 )
 from .store import KeyholderStore, LoadOutcome, LoadResult, store_issue_id
+from .subentry_changes import SubentryChanges
 from .websocket_api import async_register_websocket_api
 
 __all__ = ["KeyholderConfigEntry"]
@@ -53,15 +52,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     data = loaded.data
     # Runs after async_unload_entry has let the last pass save.
     entry.async_on_unload(store.async_flush_backup)
-    sources: KeyholderSources = {}
-    sync_keyholders(entry, data, sources)
+    subentries = SubentryChanges(entry, known=set(data.site.keyholders))
+    sync_keyholders(entry, data, subentries)
     runtime = KeyholderRuntime(
         hass, entry.entry_id, store, data, build_locks(hass, entry, data)
     )
-    runtime.keyholder_sources = sources
+    runtime.subentries = subentries
     entry.runtime_data = runtime
-    runtime.signature = reload_signature(entry)
     entry.async_on_unload(WrongCodeAlerts(hass, entry).async_start())
+    entry.async_on_unload(
+        hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, runtime.async_save_at_stop)
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     # Bringing the locks in line can take long with radio locks: the site's
@@ -69,6 +70,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     entry.async_create_task(hass, runtime.async_start(), "keyholder first sync")
     # Guests' keys follow their booking calendars (stopped with the runtime).
     runtime.bookings = Bookings(hass, entry)
+    subentries.take_bookings()  # the first sync follows them all
     entry.async_create_task(hass, runtime.bookings.async_sync(), "keyholder bookings")
     return True
 
@@ -124,12 +126,14 @@ def _async_report_recovery(
 
 async def _async_reload(hass: HomeAssistant, entry: KeyholderConfigEntry) -> None:
     """Reload the site when its settings or locks change; keyholders in place."""
-    if reload_signature(entry) != entry.runtime_data.signature:
+    runtime = entry.runtime_data
+    runtime.subentries.look(entry)
+    if runtime.subentries.reload:
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
-    await async_sync_keyholders(hass, entry)
-    if entry.runtime_data.bookings is not None:
-        await entry.runtime_data.bookings.async_sync()
+    await async_sync_keyholders(hass, entry, looked=True)
+    if runtime.subentries.take_bookings() and runtime.bookings is not None:
+        await runtime.bookings.async_sync()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) -> bool:

@@ -43,12 +43,13 @@ from .action_fields import (
 )
 from .const import (
     CONF_ACTIVE_FROM,
+    CONF_EMAIL,
     CONF_EXPIRES_ON,
+    CONF_FAMILY_NAME,
     CONF_GIVEN_NAME,
     CONF_PASSCODE_LENGTH,
     DEFAULT_PASSCODE_LENGTH,
     DOMAIN,
-    SUBENTRY_BOOKING,
     SUBENTRY_KEYHOLDER,
     site_setting,
 )
@@ -250,13 +251,13 @@ async def add_keyholder(call: ServiceCall) -> ServiceResponse:
         user_input[CONF_ACTIVE_FROM] = active.isoformat()
     if expires := _day(call.data.get(CONF_EXPIRES_ON), CONF_EXPIRES_ON):
         user_input[CONF_EXPIRES_ON] = expires.isoformat()
-    others = [
-        dict(sub.data)
-        if sub.subentry_type == SUBENTRY_KEYHOLDER
-        else {CONF_GIVEN_NAME: sub.title}  # a booking calendar's guests
-        for sub in entry.subentries.values()
-        if sub.subentry_type in (SUBENTRY_KEYHOLDER, SUBENTRY_BOOKING)
-    ]
+    # Only the keyholders (and booking calendars) with the same name or e-mail.
+    others = entry.runtime_data.subentries.others(
+        entry,
+        user_input[CONF_GIVEN_NAME],
+        user_input.get(CONF_FAMILY_NAME, ""),
+        user_input.get(CONF_EMAIL) or "",
+    )
     if errors := keyholder_problems(user_input, others):
         field, error = next(iter(errors.items()))
         raise validation_error(f"keyholder_{error}", field=field)
@@ -267,6 +268,7 @@ async def add_keyholder(call: ServiceCall) -> ServiceResponse:
         title=keyholder_title(data),
         unique_id=None,
     )
+    entry.runtime_data.subentries.expect(entry, subentry.subentry_id)
     call.hass.config_entries.async_add_subentry(entry, subentry)
     # Ready for the next action at once (e.g. issue_key in the same script).
     await async_sync_keyholders(call.hass, entry)
@@ -281,6 +283,7 @@ async def remove_keyholder(call: ServiceCall) -> None:
     holder = runtime.site.keyholders[keyholder_id]
     if is_last_active_manager(runtime.site, holder):
         raise validation_error("last_manager_removed", keyholder=holder.name)
+    runtime.subentries.expect(entry, keyholder_id)
     call.hass.config_entries.async_remove_subentry(entry, keyholder_id)
     await async_sync_keyholders(call.hass, entry)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 
 from homeassistant.components.calendar import CalendarEntity, CalendarEvent
@@ -25,6 +25,7 @@ LOOKAHEAD = timedelta(days=60)
 # A week and a day: every weekly window, even one running since last week.
 NEAR = timedelta(days=8)
 type _Window = tuple[Key, Keyholder, datetime, datetime]
+type _Shown = tuple[datetime, _Window | None, CalendarEvent | None]
 _GONE = {Status.CANCELLED, Status.USED_UP, Status.BLOCKED}
 
 
@@ -49,17 +50,21 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, entry_id)}, name=title, manufacturer="Keyholder"
         )
-        # (valid until, event): the answer of ``event`` until its next edge,
-        # for the keys of the site's revision noted
-        self._current: tuple[datetime, CalendarEvent | None] | None = None
+        # (valid until, the window shown, its event): the answer of ``event``
+        # until its next edge, for the keys of the site's revision noted
+        self._current: _Shown | None = None
         self._revision = -1
+        # Keyholders whose keys changed since (None: look at every key again).
+        self._changed: set[str] | None = set()
 
-    def _windows(self, start: datetime, end: datetime) -> Iterator[_Window]:
+    def _windows(
+        self, start: datetime, end: datetime, keys: Iterable[Key] | None = None
+    ) -> Iterator[_Window]:
         """Yield each live key's access windows overlapping ``[start, end)``."""
         runtime = self.runtime
         site = runtime.site
         now = dt_util.utcnow()
-        for key in site.keys.values():
+        for key in site.keys.values() if keys is None else keys:
             holder = site.keyholder_of(key)
             if holder is None or runtime.key_status(key, now) in _GONE:
                 continue
@@ -91,7 +96,13 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
     @callback
     def _handle_update(self) -> None:
         if self.runtime.site.revision != self._revision:
-            self._current = None  # keys or keyholders changed
+            # Keys or keyholders changed: those of the keyholders the change
+            # concerns are looked at again (all of them when it is not known).
+            scopes = self.runtime.changed_scopes
+            if scopes is None or self._changed is None:
+                self._changed = None
+            else:
+                self._changed.update(scopes)
         super()._handle_update()
 
     @callback
@@ -116,28 +127,50 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
         Return the access window happening now, or the next one.
 
         Home Assistant asks on every state write; the answer only changes at
-        its own start or end (or when keys change), so it is kept until then.
-        A window is looked for near now first: most keys have one each week.
+        its own start or end, or when keys change, so it is kept until then.
+        After a change only the keys of the keyholders it concerns are looked
+        at: one of theirs is shown if it comes earlier. Every key is looked at
+        again once the window shown ends, or when its own keyholder changed.
         """
         now = dt_util.utcnow()
-        if self._current is not None and now < self._current[0]:
-            return self._current[1]
-        self._revision = self.runtime.site.revision
+        site = self.runtime.site
+        current, changed = self._current, self._changed
+        self._revision, self._changed = site.revision, set()
+        if current is not None and now < current[0]:
+            shown = current[1]
+            if not changed:
+                return current[2]
+            if changed is not None and (shown is None or shown[1].id not in changed):
+                keys = [key for holder in changed for key in site.keys_of(holder)]
+                found = self._earliest(now, keys)
+                if found is None or (shown is not None and shown[2:] <= found[2:]):
+                    return current[2]
+                return self._show(now, found)
+        return self._show(now, self._earliest(now))
+
+    def _earliest(self, now: datetime, keys: list[Key] | None = None) -> _Window | None:
+        """Return the earliest window not over at ``now`` (of ``keys``, or all)."""
         earliest: _Window | None = None
+        # A window is looked for near now first: most keys have one each week.
         for start, end in (
             (now - NEAR, now + NEAR),
             (now + NEAR, now + LOOKAHEAD),
         ):
-            for window in self._windows(start, end):
+            for window in self._windows(start, end, keys):
                 if window[3] > now and (earliest is None or window[2:] < earliest[2:]):
                     earliest = window
             if earliest is not None:
                 break
-        if earliest is None:
-            self._current = (now + NEAR, None)
+        return earliest
+
+    def _show(self, now: datetime, window: _Window | None) -> CalendarEvent | None:
+        """Show ``window`` until its next edge (none: look again in a while)."""
+        if window is None:
+            self._current = (now + NEAR, None, None)
             return None
-        event = self._event(earliest)
-        self._current = (earliest[2] if earliest[2] > now else earliest[3], event)
+        event = self._event(window)
+        until = window[2] if window[2] > now else window[3]
+        self._current = (until, window, event)
         return event
 
     async def async_get_events(

@@ -62,8 +62,6 @@ CONF_NOTIFY: Final = "notify_entity"
 # Reconciler.
 RETRY_FIRST: Final = 30
 RETRY_MAX: Final = 30 * 60
-SAVE_RETRY: Final = 10
-"""Seconds before a failed save after a sync is tried again."""
 REPAIR_AFTER_FAILURES: Final = 3
 
 # The bus event fired for every access attempt, and its fields.

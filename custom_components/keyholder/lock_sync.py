@@ -152,8 +152,8 @@ class LockSync:
             }
             await self._site.async_save_pending()
         refused = await self._async_run(ops, written, now)
-        # Done: what was written is in ``written``, saved at the end of the pass
-        # (the list of pending writes on disk is emptied only after that).
+        # Done: what was written is in ``written``, saved with the site's next
+        # write (the pending writes on disk stand for it until then).
         data.pending.pop(self.lock_id, None)
         self.status.confirmed = confirmed(desired, written, unconfirmed)
         self.status.unconfirmed = len(unconfirmed)

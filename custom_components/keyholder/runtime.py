@@ -14,13 +14,12 @@ import asyncio
 from collections.abc import Callable, Iterable
 import contextlib
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
 from .const import (
@@ -31,24 +30,24 @@ from .const import (
     ATTR_LOCK_ID,
     ATTR_METHOD,
     ATTR_RESULT,
-    DOMAIN,
     EVENT_ACCESS,
     LOGGER,
-    SAVE_RETRY,
 )
 from .engine.model import CredentialRef, Key, Keyholder, Site
 from .engine.plan import record_use
-from .engine.serialize import site_from_dict
 from .engine.status import Status, key_status
 from .engine.transitions import TransitionIndex
 from .lock_sync import LockSync
 from .placement import Placements
 from .providers import (
+    ProviderError,
     Refusal,
     RefusalReporter,
 )
+from .site_saver import SiteSaver
 from .store import KeyholderStore, SiteData
 from .store_file import StoreWriteError
+from .subentry_changes import SubentryChanges
 from .sync_state import (
     AccessEvent,
     AccessResult,
@@ -86,7 +85,6 @@ class KeyholderRuntime:
         """Create the runtime around loaded data and the site's locks."""
         self.hass = hass
         self.entry_id = entry_id
-        self._store = store
         self.data = data
         self.locks = locks
         self.syncs = {lock_id: LockSync(self, info) for lock_id, info in locks.items()}
@@ -95,7 +93,7 @@ class KeyholderRuntime:
             lock_id: sync.status for lock_id, sync in self.syncs.items()
         }
         self._timer_unsub: CALLBACK_TYPE | None = None
-        self._save_retry_unsub: CALLBACK_TYPE | None = None
+        self._saver = SiteSaver(hass, store, data, self._undone)
         self.next_transition: datetime | None = None
         self._index = TransitionIndex(data.site, self.tz, dt_util.utcnow())
         # scope (a lock's or keyholder's id; None: the whole site) -> updates
@@ -103,11 +101,12 @@ class KeyholderRuntime:
         # Scopes whose entities show something that changed since the last
         # notification (None: all of them).
         self._stale: set[str] | None = set()
+        self.changed_scopes: set[str] | None = set()
+        """While listeners are called: the scopes the change concerns (None: all)."""
         self._access_listeners: list[Callable[[AccessEvent], None]] = []
         self._keyholder_listeners: list[Callable[[str], None]] = []
-        self.signature: tuple[Any, ...] = ()
-        # subentry id -> (data, title) each keyholder was last built from
-        self.keyholder_sources: dict[str, tuple[Any, str]] = {}
+        self.subentries: SubentryChanges
+        """The site's subentries as last applied (set up with the runtime)."""
         self.bookings: AccessSource | None = None
         """The site's booking calendars (stopped before the runtime)."""
         self._closed = False
@@ -216,8 +215,16 @@ class KeyholderRuntime:
         return self._closed
 
     async def async_save_pending(self) -> None:
-        """Write the list of writes about to be made to disk now."""
-        await self._store.async_save_pending(self.data)
+        """
+        Write the site, with the writes about to be made, to disk now.
+
+        Shared with whoever else waits for a write meanwhile. A lock whose
+        writes could not be saved is not written to: that is its failure.
+        """
+        try:
+            await self._saver.async_save()
+        except StoreWriteError as err:
+            raise ProviderError("save_failed", "The change could not be saved") from err
 
     @callback
     def touch(self, scopes: Iterable[str]) -> None:
@@ -228,10 +235,14 @@ class KeyholderRuntime:
     @callback
     def _notify(self) -> None:
         stale, self._stale = self._stale, set()
-        for scope, updates in list(self._listeners.items()):
-            if scope is None or stale is None or scope in stale:
-                for update in list(updates):
-                    update()
+        # The scopes concerned, not every scope of the site: a change costs what
+        # it concerns, however many keyholders there are.
+        scopes = list(self._listeners) if stale is None else [None, *sorted(stale)]
+        self.changed_scopes = stale
+        for scope in scopes:
+            for update in list(self._listeners.get(scope, ())):
+                update()
+        self.changed_scopes = set()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -269,18 +280,26 @@ class KeyholderRuntime:
         if self._timer_unsub:
             self._timer_unsub()
             self._timer_unsub = None
-        if self._save_retry_unsub:
-            # A save after a sync failed and waits for its retry: try it now.
-            self._save_retry_unsub()
-            self._save_retry_unsub = None
-            with contextlib.suppress(StoreWriteError):
-                await self.async_save()
+        # What the last passes wrote (on disk as pending writes until now).
+        with contextlib.suppress(StoreWriteError):
+            await self.async_save()
         for sync in self.syncs.values():
             sync.stop()
 
     async def async_save(self) -> None:
-        """Persist the site now."""
-        await self._store.async_save(self.data)
+        """Persist the site now (raise StoreWriteError when it could not be)."""
+        await self._saver.async_save()
+
+    async def async_save_at_stop(self, _event: Event) -> None:
+        """
+        Save what the last passes wrote when Home Assistant stops.
+
+        Sites are not unloaded then; the write waits for Home Assistant's final
+        write like every store's.
+        """
+        await self._idle.wait()
+        with contextlib.suppress(StoreWriteError):
+            await self.async_save()
 
     async def async_apply_changes(
         self,
@@ -290,7 +309,7 @@ class KeyholderRuntime:
         keyholders: Iterable[str] = (),
     ) -> None:
         """
-        Save, then sync the given locks (all by default) and re-arm the timer.
+        Sync the given locks (all by default), save, and re-arm the timer.
 
         ``keys`` and ``keyholders`` name what changed, so that the index of the
         next transition recomputes just those, and only their entities are
@@ -307,10 +326,13 @@ class KeyholderRuntime:
         for keyholder_id in keyholders:
             self._index.refresh_keyholder(keyholder_id)
             self.touch((keyholder_id,))
+        # Each lock's writes wait for a write of the site that holds the change;
+        # the change is answered as done once one has succeeded (the last
+        # pass's results go with it), or undone.
+        mark = self._saver.mark()
         self._busy += 1
         self._idle.clear()
         try:
-            await self._async_save_or_undo()
             targets = (
                 self.locks.keys() if lock_ids is None else lock_ids & self.locks.keys()
             )
@@ -318,7 +340,7 @@ class KeyholderRuntime:
             await asyncio.gather(
                 *(self.syncs[lock_id].async_sync() for lock_id in targets)
             )
-            await self._async_save_after_pass()
+            await self._saver.async_saved_or_undone(mark, self.entry_id)
         finally:
             self._busy -= 1
             if not self._busy:
@@ -327,55 +349,11 @@ class KeyholderRuntime:
             self._arm_timer()
             self._notify()
 
-    async def _async_save_or_undo(self) -> None:
-        """
-        Save a change before any lock hears of it, or undo it.
-
-        A change that is not on disk would be lost at the next restart while
-        its key already opened doors: the model goes back to what the file
-        holds and the caller is told (nothing is answered as done).
-        """
-        try:
-            await self.async_save()
-        except StoreWriteError as err:
-            self.site.replace_all(site_from_dict(self._store.saved_site))
-            self._index.rebuild(dt_util.utcnow())
-            self._stale = None
-            LOGGER.error(
-                "Could not save %s (%s); the change was undone",
-                self.entry_id,
-                err.reason,
-            )
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="save_failed",
-                translation_placeholders={"error": err.reason},
-            ) from err
-
-    async def _async_save_after_pass(self) -> None:
-        """Save what the locks now hold; a failure is tried again shortly."""
-        if self._save_retry_unsub:
-            self._save_retry_unsub()
-            self._save_retry_unsub = None
-        try:
-            await self.async_save()
-        except StoreWriteError as err:
-            # The change itself is saved; what the locks hold is also in the
-            # list of pending writes until this succeeds.
-            LOGGER.error(
-                "Could not save %s after a sync (%s); trying again in %d s",
-                self.entry_id,
-                err.reason,
-                SAVE_RETRY,
-            )
-            if not self._closed:
-                self._save_retry_unsub = async_call_later(
-                    self.hass, SAVE_RETRY, self._async_retry_save
-                )
-
-    async def _async_retry_save(self, _now: datetime) -> None:
-        self._save_retry_unsub = None
-        await self._async_save_after_pass()
+    @callback
+    def _undone(self) -> None:
+        """Show everywhere that a change which could not be saved was undone."""
+        self._index.rebuild(dt_util.utcnow())
+        self._stale = None
 
     # -- timer ---------------------------------------------------------------
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
@@ -25,7 +23,6 @@ from .const import (
     DOMAIN,
     LOGGER,
     SUBENTRY_BOOKING,
-    SUBENTRY_KEYHOLDER,
     SUBENTRY_LOCK,
 )
 from .engine.model import Keyholder, Role
@@ -33,6 +30,7 @@ from .lock_families import create_provider
 from .placement import placement_issue_ids
 from .runtime import KeyholderConfigEntry
 from .store import SiteData
+from .subentry_changes import PEOPLE, SubentryChanges
 from .sync_state import LockInfo, issue_id
 
 
@@ -67,10 +65,6 @@ def keyholder_from_subentry(subentry: ConfigSubentry, *, blocked: bool) -> Keyho
     )
 
 
-type KeyholderSources = dict[str, tuple[Mapping[str, Any], str]]
-"""Subentry id -> the subentry's data and title its keyholder was built from."""
-
-
 @dataclass(frozen=True, slots=True)
 class KeyholderChanges:
     """What :func:`sync_keyholders` changed."""
@@ -84,37 +78,28 @@ class KeyholderChanges:
 
 
 def sync_keyholders(
-    entry: KeyholderConfigEntry, data: SiteData, sources: KeyholderSources
+    entry: KeyholderConfigEntry, data: SiteData, subentries: SubentryChanges
 ) -> KeyholderChanges:
     """
     Make the site's keyholders match the keyholder (and booking) subentries.
 
     Details come from the subentries; whether someone is blocked is run-time
     state kept in the store. Keyholders whose subentry is gone lose their keys.
-    A subentry whose data and title are those of ``sources`` (updated here) is
-    not read again: a change costs what changed, however many keyholders.
+    Only the subentries ``subentries`` saw added, changed or removed (at its
+    last look) are read: a change costs what changed, however many keyholders.
     """
     site = data.site
-    subentries = {
-        sid: sub
-        for sid, sub in entry.subentries.items()
-        if sub.subentry_type in (SUBENTRY_KEYHOLDER, SUBENTRY_BOOKING)
-    }
     locks: set[str] = set()
-    gone = set(site.keyholders) - set(subentries)
-    for keyholder_id in gone:
-        locks.update(
-            lock for key in site.keys_of(keyholder_id) for lock in key.lock_ids
-        )
-        site.remove_keyholder(keyholder_id)
-        sources.pop(keyholder_id, None)
-    changed, added = set(gone), set()
-    for sid, sub in subentries.items():
-        source = sources.get(sid)
-        if source is not None and source[0] is sub.data and source[1] == sub.title:
-            continue
-        sources[sid] = (sub.data, sub.title)
+    changed, added = set(), set()
+    for sid in subentries.take_people():
+        sub = entry.subentries.get(sid)
         old = site.keyholders.get(sid)
+        if sub is None or sub.subentry_type not in PEOPLE:
+            if old is not None:
+                locks.update(lock for key in site.keys_of(sid) for lock in key.lock_ids)
+                site.remove_keyholder(sid)
+                changed.add(sid)
+            continue
         new = keyholder_from_subentry(sub, blocked=bool(old and old.blocked))
         if new != old:
             site.put_keyholder(new)
@@ -125,30 +110,20 @@ def sync_keyholders(
     return KeyholderChanges(changed, added, locks)
 
 
-def reload_signature(entry: KeyholderConfigEntry) -> tuple[Any, ...]:
-    """
-    Return what only a reload can apply: site settings and locks.
-
-    Keyholders are added, changed and removed in place.
-    """
-    return (
-        entry.title,
-        dict(entry.data),
-        dict(entry.options),
-        sorted(
-            (sid, sub.title, dict(sub.data))
-            for sid, sub in entry.subentries.items()
-            if sub.subentry_type == SUBENTRY_LOCK
-        ),
-    )
-
-
 async def async_sync_keyholders(
-    hass: HomeAssistant, entry: KeyholderConfigEntry
+    hass: HomeAssistant, entry: KeyholderConfigEntry, *, looked: bool = False
 ) -> None:
-    """Apply keyholder subentry changes to the running site without a reload."""
+    """
+    Apply keyholder subentries added or removed, and changes seen, in place.
+
+    ``looked``: the caller (the update listener) has just looked at every
+    subentry; otherwise only those added or removed are looked for (a change
+    in place is seen by the update listener that follows it).
+    """
     runtime = entry.runtime_data
-    changes = sync_keyholders(entry, runtime.data, runtime.keyholder_sources)
+    if not looked:
+        runtime.subentries.look_added(entry)
+    changes = sync_keyholders(entry, runtime.data, runtime.subentries)
     if not changes.changed:
         return
     devices = dr.async_get(hass)

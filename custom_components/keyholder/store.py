@@ -2,7 +2,9 @@
 Persistence of a site: keys, blocks, slots, usage and what each lock holds.
 
 One private file per site (``.storage/keyholder.<entry_id>``). Keyholder details
-live in config subentries; everything that changes at run time lives here.
+live in config subentries; everything that changes at run time lives here. A
+large site's changes go to ``keyholder.<entry_id>.changes`` between whole
+writes of the main file (see :mod:`.store_changes`).
 
 A second private file, ``keyholder.<entry_id>.backup``, is a copy of what the
 main file last held, written at most :data:`BACKUP_DELAY` seconds after it (and
@@ -15,12 +17,11 @@ restored from the copy; see :meth:`KeyholderStore.async_load_checked`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-import glob
-import os
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.core import DOMAIN as HOMEASSISTANT_DOMAIN, HomeAssistant
 from homeassistant.exceptions import (
@@ -40,7 +41,15 @@ from .engine.serialize import (
     site_from_dict,
     site_to_dict,
 )
-from .store_file import KeyholderFile, remove_stray_copies
+from .store_changes import apply_own_changes, check_changes
+from .store_file import (
+    KeyholderFile,
+    file_size,
+    keep_damaged,
+    modified_at,
+    remove_stray_copies,
+)
+from .store_writer import SiteWriter
 
 STORE_MINOR_VERSION = 1
 BACKUP_DELAY = 10
@@ -48,7 +57,7 @@ BACKUP_DELAY = 10
 
 # What a damaged file's contents can make parsing raise (never logged: it may
 # quote stored values).
-_SHAPE_ERRORS = (AttributeError, KeyError, TypeError, ValueError)
+_SHAPE_ERRORS = (AttributeError, IndexError, KeyError, TypeError, ValueError)
 
 
 @dataclass(slots=True)
@@ -66,6 +75,8 @@ class SiteData:
     credentials still count as Keyholder's whichever code they hold. On disk
     each is ``{lock id: {kind: {index: code}}}`` (store version 2; version 1
     was keyed by slot, all passcodes).
+    What a pass wrote is saved with the next change; until then the writes of
+    the last pass stay in ``pending`` on disk, which settles them just as well.
     ``bookings`` maps a booking calendar (its subentry id) -> event id -> the
     key that event's guest holds (absent from files written before bookings).
     """
@@ -148,9 +159,10 @@ class _Read:
     """One file read: its data, or whether it was damaged and where it was kept."""
 
     payload: dict[str, Any] | None = None
-    data: SiteData | None = None
+    data: Any = None
     damaged: bool = False
     kept: str | None = None
+    size: int = 0
 
 
 def store_issue_id(entry_id: str) -> str:
@@ -173,6 +185,7 @@ def _payload(data: SiteData, cache: KeyDicts) -> dict[str, Any]:
             booking: {event: record.to_dict() for event, record in records.items()}
             for booking, records in data.bookings.items()
         },
+        "pending": credentials_to_dict(data.pending),
     }
 
 
@@ -184,6 +197,7 @@ def _parse(raw: Any) -> SiteData:
         site=site_from_dict(raw["site"]),
         written=credentials_from_dict(raw.get("written", {})),
         virtual=credentials_from_dict(raw.get("virtual", {})),
+        pending=credentials_from_dict(raw.get("pending", {})),
         targets={
             str(lock): str(target) for lock, target in raw.get("targets", {}).items()
         },
@@ -205,22 +219,30 @@ class KeyholderStore:
         self._hass = hass
         self._store = self._make(f"{DOMAIN}.{entry_id}")
         self._backup = self._make(f"{DOMAIN}.{entry_id}.backup")
-        # Small and written often: the writes a pass is about to make.
-        self._pending = self._make(f"{DOMAIN}.{entry_id}.pending")
+        self._changes = KeyholderFile(
+            hass, f"{DOMAIN}.{entry_id}.changes", version=1, minor_version=1
+        )
+        # Where versions before the changes file kept the writes about to be
+        # made (upgraded like the main file: version 1 was keyed by slot).
+        self._old_pending = self._make(f"{DOMAIN}.{entry_id}.pending")
         self._entry_id = entry_id
-        self.saved_site: dict[str, Any] = site_to_dict(Site())
-        """The site as last written to (or read from) the main file."""
-        # What the main file holds (None: unknown): a save of the same is skipped.
-        self._on_disk: dict[str, Any] | None = None
-        self._pending_on_disk: dict[str, dict[CredentialRef, str | None]] = {}
         self._key_dicts: KeyDicts = {}
-        self._backup_payload: dict[str, Any] | None = None
-        self._backup_pending = False
+        self._writer = SiteWriter(
+            hass,
+            (self._store, self._changes, self._backup),
+            lambda data: _payload(cast("SiteData", data), self._key_dicts),
+            BACKUP_DELAY,
+        )
 
     def _make(self, key: str) -> KeyholderFile:
         return KeyholderFile(
             self._hass, key, version=STORAGE_VERSION, minor_version=STORE_MINOR_VERSION
         )
+
+    @property
+    def saved_site(self) -> dict[str, Any]:
+        """The site as the files hold it (what a failed save goes back to)."""
+        return self._writer.saved_site
 
     async def async_load(self) -> SiteData:
         """Return the saved data (restored from the copy if need be)."""
@@ -230,16 +252,15 @@ class KeyholderStore:
         """Return the saved data, with the writes left pending by a crash."""
         await self._hass.async_add_executor_job(self._remove_leftovers)
         result = await self._async_load_site()
-        self.saved_site = (
-            self._on_disk["site"]
-            if self._on_disk is not None
-            else site_to_dict(result.data.site)
-        )
         try:
-            raw = await self._pending.async_load()
+            raw = await self._old_pending.async_load()
             if raw is not None:
-                result.data.pending = credentials_from_dict(raw["pending"])
-                self._pending_on_disk = _copy(result.data.pending)
+                for lock, held in credentials_from_dict(raw["pending"]).items():
+                    result.data.pending.setdefault(lock, {}).update(held)
+                # The next save is whole, the pending writes in it; then the
+                # old list goes.
+                self._writer.records.forget()
+                self._writer.after_whole = self._old_pending.async_remove
         except (HomeAssistantError, *_SHAPE_ERRORS) as err:
             # At worst a code written just before a crash shows as unmanaged.
             LOGGER.warning(
@@ -247,36 +268,49 @@ class KeyholderStore:
             )
         return result
 
-    async def async_save_pending(self, data: SiteData) -> None:
-        """Write the writes about to be made to disk now (before they start)."""
-        await self._pending.async_save_checked(
-            {"pending": credentials_to_dict(data.pending)}
-        )
-        self._pending_on_disk = _copy(data.pending)
-
     async def _async_load_site(self) -> LoadResult:
         """
         Return the saved data and how it was obtained.
 
-        No main file and no copy: a new site. An unreadable main file is kept
-        aside and the copy, if usable, is loaded and saved as the main file.
-        A file written by a newer Keyholder raises (nothing is renamed).
+        No main file and no copy: a new site. An unreadable main file (or
+        changes) is kept aside and the copy, if usable, is loaded and saved as
+        the main file. A file written by a newer Keyholder raises (nothing is
+        renamed).
         """
-        main = await self._async_read(self._store)
-        if main.data is not None:
-            self._on_disk = main.payload
+        changes = await self._async_read(self._changes, check_changes)
+        applied: list[Any] = []
+
+        def with_changes(raw: Any) -> Any:
+            # Changes are in the format of the main file they follow: an older
+            # one gets them before it is upgraded (and no longer names them).
+            applied[:] = apply_own_changes(
+                raw, changes.payload, damaged=changes.damaged
+            )
+            return raw
+
+        def before_migration(raw: dict[str, Any]) -> dict[str, Any]:
+            with_changes(raw)
+            raw.pop("changes_id", None)
+            return raw
+
+        self._store.before_migration = before_migration
+        main = await self._async_read(self._store, lambda r: _parse(with_changes(r)))
+        if main.data is not None and main.payload is not None:
+            self._writer.changes_id = main.payload.get("changes_id")
+            self._writer.loaded(main.data, main.size, applied)
             return LoadResult(main.data, LoadOutcome.LOADED)
         backup = await self._async_read(self._backup)
-        kept = tuple(read.kept for read in (main, backup) if read.kept)
+        kept = tuple(read.kept for read in (main, changes, backup) if read.kept)
         if backup.data is not None and backup.payload is not None:
             saved_at = dt_util.parse_datetime(str(backup.payload.get("saved_at")))
             if saved_at is None:  # a copy not written by Keyholder
                 saved_at = await self._hass.async_add_executor_job(
-                    _modified, self._backup.path
+                    modified_at, self._backup.path
                 )
-            await self._store.async_save(
+            await self._store.async_save_checked(
                 {k: v for k, v in backup.payload.items() if k != "saved_at"}
             )
+            self._writer.loaded(backup.data, self._store.size, [])
             outcome = (
                 LoadOutcome.RESTORED if main.damaged else LoadOutcome.RESTORED_MISSING
             )
@@ -285,14 +319,16 @@ class KeyholderStore:
             return LoadResult(SiteData(), LoadOutcome.LOST, kept=kept)
         return LoadResult(SiteData(), LoadOutcome.NEW)
 
-    async def _async_read(self, store: KeyholderFile) -> _Read:
+    async def _async_read(
+        self, store: KeyholderFile, parse: Callable[[Any], Any] = _parse
+    ) -> _Read:
         """Read one file; a damaged one is moved aside (HA does so for bad JSON)."""
         path: str = store.path
-        existed = await self._hass.async_add_executor_job(os.path.isfile, path)
+        size = await self._hass.async_add_executor_job(file_size, path)
         try:
             raw = await store.async_load()
             if raw is not None:
-                return _Read(payload=raw, data=_parse(raw))
+                return _Read(payload=raw, data=parse(raw), size=size or 0)
         except UnsupportedStorageVersionError:
             raise
         except _SHAPE_ERRORS as err:
@@ -302,9 +338,9 @@ class KeyholderStore:
                 type(err).__name__,
             )
         else:
-            if not existed:
+            if size is None:
                 return _Read()
-        kept = await self._hass.async_add_executor_job(_keep_damaged, path)
+        kept = await self._hass.async_add_executor_job(keep_damaged, path)
         # Home Assistant's own issue about an unparsable file is superseded by
         # Keyholder's, which says what was restored and from when.
         registry = ir.async_get(self._hass)
@@ -316,80 +352,27 @@ class KeyholderStore:
 
     async def async_save(self, data: SiteData) -> None:
         """
-        Write the data to disk now; the copy follows within BACKUP_DELAY.
+        Write to disk now what changed; the copy follows within BACKUP_DELAY.
 
-        Data the main file holds already is not written again. Raises
-        StoreWriteError when the file could not be written.
+        A small site's main file is written whole, a large one's changes go to
+        the changes file (see :mod:`.store_writer`). Raises StoreWriteError
+        when the file could not be written.
         """
-        payload = _payload(data, self._key_dicts)
-        written = payload != self._on_disk
-        if written:  # what the file holds already is not written again
-            self._on_disk = None  # until the write succeeds
-            await self._store.async_save_checked(payload)
-            self._on_disk = payload
-        self.saved_site = payload["site"]
-        if data.pending != self._pending_on_disk:
-            # Only now that what was written is saved may the list shrink.
-            await self.async_save_pending(data)
-        if not written:
-            return
-        self._backup_payload = {**payload, "saved_at": dt_util.utcnow().isoformat()}
-        if not self._backup_pending:
-            # Throttled, not debounced: later saves only refresh what is written.
-            self._backup_pending = True
-            self._backup.async_delay_save(self._take_backup, BACKUP_DELAY)
-
-    def _take_backup(self) -> dict[str, Any]:
-        """Return the latest saved contents, when the delayed copy is written."""
-        self._backup_pending = False
-        assert self._backup_payload is not None
-        return self._backup_payload
+        await self._writer.async_save(data)
 
     async def async_flush_backup(self) -> None:
         """Write a pending copy now (the site unloads)."""
-        if self._backup_pending and self._backup_payload is not None:
-            self._backup_pending = False
-            await self._backup.async_save(self._backup_payload)
+        await self._writer.async_flush_backup()
 
     def _remove_leftovers(self) -> None:
         """Remove copies of the site's data that interrupted writes left."""
-        for file in (self._store, self._backup, self._pending):
+        for file in (self._store, self._backup, self._changes, self._old_pending):
             file.remove_leftovers()
         remove_stray_copies(self._hass.config.config_dir, self._entry_id)
 
     async def async_remove(self) -> None:
         """Delete the site's files (when the site is removed)."""
-        self._backup_pending = False
-        await self._store.async_remove()
-        await self._backup.async_remove()
-        await self._pending.async_remove()
+        self._writer.stop_backup()
+        for file in (self._store, self._backup, self._changes, self._old_pending):
+            await file.async_remove()
         await self._hass.async_add_executor_job(self._remove_leftovers)
-
-
-def _copy(
-    pending: dict[str, dict[CredentialRef, str | None]],
-) -> dict[str, dict[CredentialRef, str | None]]:
-    return {lock: dict(held) for lock, held in pending.items()}
-
-
-def _modified(path: str) -> datetime | None:
-    """Return when a file was last written (None if it is not on disk)."""
-    try:
-        return dt_util.utc_from_timestamp(os.path.getmtime(path))
-    except OSError:
-        return None
-
-
-def _keep_damaged(path: str) -> str | None:
-    """
-    Return where a damaged file now is, moving it aside if it is still in place.
-
-    Home Assistant renames a file it cannot parse to ``<path>.corrupt.<time>``;
-    a file that parses but has the wrong shape is renamed here the same way.
-    """
-    if os.path.isfile(path):
-        kept = f"{path}.corrupt.{dt_util.utcnow().isoformat()}"
-        os.replace(path, kept)
-        return kept
-    found = sorted(glob.glob(f"{glob.escape(path)}.corrupt.*"))
-    return found[-1] if found else None

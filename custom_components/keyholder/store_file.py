@@ -12,7 +12,10 @@ answer success for a change that is not on disk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import contextlib
+from datetime import datetime
+import glob
 import json
 import os
 from pathlib import Path
@@ -20,6 +23,7 @@ from typing import Any, override
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import STORAGE_DIR, Store
+from homeassistant.util import dt as dt_util
 from homeassistant.util.file import WriteError
 
 from .const import DOMAIN, LOGGER
@@ -55,6 +59,10 @@ class KeyholderFile(Store[dict[str, Any]]):
             minor_version=minor_version,
         )
         self.write_error: str | None = None
+        self.size = 0
+        """The size of the file as last written by this object (bytes)."""
+        self.before_migration: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+        """What to do with an older file's contents before they are upgraded."""
 
     @override
     async def _async_migrate_func(
@@ -67,9 +75,13 @@ class KeyholderFile(Store[dict[str, Any]]):
         Upgrade a file of an older Keyholder (Home Assistant saves the result).
 
         The main file and its copy hold the site and the per-lock records, the
-        list of pending writes only its records; :func:`migrate` upgrades
-        whichever parts a file has. Minor versions need no step yet.
+        list of pending writes of older versions only its records; :func:`migrate`
+        upgrades whichever parts a file has. A main file's own changes are
+        applied first (``before_migration``): they are in its format. Minor
+        versions need no step yet.
         """
+        if self.before_migration is not None:
+            old_data = self.before_migration(old_data)
         return migrate(old_data, old_major_version)
 
     async def async_save_checked(self, data: dict[str, Any]) -> None:
@@ -109,6 +121,7 @@ class KeyholderFile(Store[dict[str, Any]]):
             finally:
                 os.close(fd)
             os.replace(tmp, path)
+            self.size = len(raw)
         except OSError as err:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -190,3 +203,34 @@ def _names_store(path: Path, prefix: str) -> bool:
     except ValueError:
         return False
     return isinstance(key, str) and (key == prefix or key.startswith(prefix + "."))
+
+
+def file_size(path: str) -> int | None:
+    """Return a file's size (None if it is not on disk)."""
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None
+
+
+def modified_at(path: str) -> datetime | None:
+    """Return when a file was last written (None if it is not on disk)."""
+    try:
+        return dt_util.utc_from_timestamp(os.path.getmtime(path))
+    except OSError:
+        return None
+
+
+def keep_damaged(path: str) -> str | None:
+    """
+    Return where a damaged file now is, moving it aside if it is still in place.
+
+    Home Assistant renames a file it cannot parse to ``<path>.corrupt.<time>``;
+    a file that parses but has the wrong shape is renamed here the same way.
+    """
+    if os.path.isfile(path):
+        kept = f"{path}.corrupt.{dt_util.utcnow().isoformat()}"
+        os.replace(path, kept)
+        return kept
+    found = sorted(glob.glob(f"{glob.escape(path)}.corrupt.*"))
+    return found[-1] if found else None

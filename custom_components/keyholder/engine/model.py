@@ -11,7 +11,7 @@ are interpreted in the site's time zone (see :mod:`.schedule`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -227,17 +227,28 @@ class Site:
     (:func:`.plan.desired_state`) maintains it.
 
     Keyholders and keys are added, replaced and removed through the methods
-    below, which keep the index of each keyholder's keys and count
-    ``revision`` up (what is computed from them may be kept until it moves);
-    ``keyholders`` and ``keys`` themselves are read freely.
+    below, which keep the index of each keyholder's and each lock's keys, note
+    which ones changed (:meth:`take_changed`) and count ``revision`` up (what
+    is computed from them may be kept until it moves); ``keyholders`` and
+    ``keys`` themselves are read freely.
     """
 
     keyholders: dict[str, Keyholder] = field(default_factory=dict)
     keys: dict[str, Key] = field(default_factory=dict)
     slots: dict[str, dict[str, int]] = field(default_factory=dict)
-    # keyholder id -> ids of their keys (kept by put_key / remove_key)
+    # keyholder id -> ids of their keys, lock id -> ids of the keys listing it
+    # (kept by put_key / remove_key), and the highest serial ever put
     _by_holder: dict[str, set[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
+    )
+    _by_lock: dict[str, set[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _max_serial: int = field(default=0, init=False, repr=False, compare=False)
+    # ids of the keys and keyholders put or removed since take_changed (None:
+    # any of them may have)
+    _changed: set[str] | None = field(
+        default=None, init=False, repr=False, compare=False
     )
     revision: int = field(default=0, init=False, repr=False, compare=False)
 
@@ -247,9 +258,18 @@ class Site:
 
     def _reindex(self) -> None:
         self._by_holder = {}
+        self._by_lock = {}
+        self._max_serial = 0
+        self._changed = None
         self.revision += 1
         for key in self.keys.values():
-            self._by_holder.setdefault(key.keyholder_id, set()).add(key.id)
+            self._index(key)
+
+    def _index(self, key: Key) -> None:
+        self._by_holder.setdefault(key.keyholder_id, set()).add(key.id)
+        for lock_id in key.lock_ids:
+            self._by_lock.setdefault(lock_id, set()).add(key.id)
+        self._max_serial = max(self._max_serial, key.serial)
 
     def replace_all(self, other: Site) -> None:
         """Take over another site's keyholders, keys and slots (in place)."""
@@ -269,10 +289,20 @@ class Site:
 
     def keys_on(self, lock_id: str) -> list[Key]:
         """Return the keys that list ``lock_id``, sorted by key id."""
-        return sorted(
-            (key for key in self.keys.values() if lock_id in key.lock_ids),
-            key=lambda key: key.id,
-        )
+        return [self.keys[key_id] for key_id in sorted(self._by_lock.get(lock_id, ()))]
+
+    def keys_for(self, lock_ids: Iterable[str]) -> list[Key]:
+        """
+        Return the keys that list any of ``lock_ids`` (in no particular order).
+
+        Costs what those locks hold, not what the whole site holds.
+        """
+        found: set[str] = set()
+        for lock_id in lock_ids:
+            found.update(self._by_lock.get(lock_id, ()))
+        if len(found) * 2 > len(self.keys):
+            return [key for key in self.keys.values() if key.id in found]
+        return [self.keys[key_id] for key_id in found]
 
     def keyholder_of(self, key: Key) -> Keyholder | None:
         """Return the keyholder of ``key`` (None if it is missing)."""
@@ -290,28 +320,47 @@ class Site:
         return None
 
     def next_serial(self) -> int:
-        """Return the issue number of a new key: after every key of the site."""
-        return max((key.serial for key in self.keys.values()), default=0) + 1
+        """Return the issue number of a new key: after every key put in the site."""
+        return self._max_serial + 1
+
+    def take_changed(self) -> set[str] | None:
+        """
+        Return (and forget) the ids of keys and keyholders put or removed since.
+
+        None: any of them may have changed (the site was built or replaced).
+        For one reader (the store), which then looks at just those.
+        """
+        changed, self._changed = self._changed, set()
+        return changed
+
+    def _touch(self, item_id: str) -> None:
+        self.revision += 1
+        if self._changed is not None:
+            self._changed.add(item_id)
 
     def put_key(self, key: Key) -> None:
         """Add or replace a key."""
         if (old := self.keys.get(key.id)) is not None:
             self._unindex(old)
         self.keys[key.id] = key
-        self._by_holder.setdefault(key.keyholder_id, set()).add(key.id)
-        self.revision += 1
+        self._index(key)
+        self._touch(key.id)
 
     def _unindex(self, key: Key) -> None:
-        ids = self._by_holder.get(key.keyholder_id)
-        if ids is not None:
-            ids.discard(key.id)
-            if not ids:
-                del self._by_holder[key.keyholder_id]
+        for index, scope in (
+            *((self._by_lock, lock_id) for lock_id in key.lock_ids),
+            (self._by_holder, key.keyholder_id),
+        ):
+            ids = index.get(scope)
+            if ids is not None:
+                ids.discard(key.id)
+                if not ids:
+                    del index[scope]
 
     def put_keyholder(self, keyholder: Keyholder) -> None:
         """Add or replace a keyholder."""
         self.keyholders[keyholder.id] = keyholder
-        self.revision += 1
+        self._touch(keyholder.id)
 
     def remove_key(self, key_id: str) -> Key | None:
         """Remove a key (and forget its slots); return it if it existed."""
@@ -320,12 +369,12 @@ class Site:
         key = self.keys.pop(key_id, None)
         if key is not None:
             self._unindex(key)
-            self.revision += 1
+            self._touch(key_id)
         return key
 
     def remove_keyholder(self, keyholder_id: str) -> Keyholder | None:
         """Remove a keyholder together with all of its keys."""
         for key in self.keys_of(keyholder_id):
             self.remove_key(key.id)
-        self.revision += 1
+        self._touch(keyholder_id)
         return self.keyholders.pop(keyholder_id, None)

@@ -112,10 +112,9 @@ def taken_codes(
     locks = frozenset(lock_ids)
     return {
         key.secret
-        for key in site.keys.values()
+        for key in site.keys_for(locks)
         if key.kind is KeyKind.PASSCODE
         and key.secret is not None
         and not key.cancelled
         and key.id != exclude_key_id
-        and not locks.isdisjoint(key.lock_ids)
     }

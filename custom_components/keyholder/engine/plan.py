@@ -144,7 +144,7 @@ def make_plan(
     """
     statuses: dict[str, Status] = {}
     by_lock: dict[str, list[Key]] = {lock_id: [] for lock_id in locks}
-    for key in site.keys.values():
+    for key in site.keys_for(locks):
         planned = [by_lock[lock_id] for lock_id in key.lock_ids if lock_id in by_lock]
         if not planned:
             continue
