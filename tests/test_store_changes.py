@@ -27,9 +27,15 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder import store_changes, store_writer
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.engine.model import CredentialRef, KeyKind
+from custom_components.keyholder.engine.serialize import (
+    credentials_from_dict,
+    credentials_to_dict,
+)
 from custom_components.keyholder.store import BACKUP_DELAY, KeyholderStore, SiteData
 from custom_components.keyholder.store_changes import (
     CHANGES_MIN,
+    SiteRecords,
     apply_changes,
     changes_limit,
 )
@@ -295,7 +301,7 @@ async def test_pending_writes_of_an_earlier_version_are_taken_over(
                 "version": 1,
                 "minor_version": 1,
                 "key": f"{MAIN}.pending",
-                "data": {"pending": {LOCK_FRONT: {str(slot): key["passcode"]}}},
+                "data": {"pending": {LOCK_FRONT: {str(slot.index): key["passcode"]}}},
             }
         )
     )
@@ -304,5 +310,43 @@ async def test_pending_writes_of_an_earlier_version_are_taken_over(
     runtime = site_entry.runtime_data
     # The slot is still Keyholder's: the code is neither cleared nor rewritten.
     assert runtime.data.written[LOCK_FRONT] == {slot: key["passcode"]}
-    assert runtime.lock_status[LOCK_FRONT].unmanaged_slots == ()
+    assert runtime.lock_status[LOCK_FRONT].unmanaged == ()
     assert not (files / f"{MAIN}.pending").exists()
+
+
+def test_a_locks_credentials_are_written_by_kind_and_index() -> None:
+    """Changes address one credential of a lock as the main file nests it."""
+    front = {
+        CredentialRef(KeyKind.PASSCODE, 3): "482615",
+        CredentialRef(KeyKind.TAG, 1): "04A2B3C4",
+    }
+    data = SiteData(written={"front": front}, pending={"front": dict(front)})
+    records = SiteRecords()
+    changes, accepted = records.diff(data)
+    records.accept(accepted, known=True)
+    payload = records.payload()
+    assert payload["written"] == credentials_to_dict(data.written)
+    assert payload["written"] == {
+        "front": {"passcode": {"3": "482615"}, "tag": {"1": "04A2B3C4"}}
+    }
+    assert ["set", ["written", "front", "tag"], "1", "04A2B3C4"] in changes
+
+    # One credential cleared, one written: two changes, and the file they
+    # make reads back as the site holds it.
+    del front[CredentialRef(KeyKind.TAG, 1)]
+    front[CredentialRef(KeyKind.PASSCODE, 4)] = "739201"
+    data.pending = {}
+    changes, accepted = records.diff(data)
+    assert sorted(changes, key=str) == sorted(
+        [
+            ["del", ["written", "front", "tag"], "1"],
+            ["set", ["written", "front", "passcode"], "4", "739201"],
+            ["del", ["pending"], "front"],
+        ],
+        key=str,
+    )
+    apply_changes(payload, changes)
+    records.accept(accepted)
+    assert credentials_from_dict(payload["written"]) == {"front": front}
+    assert credentials_from_dict(records.payload()["written"]) == {"front": front}
+    assert payload["pending"] == {}
