@@ -196,7 +196,7 @@ async def test_automations_change_access_through_entities(
     state = hass.states.get(entity_id)
     assert state is not None
     assert state.state == after
-    blocked = loaded_site.runtime_data.keyholder(PLUMBER).blocked
+    blocked = loaded_site.runtime_data.queries.keyholder(PLUMBER).blocked
     assert blocked is (after == "off")
 
 

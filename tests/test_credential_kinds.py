@@ -94,7 +94,7 @@ async def test_a_stored_tag_key_is_not_on_a_lock_that_cannot_hold_it(
     await runtime.async_apply_changes({LOCK_FRONT}, keys=[key.id])
     await hass.async_block_till_done()
     assert UID not in runtime.locks[LOCK_FRONT].provider.codes.values()
-    assert runtime.not_on_locks(key.id) == [
+    assert runtime.queries.not_on_locks(key.id) == [
         {"lock": "Front door", "lock_id": LOCK_FRONT, "reason": "unsupported_kind"}
     ]
 

@@ -149,7 +149,7 @@ async def test_generated_passcodes_avoid_codes_on_the_lock(
     assert await hass.config_entries.async_setup(site.entry_id)
     await hass.async_block_till_done()
     runtime = site.runtime_data
-    assert runtime.foreign_codes([LOCK_FRONT]) == {OWNER_CODE: LOCK_FRONT}
+    assert runtime.queries.foreign_codes([LOCK_FRONT]) == {OWNER_CODE: LOCK_FRONT}
 
     draws[:] = [OWNER_CODE, "1357"]
     issued = await issue(hass)
@@ -204,7 +204,7 @@ async def test_adopting_the_code_still_works(
         return_response=True,
     )
     assert runtime.site.keys[result["key_id"]].secret == OWNER_CODE
-    assert runtime.foreign_codes([LOCK_FRONT]) == {}
+    assert runtime.queries.foreign_codes([LOCK_FRONT]) == {}
     assert front_codes(site) == {OWNER_SLOT: OWNER_CODE}
     # Now another key of Keyholder's holds it: still refused, as any code in use.
     with pytest.raises(ServiceValidationError) as err:

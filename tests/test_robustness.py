@@ -123,7 +123,7 @@ async def test_unexpected_error_is_a_lock_failure(
     await move_to(hass, freezer, START + timedelta(hours=1))
     status = runtime.lock_status[LOCK_FRONT]
     assert status.last_error == "lock_error"
-    assert runtime.next_transition == START + timedelta(hours=2)
+    assert runtime.timer.next_transition == START + timedelta(hours=2)
     lock.async_read_credentials = read  # type: ignore[method-assign]
     await move_to(hass, freezer, START + timedelta(hours=3))
     assert lock.codes == {}

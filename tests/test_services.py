@@ -417,22 +417,22 @@ async def test_timer_follows_every_change(
     def expected() -> object:
         return next_site_change(runtime.site, dt_util.utcnow(), runtime.tz)
 
-    assert runtime.next_transition is None
+    assert runtime.timer.next_transition is None
     key = await issue(hass, weekdays=["thu"], start_time="13:00", end_time="17:00")
-    assert runtime.next_transition == expected()
-    assert runtime.next_transition is not None
+    assert runtime.timer.next_transition == expected()
+    assert runtime.timer.next_transition is not None
     soon = await issue(
         hass, valid_until=(dt_util.utcnow() + timedelta(hours=1)).isoformat()
     )
-    assert runtime.next_transition == expected()
+    assert runtime.timer.next_transition == expected()
     await call(hass, "cancel_key", {"key_id": soon["key_id"]})
-    assert runtime.next_transition == expected()
+    assert runtime.timer.next_transition == expected()
     await call(hass, "block_user", {"keyholder": "Plumber"})
-    assert runtime.next_transition == expected()
+    assert runtime.timer.next_transition == expected()
     await call(hass, "unblock_user", {"keyholder": "Plumber"})
-    assert runtime.next_transition == expected()
+    assert runtime.timer.next_transition == expected()
     await call(hass, "cancel_key", {"key_id": key["key_id"]})
-    assert runtime.next_transition == expected() is None
+    assert runtime.timer.next_transition == expected() is None
 
 
 async def test_no_site_loaded(

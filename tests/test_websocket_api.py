@@ -403,9 +403,9 @@ async def test_subscribe_sends_the_sites_and_every_change(
     )
 
     # Unsubscribing lets go of the site.
-    listeners = len(loaded_site.runtime_data._listeners[None])
+    listeners = len(loaded_site.runtime_data.listeners._updates[None])
     await client.ok("unsubscribe_events", subscription=subscribed["id"])
-    assert len(loaded_site.runtime_data._listeners[None]) == listeners - 1
+    assert len(loaded_site.runtime_data.listeners._updates[None]) == listeners - 1
 
 
 async def test_panel_is_registered_for_admins_and_its_module_served(

@@ -70,7 +70,7 @@ class WrongCodeAlerts:
     @callback
     def async_start(self) -> CALLBACK_TYPE:
         """Follow the site's access attempts; return what stops it."""
-        return self._runtime.async_add_access_listener(self._on_access)
+        return self._runtime.listeners.add_access(self._on_access)
 
     @callback
     def _on_access(self, event: AccessEvent) -> None:

@@ -66,7 +66,7 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
         now = dt_util.utcnow()
         for key in site.keys.values() if keys is None else keys:
             holder = site.keyholder_of(key)
-            if holder is None or runtime.key_status(key, now) in _GONE:
+            if holder is None or runtime.queries.key_status(key, now) in _GONE:
                 continue
             low, high = start, end
             if (first := key_start(key, holder)) is not None:
@@ -98,7 +98,7 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
         if self.runtime.site.revision != self._revision:
             # Keys or keyholders changed: those of the keyholders the change
             # concerns are looked at again (all of them when it is not known).
-            scopes = self.runtime.changed_scopes
+            scopes = self.runtime.listeners.changed_scopes
             if scopes is None or self._changed is None:
                 self._changed = None
             else:

@@ -139,7 +139,7 @@ def describe_key(
         cancelled=key.cancelled,
         lock_ids=tuple(lock_ids),
         locks=tuple(lock_names(runtime, lock_ids)),
-        not_on_locks=tuple(runtime.not_on_locks(key.id)),
+        not_on_locks=tuple(runtime.queries.not_on_locks(key.id)),
         uses=key.uses,
         max_uses=key.max_uses,
         schedule=key.schedule,

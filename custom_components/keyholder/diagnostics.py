@@ -44,7 +44,9 @@ async def async_get_config_entry_diagnostics(
             for booking_id, records in runtime.data.bookings.items()
         },
         "next_transition": (
-            runtime.next_transition.isoformat() if runtime.next_transition else None
+            runtime.timer.next_transition.isoformat()
+            if runtime.timer.next_transition
+            else None
         ),
     }
 

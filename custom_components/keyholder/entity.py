@@ -34,7 +34,7 @@ class KeyholderEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Write a new state whenever the runtime reports a change."""
         self.async_on_remove(
-            self.runtime.async_add_listener(self._handle_update, self._scope)
+            self.runtime.listeners.add(self._handle_update, self._scope)
         )
 
     def _handle_update(self) -> None:
@@ -74,7 +74,7 @@ def keyholder_device(runtime: KeyholderRuntime, keyholder_id: str) -> DeviceInfo
     """Return the device of a keyholder."""
     return DeviceInfo(
         identifiers={(DOMAIN, keyholder_id)},
-        name=runtime.keyholder(keyholder_id).name,
+        name=runtime.queries.keyholder(keyholder_id).name,
         manufacturer="Keyholder",
         model="Keyholder",
     )
@@ -111,4 +111,4 @@ def async_add_keyholder_entities(
 
     for keyholder_id in runtime.site.keyholders:
         add(keyholder_id)
-    entry.async_on_unload(runtime.async_add_keyholder_listener(add))
+    entry.async_on_unload(runtime.listeners.add_keyholder(add))

@@ -61,7 +61,7 @@ class LockAccessEvent(KeyholderEntity, EventEntity):
         if (last := await self.async_get_last_state()) is not None:
             for attribute in self._last_unlock:
                 self._last_unlock[attribute] = last.attributes.get(attribute)
-        self.async_on_remove(self.runtime.async_add_access_listener(self._on_access))
+        self.async_on_remove(self.runtime.listeners.add_access(self._on_access))
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
@@ -72,7 +72,7 @@ class LockAccessEvent(KeyholderEntity, EventEntity):
     def _on_access(self, event: AccessEvent) -> None:
         if event.lock_id != self._lock_id:
             return
-        name = self.runtime.keyholder_name(event.keyholder_id)
+        name = self.runtime.queries.keyholder_name(event.keyholder_id)
         self._trigger_event(
             event.result.value,
             {

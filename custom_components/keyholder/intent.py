@@ -145,7 +145,7 @@ def _only_passcode(runtime: KeyholderRuntime, holder_id: str, name: str) -> str:
         for key in runtime.site.keys_of(holder_id)
         if key.kind is KeyKind.PASSCODE
         and key.secret
-        and runtime.key_status(key) not in TERMINAL_STATUSES
+        and runtime.queries.key_status(key) not in TERMINAL_STATUSES
     }
     if not codes:
         raise RefusedError(
@@ -186,7 +186,7 @@ def _check_code_free(
             f"{name}'s passcode is already in use on {door} by another "
             "key: change that key in Keyholder instead"
         )
-    if code in runtime.foreign_codes([lock_id]):
+    if code in runtime.queries.foreign_codes([lock_id]):
         raise RefusedError(
             f"{name}'s passcode is already on {door} as a code Keyholder "
             "does not manage: give them another passcode in Keyholder"

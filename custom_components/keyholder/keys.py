@@ -57,7 +57,7 @@ def _foreign(
 
     Locks report their code (PIN) slots only, so only passcodes can collide.
     """
-    return runtime.foreign_codes(lock_ids) if kind is KeyKind.PASSCODE else {}
+    return runtime.queries.foreign_codes(lock_ids) if kind is KeyKind.PASSCODE else {}
 
 
 def _secret_for(

@@ -140,10 +140,10 @@ class VirtualLockEntity(KeyholderEntity, LockEntity):
         keypad = self._lock.keypad
         now = dt_util.utcnow()
         if (until := keypad.locked_out_until(now)) is not None:
-            self.runtime.async_keypad_locked_out(self._lock_id)
+            self.runtime.access.async_keypad_locked_out(self._lock_id)
             seconds = math.ceil((until - now).total_seconds())
             raise validation_error("keypad_locked_out", lock=name, seconds=str(seconds))
-        event = await self.runtime.async_keypad_code(
+        event = await self.runtime.access.async_keypad_code(
             self._lock_id, self._lock.ref_for_code(code or "")
         )
         if event.result is not AccessResult.UNLOCKED:

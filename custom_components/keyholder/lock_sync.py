@@ -265,7 +265,7 @@ class LockSync:
             refused={self.lock_id: placement.refused_keys(site, self.lock_id)},
         )
         moved = placement.update(site, self.lock_id, self.info.name, plan.unplaced)
-        self._site.touch(
+        self._site.listeners.touch(
             key.keyholder_id
             for key_id in moved
             if (key := site.keys.get(key_id)) is not None

@@ -9,7 +9,6 @@ schedules in :mod:`.lock_windows`) reach their site only through
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -18,6 +17,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
     from .placement import Placements
+    from .site_listeners import SiteListeners
     from .store import SiteData
 
 
@@ -28,6 +28,8 @@ class SiteContext(Protocol):
     entry_id: str
     data: SiteData
     placement: Placements
+    listeners: SiteListeners
+    """Who is called when the site changed (keyholders to write again)."""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -39,9 +41,6 @@ class SiteContext(Protocol):
 
     async def async_save_pending(self) -> None:
         """Write the list of writes about to be made to disk."""
-
-    def touch(self, scopes: Iterable[str]) -> None:
-        """Mark keyholders whose entities must be written again."""
 
     async def async_apply_changes(self, lock_ids: set[str] | None = None) -> None:
         """Sync these locks now (and save, notify, re-arm the site's timer)."""

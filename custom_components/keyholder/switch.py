@@ -35,7 +35,7 @@ class AccessSwitch(KeyholderPersonEntity, SwitchEntity):
     @property
     def is_on(self) -> bool:
         """Return True unless the keyholder is blocked."""
-        return not self.runtime.keyholder(self._keyholder_id).blocked
+        return not self.runtime.queries.keyholder(self._keyholder_id).blocked
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Unblock: restore exactly the keys the keyholder had (admins only)."""

@@ -231,9 +231,7 @@ def ws_subscribe(
                 runtime_unsubs.pop(entry_id)()
         for entry_id, entry in loaded.items():
             if entry_id not in runtime_unsubs:
-                runtime_unsubs[entry_id] = entry.runtime_data.async_add_listener(
-                    _changed
-                )
+                runtime_unsubs[entry_id] = entry.runtime_data.listeners.add(_changed)
         _changed()
 
     # Sites set up, reloaded or unloaded later, keyholders added or removed.

@@ -294,8 +294,11 @@ async def _idle(hass: HomeAssistant, runtime: Any, entity_ids: set[str]) -> dict
     """Count state writes and re-armed timers of Keyholder over an idle period."""
     # Stay clear of the site's own next transition (edges fall on quarter hours).
     margin = timedelta(seconds=SETTLE_SECONDS + IDLE_SECONDS + 2)
-    if runtime.next_transition and runtime.next_transition < dt_util.utcnow() + margin:
-        wait = (runtime.next_transition - dt_util.utcnow()).total_seconds() + 2
+    if (
+        runtime.timer.next_transition
+        and runtime.timer.next_transition < dt_util.utcnow() + margin
+    ):
+        wait = (runtime.timer.next_transition - dt_util.utcnow()).total_seconds() + 2
         await asyncio.sleep(max(wait, 0))
         await hass.async_block_till_done()
     writes: Counter[str] = Counter()
@@ -382,8 +385,8 @@ async def test_site_bench(hass: HomeAssistant, files: Path, berlin: None) -> Non
         "keyholder_targets": [_timer_owner(h) for h in ours],
         "keyholder_fire_in_s": [h.when() - loop_now for h in ours],
         "next_transition_in_s": (
-            runtime.next_transition.timestamp() - wall_now
-            if runtime.next_transition
+            runtime.timer.next_transition.timestamp() - wall_now
+            if runtime.timer.next_transition
             else None
         ),
         "new_since_setup": len(new_timers),

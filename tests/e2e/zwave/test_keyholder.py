@@ -222,7 +222,7 @@ async def test_plumber_window_and_keypad_attribution(site: Site) -> None:
     assert response["status"] == "upcoming"
     assert len(code) == 6
     assert site.sync_state().state == "in_sync"
-    assert site.runtime.next_transition == start
+    assert site.runtime.timer.next_transition == start
 
     # Before the window: not on the lock, right after issuing nor just before.
     assert await mock.read_codes() == {}
@@ -280,7 +280,9 @@ async def test_plumber_window_and_keypad_attribution(site: Site) -> None:
     await _wait_sensor(site, "in_sync", within=SETTLE_WAIT, codes_wanted=0)
     # The node has the slot cleared a moment before zwave_js's clear call returns
     # and Keyholder re-arms its timer: nothing is left to arm for.
-    await _wait_for(lambda: site.runtime.next_transition is None, "timer disarmed")
+    await _wait_for(
+        lambda: site.runtime.timer.next_transition is None, "timer disarmed"
+    )
 
 
 async def test_alarm_report_keypad_unlock_is_attributed(site: Site) -> None:
@@ -598,8 +600,8 @@ async def test_keys_beyond_the_free_slots_wait_in_issue_order(site: Site) -> Non
     assert keys[4]["passcode"] not in codes.values()
     assert {slot: codes[slot] for slot in OWNER_CODES} == OWNER_CODES
     await _wait_sensor(site, "incomplete", within=SETTLE_WAIT, keys_not_fitting=1)
-    assert site.runtime.not_on_locks(keys[3]["key_id"]) == []
-    assert site.runtime.not_on_locks(keys[4]["key_id"]) == not_here
+    assert site.runtime.queries.not_on_locks(keys[3]["key_id"]) == []
+    assert site.runtime.queries.not_on_locks(keys[4]["key_id"]) == not_here
 
     await site.hass.services.async_call(
         DOMAIN, "cancel_key", {"key_id": keys[1]["key_id"]}, blocking=True
@@ -629,7 +631,7 @@ async def test_duplicate_owner_code_is_reported_not_resent(site: Site) -> None:
     await _sleep_until(later)
     refused = [{"lock": "Front door", "lock_id": LOCK_ID, "reason": "code_duplicate"}]
     await _wait_for(
-        lambda: site.runtime.not_on_locks(key["key_id"]) == refused,
+        lambda: site.runtime.queries.not_on_locks(key["key_id"]) == refused,
         "the refusal",
         within=SETTLE_WAIT + 4,
     )
