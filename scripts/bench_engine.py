@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from custom_components.keyholder.engine import (
+from custom_components.keyholder.model import (
     Key,
     Keyholder,
     KeyKind,

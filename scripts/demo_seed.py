@@ -17,18 +17,18 @@ import uuid
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from custom_components.keyholder.engine.model import (  # noqa: E402
+from custom_components.keyholder.model.passcode import generate_passcode  # noqa: E402
+from custom_components.keyholder.model.serialize import (  # noqa: E402
+    STORAGE_VERSION,
+    site_to_dict,
+)
+from custom_components.keyholder.model.values import (  # noqa: E402
     Key,
     Keyholder,
     KeyKind,
     Schedule,
     Site,
     Window,
-)
-from custom_components.keyholder.engine.passcode import generate_passcode  # noqa: E402
-from custom_components.keyholder.engine.serialize import (  # noqa: E402
-    STORAGE_VERSION,
-    site_to_dict,
 )
 
 THURSDAY = 3

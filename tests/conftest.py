@@ -15,7 +15,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine.schedule import resolve
+from custom_components.keyholder.model.schedule import resolve
 
 pytest_plugins = ["pytest_homeassistant_custom_component"]
 

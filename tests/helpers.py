@@ -19,13 +19,13 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine.model import (
+from custom_components.keyholder.model.values import (
     CredentialRef,
     KeyKind,
     LockCapabilities,
     SlotRange,
 )
-from custom_components.keyholder.store import SiteData
+from custom_components.keyholder.storage.store import SiteData
 
 from .conftest import PLUMBER, _keyholder
 

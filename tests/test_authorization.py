@@ -13,7 +13,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.providers.virtual import VirtualLock
+from custom_components.keyholder.families.virtual import VirtualLock
 
 from .conftest import LOCK_FRONT, PLUMBER
 from .helpers import P, issue

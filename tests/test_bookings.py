@@ -22,19 +22,19 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.bookings import guest_keys as guest_keys_module
-from custom_components.keyholder.bookings.events import (
-    event_id,
-    match_moved,
-    parse_events,
-)
-from custom_components.keyholder.bookings.watcher import UPDATE_INTERVAL
 from custom_components.keyholder.const import DOMAIN
 from custom_components.keyholder.diagnostics import (
     async_get_config_entry_diagnostics,
 )
-from custom_components.keyholder.engine.model import Key
-from custom_components.keyholder.store import BookingRecord, KeyholderStore
+from custom_components.keyholder.model.values import Key
+from custom_components.keyholder.sources.bookings import guest_keys as guest_keys_module
+from custom_components.keyholder.sources.bookings.events import (
+    event_id,
+    match_moved,
+    parse_events,
+)
+from custom_components.keyholder.sources.bookings.watcher import UPDATE_INTERVAL
+from custom_components.keyholder.storage.store import BookingRecord, KeyholderStore
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER
 from .helpers import issue, move_to

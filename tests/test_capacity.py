@@ -16,10 +16,10 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.keyholder.adapters.websocket_api import describe_sites
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine.model import CredentialRef
-from custom_components.keyholder.providers.virtual import VirtualLock
-from custom_components.keyholder.websocket_api import describe_sites
+from custom_components.keyholder.families.virtual import VirtualLock
+from custom_components.keyholder.model.values import CredentialRef
 
 from .helpers import P, async_setup_plumber_site, front_door_sync, issue, move_to
 

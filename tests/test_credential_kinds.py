@@ -20,15 +20,15 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
 
-from custom_components.keyholder.engine.credentials import CREDENTIAL_KINDS
-from custom_components.keyholder.engine.model import (
+from custom_components.keyholder.access.keys import async_reschedule_key
+from custom_components.keyholder.adapters.services import ISSUE_KEY_SCHEMA
+from custom_components.keyholder.model.credentials import CREDENTIAL_KINDS
+from custom_components.keyholder.model.values import (
     Key,
     KeyKind,
     LockCapabilities,
     SlotRange,
 )
-from custom_components.keyholder.keys import async_reschedule_key
-from custom_components.keyholder.services import ISSUE_KEY_SCHEMA
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, PLUMBER
 from .helpers import issue

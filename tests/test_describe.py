@@ -5,8 +5,7 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.describe import (
+from custom_components.keyholder.access.describe import (
     describe_keyholder,
     describe_keyholders,
     describe_keys,
@@ -14,9 +13,10 @@ from custom_components.keyholder.describe import (
     lock_names,
     sync_attributes,
 )
-from custom_components.keyholder.engine.status import Status
-from custom_components.keyholder.sync_state import SyncState
-from custom_components.keyholder.websocket_api import describe_sites
+from custom_components.keyholder.adapters.websocket_api import describe_sites
+from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.model.status import Status
+from custom_components.keyholder.sync.state import SyncState
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, PLUMBER
 from .helpers import issue

@@ -20,9 +20,9 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.keyholder.access.keys import async_reschedule_key
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine import passcode as passcode_module
-from custom_components.keyholder.keys import async_reschedule_key
+from custom_components.keyholder.model import passcode as passcode_module
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE
 from .helpers import P, by_slot, issue

@@ -35,11 +35,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine.passcode import validate_passcode
-from custom_components.keyholder.engine.serialize import site_from_dict, site_to_dict
-from custom_components.keyholder.providers.virtual import VirtualLock
-from custom_components.keyholder.runtime import KeyholderRuntime
-from custom_components.keyholder.sync_state import SyncState
+from custom_components.keyholder.families.virtual import VirtualLock
+from custom_components.keyholder.model.passcode import validate_passcode
+from custom_components.keyholder.model.serialize import site_from_dict, site_to_dict
+from custom_components.keyholder.sync.runtime import KeyholderRuntime
+from custom_components.keyholder.sync.state import SyncState
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
 from .helpers import P

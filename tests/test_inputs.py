@@ -22,13 +22,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine.model import (
+from custom_components.keyholder.families.virtual import VirtualLock
+from custom_components.keyholder.model.serialize import site_to_dict
+from custom_components.keyholder.model.values import (
     KeyKind,
     LockCapabilities,
     SlotRange,
 )
-from custom_components.keyholder.engine.serialize import site_to_dict
-from custom_components.keyholder.providers.virtual import VirtualLock
 
 from .conftest import LOCK_FRONT, PLUMBER
 from .helpers import P, issue

@@ -13,9 +13,9 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.engine.model import CredentialRef
-from custom_components.keyholder.providers import Validity, virtual
-from custom_components.keyholder.providers.virtual import VirtualLock
+from custom_components.keyholder.families import Validity, virtual
+from custom_components.keyholder.families.virtual import VirtualLock
+from custom_components.keyholder.model.values import CredentialRef
 
 from .conftest import LOCK_FRONT
 from .helpers import issue, move_to

@@ -24,35 +24,32 @@ one another: shared helpers live below them too.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "custom_components" / "keyholder"
 ABSOLUTE_PREFIX = "custom_components.keyholder"
+LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("model", frozenset({"model", "const"})),
+    ("families and storage", frozenset({"families", "storage"})),
+    ("sync", frozenset({"sync"})),
+    ("access", frozenset({"access"})),
+    ("assembly", frozenset({"entity", "lock_entities", "lock_families", "site"})),
+    ("adapters", frozenset({"adapters", "sources", "flows"})),
+)
+"""The package's rooms, lowest first; a module may import only from its own
+layer or below. Every module not named here (the package ``__init__``,
+``config_flow`` and the platform files) forms the top layer."""
+
 ROOMS = {
-    "actions": {"services", "action_handlers"},
-    "websocket": {"websocket_api"},
-    "intents": {"intent"},
-    "flows": {
-        "config_flow",
-        "subentry_flows",
-        "subentry_flows.base",
-        "subentry_flows.bookings",
-        "subentry_flows.keyholders",
-        "subentry_flows.lock_forms",
-        "subentry_flows.locks",
-    },
-    "bookings": {
-        "bookings",
-        "bookings.calendars",
-        "bookings.config",
-        "bookings.events",
-        "bookings.guest_keys",
-        "bookings.messages",
-        "bookings.watcher",
-    },
+    "actions": ("adapters.services", "adapters.action_handlers"),
+    "websocket": ("adapters.websocket_api",),
+    "intents": ("intent",),
+    "flows": ("config_flow", "flows"),
+    "bookings": ("sources.bookings",),
 }
-"""Rooms that must not import one another (the websocket runs actions by name)."""
+"""Rooms that must not import one another (the websocket runs actions by name);
+each names modules or packages (a package stands for all of its modules)."""
 
 Graph = dict[str, set[str]]
 
@@ -164,10 +161,15 @@ def shown(cycles: list[list[str]]) -> str:
 
 def test_package_found() -> None:
     graph = import_graph(PACKAGE)
-    assert {"", "runtime", "keys", "services", "engine.model", "providers"} <= set(
-        graph
-    )
-    assert "engine.model" in graph["runtime"]
+    assert {
+        "",
+        "sync.runtime",
+        "access.keys",
+        "adapters.services",
+        "model.values",
+        "families",
+    } <= set(graph)
+    assert "model.values" in graph["sync.runtime"]
 
 
 def test_no_import_cycles() -> None:
@@ -175,9 +177,19 @@ def test_no_import_cycles() -> None:
     assert not cycles, "import cycles:\n" + shown(cycles)
 
 
-def crossings(graph: Graph, rooms: dict[str, set[str]]) -> list[str]:
+def _in(module: str, prefixes: Iterable[str]) -> bool:
+    """Return True when ``module`` is one of ``prefixes`` or inside one of them."""
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+def crossings(graph: Graph, rooms: dict[str, tuple[str, ...]]) -> list[str]:
     """Return "module -> module" for each import from one room into another."""
-    room_of = {module: room for room, modules in rooms.items() for module in modules}
+    room_of = {
+        module: room
+        for module in graph
+        for room, prefixes in rooms.items()
+        if _in(module, prefixes)
+    }
     return [
         f"{module} -> {target}"
         for module in sorted(room_of)
@@ -188,14 +200,48 @@ def crossings(graph: Graph, rooms: dict[str, set[str]]) -> list[str]:
 
 def test_adapters_do_not_import_one_another() -> None:
     graph = import_graph(PACKAGE)
-    assert set().union(*ROOMS.values()) <= set(graph)
+    for prefixes in ROOMS.values():
+        assert all(any(_in(m, (p,)) for m in graph) for p in prefixes)
     assert crossings(graph, ROOMS) == []
 
 
 def test_crossings_are_found() -> None:
-    graph = {"a": {"b", "low"}, "b": {"c", "low"}, "c": set(), "low": set()}
-    rooms = {"one": {"a"}, "two": {"b", "c"}}
+    graph = {"a": {"b", "low"}, "b": {"b.c", "low"}, "b.c": set(), "low": set()}
+    rooms = {"one": ("a",), "two": ("b",)}
     assert crossings(graph, rooms) == ["a -> b"]
+
+
+def layer_of(module: str, layers: tuple[tuple[str, frozenset[str]], ...]) -> int:
+    """Return the index of ``module``'s layer (the top layer: ``len(layers)``)."""
+    for index, (_name, prefixes) in enumerate(layers):
+        if _in(module, prefixes):
+            return index
+    return len(layers)
+
+
+def upward_imports(
+    graph: Graph, layers: tuple[tuple[str, frozenset[str]], ...]
+) -> list[str]:
+    """Return "module -> module" for each import into a higher layer."""
+    return [
+        f"{module} -> {target}"
+        for module in sorted(graph)
+        for target in sorted(graph[module])
+        if layer_of(target, layers) > layer_of(module, layers)
+    ]
+
+
+def test_dependencies_point_down() -> None:
+    graph = import_graph(PACKAGE)
+    for _name, prefixes in LAYERS:
+        assert all(any(_in(m, (p,)) for m in graph) for p in prefixes)
+    assert upward_imports(graph, LAYERS) == []
+
+
+def test_upward_imports_are_found() -> None:
+    graph = {"low.a": {"high"}, "high": {"low.a"}, "top": {"high", "low.a"}}
+    layers = (("low", frozenset({"low"})), ("high", frozenset({"high"})))
+    assert upward_imports(graph, layers) == ["low.a -> high"]
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:

@@ -12,14 +12,14 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.keyholder.families.virtual import VirtualLock
+from custom_components.keyholder.flows.locks import LockSubentryFlow
 from custom_components.keyholder.lock_families import (
     DEFAULT_FAMILY,
     FAMILIES,
     create_provider,
     family_of,
 )
-from custom_components.keyholder.providers.virtual import VirtualLock
-from custom_components.keyholder.subentry_flows.locks import LockSubentryFlow
 
 from .contract.families import FAMILIES as CONTRACT_FAMILIES
 

@@ -61,7 +61,9 @@ async def plumber_site(
     with patch("custom_components.keyholder.PLATFORMS", platforms or PLATFORMS):
         assert await hass.config_entries.async_setup(site_entry.entry_id)
         await hass.async_block_till_done()
-    with patch("custom_components.keyholder.keys.uuid.uuid4", return_value=UUID(int=7)):
+    with patch(
+        "custom_components.keyholder.access.keys.uuid.uuid4", return_value=UUID(int=7)
+    ):
         await hass.services.async_call(
             DOMAIN,
             "issue_key",

@@ -24,8 +24,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine.model import CredentialRef
-from custom_components.keyholder.engine.serialize import credentials_to_dict
+from custom_components.keyholder.model.serialize import credentials_to_dict
+from custom_components.keyholder.model.values import CredentialRef
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE
 from .helpers import by_slot, issue, move_to

@@ -17,10 +17,10 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine.model import CredentialRef
-from custom_components.keyholder.providers.virtual import VirtualLock
-from custom_components.keyholder.slot_reports import take_back_interrupted
-from custom_components.keyholder.store import KeyholderStore
+from custom_components.keyholder.families.virtual import VirtualLock
+from custom_components.keyholder.model.values import CredentialRef
+from custom_components.keyholder.storage.store import KeyholderStore
+from custom_components.keyholder.sync.slot_reports import take_back_interrupted
 
 from .conftest import LOCK_FRONT
 from .helpers import P, by_slot, issue, move_to, settled

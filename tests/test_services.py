@@ -17,7 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine.status import next_site_change
+from custom_components.keyholder.model.status import next_site_change
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER, _keyholder, _lock
 from .helpers import P, issue

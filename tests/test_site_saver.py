@@ -9,10 +9,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 import pytest
 
-from custom_components.keyholder.engine.model import Keyholder
-from custom_components.keyholder.site_saver import SiteSaver
-from custom_components.keyholder.store import SiteData
-from custom_components.keyholder.store_file import StoreWriteError
+from custom_components.keyholder.model.values import Keyholder
+from custom_components.keyholder.storage.files import StoreWriteError
+from custom_components.keyholder.storage.store import SiteData
+from custom_components.keyholder.sync.site_saver import SiteSaver
 
 
 class _Store:

@@ -21,8 +21,8 @@ from homeassistant.helpers.entity import Entity
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.keyholder.access.keys import async_remove_key
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.keys import async_remove_key
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
 from .helpers import async_setup_plumber_site, issue, move_to

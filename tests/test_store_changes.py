@@ -25,21 +25,28 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder import store_changes, store_writer
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine.model import CredentialRef, KeyKind
-from custom_components.keyholder.engine.serialize import (
+from custom_components.keyholder.model.serialize import (
     credentials_from_dict,
     credentials_to_dict,
 )
-from custom_components.keyholder.store import BACKUP_DELAY, KeyholderStore, SiteData
-from custom_components.keyholder.store_changes import (
+from custom_components.keyholder.model.values import CredentialRef, KeyKind
+from custom_components.keyholder.storage import (
+    changes as store_changes,
+    writer as store_writer,
+)
+from custom_components.keyholder.storage.changes import (
     CHANGES_MIN,
     SiteRecords,
     apply_changes,
     changes_limit,
 )
-from custom_components.keyholder.store_file import KeyholderFile
+from custom_components.keyholder.storage.files import KeyholderFile
+from custom_components.keyholder.storage.store import (
+    BACKUP_DELAY,
+    KeyholderStore,
+    SiteData,
+)
 
 from .conftest import LOCK_FRONT
 from .helpers import issue, move_to, settled

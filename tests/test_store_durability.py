@@ -17,10 +17,10 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.keyholder.access.keys import async_issue_key
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine.model import ALWAYS, KeyKind
-from custom_components.keyholder.keys import async_issue_key
-from custom_components.keyholder.store_file import KeyholderFile
+from custom_components.keyholder.model.values import ALWAYS, KeyKind
+from custom_components.keyholder.storage.files import KeyholderFile
 
 from .conftest import LOCK_FRONT, PLUMBER
 from .helpers import issue
@@ -167,7 +167,7 @@ async def test_interrupted_write_leaves_no_copy(
         raise OSError(5, "I/O error")
 
     with (
-        patch("custom_components.keyholder.store_file.os.replace", fail_rename),
+        patch("custom_components.keyholder.storage.files.os.replace", fail_rename),
         pytest.raises(HomeAssistantError),
     ):
         await issue(hass)

@@ -40,11 +40,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine.model import CredentialRef
-from custom_components.keyholder.engine.serialize import STORAGE_VERSION, site_to_dict
-from custom_components.keyholder.providers import Validity
-from custom_components.keyholder.providers.virtual import VirtualLock
-from custom_components.keyholder.store import store_issue_id
+from custom_components.keyholder.families import Validity
+from custom_components.keyholder.families.virtual import VirtualLock
+from custom_components.keyholder.model.serialize import STORAGE_VERSION, site_to_dict
+from custom_components.keyholder.model.values import CredentialRef
+from custom_components.keyholder.storage.store import store_issue_id
 
 from .helpers import P, async_add_zwave_lock, move_to
 

@@ -38,9 +38,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder import site as site_module
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.engine.model import CredentialRef
-from custom_components.keyholder.providers import LockProvider
-from custom_components.keyholder.store import BACKUP_DELAY
+from custom_components.keyholder.families import LockProvider
+from custom_components.keyholder.model.values import CredentialRef
+from custom_components.keyholder.storage.store import BACKUP_DELAY
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
 from .helpers import P, issue, move_to

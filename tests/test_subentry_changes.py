@@ -7,7 +7,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 
-from custom_components.keyholder.subentry_changes import SubentryChanges
+from custom_components.keyholder.sync.subentry_changes import SubentryChanges
 
 
 class _Entry:

@@ -12,8 +12,8 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.providers import ProviderError
-from custom_components.keyholder.providers.virtual import VirtualLock
+from custom_components.keyholder.families import ProviderError
+from custom_components.keyholder.families.virtual import VirtualLock
 
 from .conftest import LOCK_FRONT, PLUMBER
 from .helpers import P

@@ -22,7 +22,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.keyholder.alerts import alert_issue_id
 from custom_components.keyholder.const import (
     CONF_WRONG_CODE_LIMIT,
     CONF_WRONG_CODE_MINUTES,
@@ -30,6 +29,7 @@ from custom_components.keyholder.const import (
     EVENT_ACCESS,
     EVENT_ALERT,
 )
+from custom_components.keyholder.sync.alerts import alert_issue_id
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE
 from .helpers import issue, move_to

@@ -38,10 +38,10 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.keyholder.alerts import alert_issue_id
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS, EVENT_ALERT
-from custom_components.keyholder.providers import ProviderError
-from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
+from custom_components.keyholder.families import ProviderError
+from custom_components.keyholder.families.zwave_js import ZwaveJSLock
+from custom_components.keyholder.sync.alerts import alert_issue_id
 
 from .conftest import PLUMBER, _keyholder
 from .helpers import P, async_add_zwave_lock, issue, pins

@@ -456,7 +456,7 @@ class FakeBluetooth:
 
 def install(monkeypatch: Any, lock: SimTTLock) -> FakeBluetooth:
     """Route the library's connections to ``lock``; return the fake bluetooth."""
-    from custom_components.keyholder.providers import ttlock_link
+    from custom_components.keyholder.families import ttlock_link
 
     async def _connect(
         client_class: Any, device: BLEDevice, *args: Any, **kwargs: Any
@@ -575,7 +575,7 @@ class SimBackend(BaseBleakClient):
 
 def install_backend(monkeypatch: Any, lock: SimTTLock) -> FakeBluetooth:
     """Like ``install``, but through bleak-retry-connector and BleakClient."""
-    from custom_components.keyholder.providers import ttlock_link
+    from custom_components.keyholder.families import ttlock_link
 
     SimBackend.lock = lock
     monkeypatch.setattr(

@@ -8,21 +8,21 @@ from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
-from .alerts import WrongCodeAlerts
-from .bookings.calendars import Bookings
+from .adapters.services import async_setup_services
+from .adapters.websocket_api import async_register_websocket_api
 from .const import DOMAIN, LOGGER
 from .panel import async_register_panel
-from .runtime import KeyholderConfigEntry, KeyholderRuntime
-from .services import async_setup_services
 from .site import (
     async_sync_keyholders,
     build_locks,
     delete_lock_issues,
     sync_keyholders,
 )
-from .store import KeyholderStore, LoadOutcome, LoadResult, store_issue_id
-from .subentry_changes import SubentryChanges
-from .websocket_api import async_register_websocket_api
+from .sources.bookings.calendars import Bookings
+from .storage.store import KeyholderStore, LoadOutcome, LoadResult, store_issue_id
+from .sync.alerts import WrongCodeAlerts
+from .sync.runtime import KeyholderConfigEntry, KeyholderRuntime
+from .sync.subentry_changes import SubentryChanges
 
 __all__ = ["KeyholderConfigEntry"]
 

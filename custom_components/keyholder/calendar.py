@@ -12,13 +12,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from . import KeyholderConfigEntry
+from .access.describe import lock_names
 from .const import DOMAIN
-from .describe import lock_names
-from .engine.model import Key, Keyholder
-from .engine.schedule import active_intervals
-from .engine.status import Status, key_expiry, key_start
 from .entity import KeyholderEntity
-from .runtime import KeyholderRuntime
+from .model.schedule import active_intervals
+from .model.status import Status, key_expiry, key_start
+from .model.values import Key, Keyholder
+from .sync.runtime import KeyholderRuntime
 
 PARALLEL_UPDATES = 0
 LOOKAHEAD = timedelta(days=60)

@@ -27,6 +27,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio as vol
 
+from .access.inputs import flow_whole_number, name_error
 from .const import (
     CONF_GRACE_MINUTES,
     CONF_PASSCODE_LENGTH,
@@ -46,12 +47,11 @@ from .const import (
     SUBENTRY_KEYHOLDER,
     SUBENTRY_LOCK,
 )
-from .inputs import flow_whole_number, name_error
-from .providers.ttlock import CONF_ADDRESS, PROVIDER_TTLOCK, normalize_address
-from .subentry_flows.bookings import BookingSubentryFlow
-from .subentry_flows.keyholders import KeyholderSubentryFlow
-from .subentry_flows.lock_forms import ttlock_lock_data, ttlock_schema
-from .subentry_flows.locks import LockSubentryFlow
+from .families.ttlock import CONF_ADDRESS, PROVIDER_TTLOCK, normalize_address
+from .flows.bookings import BookingSubentryFlow
+from .flows.keyholders import KeyholderSubentryFlow
+from .flows.lock_forms import ttlock_lock_data, ttlock_schema
+from .flows.locks import LockSubentryFlow
 
 if TYPE_CHECKING:
     from homeassistant.components.bluetooth import BluetoothServiceInfoBleak

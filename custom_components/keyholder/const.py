@@ -23,7 +23,7 @@ DEFAULT_WRONG_CODE_LIMIT: Final = 5
 DEFAULT_WRONG_CODE_MINUTES: Final = 10
 
 # Bounds of every number a user enters (actions, websocket, flows): one place.
-# Names are bounded in engine/names.py, slot numbers by each lock's own range.
+# Names are bounded in model/names.py, slot numbers by each lock's own range.
 MAX_WRONG_CODE_LIMIT: Final = 100
 MAX_WRONG_CODE_MINUTES: Final = 24 * 60
 MIN_PASSCODE_LENGTH: Final = 4

@@ -8,9 +8,9 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from . import KeyholderConfigEntry
-from .describe import LockDescription, describe_lock
-from .engine.model import CredentialRef
-from .engine.serialize import site_to_dict
+from .access.describe import LockDescription, describe_lock
+from .model.serialize import site_to_dict
+from .model.values import CredentialRef
 
 TO_REDACT = {"secret", "email", "given_name", "family_name", "title", "name"}
 

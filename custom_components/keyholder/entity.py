@@ -12,7 +12,7 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
-from .runtime import KeyholderRuntime
+from .sync.runtime import KeyholderRuntime
 
 
 class KeyholderEntity(Entity):

@@ -22,8 +22,8 @@ from .const import (
     ATTR_LAST_UNLOCKED_BY,
 )
 from .entity import KeyholderEntity, lock_device
-from .runtime import KeyholderRuntime
-from .sync_state import AccessEvent, AccessResult
+from .sync.runtime import KeyholderRuntime
+from .sync.state import AccessEvent, AccessResult
 
 PARALLEL_UPDATES = 0
 

@@ -22,7 +22,9 @@ from homeassistant.helpers import (
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .action_fields import WEEKDAYS
+from .access.keys import async_issue_key, async_set_blocked
+from .access.resolve import resolve_keyholder, resolve_locks, sites_naming
+from .adapters.action_fields import WEEKDAYS
 from .const import (
     ATTR_LAST_UNLOCKED,
     ATTR_LAST_UNLOCKED_BY,
@@ -32,12 +34,10 @@ from .const import (
     SUBENTRY_BOOKING,
     site_setting,
 )
-from .engine.model import KeyKind, Schedule
-from .engine.passcode import taken_codes
-from .engine.status import TERMINAL_STATUSES
-from .keys import async_issue_key, async_set_blocked
-from .resolve import resolve_keyholder, resolve_locks, sites_naming
-from .runtime import KeyholderRuntime
+from .model.passcode import taken_codes
+from .model.status import TERMINAL_STATUSES
+from .model.values import KeyKind, Schedule
+from .sync.runtime import KeyholderRuntime
 
 INTENT_GRANT = "KeyholderGrantAccess"
 INTENT_BLOCK = "KeyholderBlock"

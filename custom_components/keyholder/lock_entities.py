@@ -16,14 +16,14 @@ from homeassistant.components.lock.const import LockEntityFeature
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 
+from .access.errors import validation_error
 from .const import DOMAIN
 from .entity import KeyholderEntity, lock_device
-from .errors import validation_error
-from .providers import ProviderError
-from .providers.ttlock import TTLockLock
-from .providers.virtual import VirtualLock
-from .runtime import KeyholderRuntime
-from .sync_state import AccessResult
+from .families import ProviderError
+from .families.ttlock import TTLockLock
+from .families.virtual import VirtualLock
+from .sync.runtime import KeyholderRuntime
+from .sync.state import AccessResult
 
 
 class TTLockEntity(KeyholderEntity, LockEntity):

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from .const import CONF_PROVIDER
-from .engine.model import CredentialRef
-from .lock_entities import TTLockEntity, VirtualLockEntity
-from .providers import (
+from .families import (
     LockProvider,
     LockSetup,
     matter,
@@ -28,12 +26,14 @@ from .providers import (
     zigbee2mqtt,
     zwave_js,
 )
+from .lock_entities import TTLockEntity, VirtualLockEntity
+from .model.values import CredentialRef
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity import Entity
 
-    from .runtime import KeyholderRuntime
+    from .sync.runtime import KeyholderRuntime
 
 
 @dataclass(frozen=True, kw_only=True)

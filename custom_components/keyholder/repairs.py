@@ -21,11 +21,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 import probatio as vol
 
-from .alerts import is_alert_issue
 from .const import DOMAIN
-from .engine.plan import UnplacedReason
-from .placement import placement_issue_id
-from .store import store_issue_id
+from .model.plan import UnplacedReason
+from .storage.store import store_issue_id
+from .sync.alerts import is_alert_issue
+from .sync.placement import placement_issue_id
 
 
 class RetryLockFlow(RepairsFlow):

@@ -9,22 +9,22 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import KeyholderConfigEntry
-from .describe import (
+from .access.describe import (
     describe_keyholder,
     describe_lock,
     iso,
     keyholder_status_now,
     sync_attributes,
 )
-from .engine.status import Status
 from .entity import (
     KeyholderEntity,
     KeyholderPersonEntity,
     async_add_keyholder_entities,
     lock_device,
 )
-from .runtime import KeyholderRuntime
-from .sync_state import SyncState
+from .model.status import Status
+from .sync.runtime import KeyholderRuntime
+from .sync.state import SyncState
 
 PARALLEL_UPDATES = 0
 

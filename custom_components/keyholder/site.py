@@ -10,7 +10,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.util import dt as dt_util
 
-from .alerts import alert_issue_id
 from .const import (
     CONF_ACTIVE_FROM,
     CONF_EMAIL,
@@ -25,13 +24,14 @@ from .const import (
     SUBENTRY_BOOKING,
     SUBENTRY_LOCK,
 )
-from .engine.model import Keyholder, Role
 from .lock_families import create_provider
-from .placement import placement_issue_ids
-from .runtime import KeyholderConfigEntry
-from .store import SiteData
-from .subentry_changes import PEOPLE, SubentryChanges
-from .sync_state import LockInfo, issue_id
+from .model.values import Keyholder, Role
+from .storage.store import SiteData
+from .sync.alerts import alert_issue_id
+from .sync.placement import placement_issue_ids
+from .sync.runtime import KeyholderConfigEntry
+from .sync.state import LockInfo, issue_id
+from .sync.subentry_changes import PEOPLE, SubentryChanges
 
 
 def keyholder_from_subentry(subentry: ConfigSubentry, *, blocked: bool) -> Keyholder:

@@ -9,9 +9,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import KeyholderConfigEntry
+from .access.keys import async_set_blocked
 from .entity import KeyholderPersonEntity, async_add_keyholder_entities
-from .keys import async_set_blocked
-from .runtime import KeyholderRuntime
+from .sync.runtime import KeyholderRuntime
 
 PARALLEL_UPDATES = 0
 

@@ -36,7 +36,7 @@ from homeassistant.helpers.entity import Entity
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.store_file import KeyholderFile
+from custom_components.keyholder.storage.files import KeyholderFile
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("KEYHOLDER_BENCH") != "1",

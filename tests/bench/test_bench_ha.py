@@ -51,7 +51,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 if TYPE_CHECKING:
-    from custom_components.keyholder.engine.model import CredentialRef
+    from custom_components.keyholder.model.values import CredentialRef
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("KEYHOLDER_BENCH") != "1",
@@ -71,7 +71,7 @@ RESTARTS = int(os.environ.get("KEYHOLDER_BENCH_RESTARTS", "5"))
 EDGE_KEYS = max(3, int(os.environ.get("KEYHOLDER_BENCH_EDGES", "10")) // 2)
 IDLE_SECONDS = float(os.environ.get("KEYHOLDER_BENCH_IDLE", "10"))
 # Waited before idling is measured: the store's backup copy is written then.
-SETTLE_SECONDS = importlib.import_module(f"{PACKAGE}.store").BACKUP_DELAY + 1
+SETTLE_SECONDS = importlib.import_module(f"{PACKAGE}.storage.store").BACKUP_DELAY + 1
 # Edges 5 s apart, so that each one is applied by a pass of its own.
 WINDOW = 5.0  # s each bench key's window lasts
 GAP = 5.0  # s between one window's end and the next one's start
@@ -337,7 +337,7 @@ async def test_site_bench(hass: HomeAssistant, files: Path, berlin: None) -> Non
         now=now,
         tag_share=0.0,  # virtual locks take passcodes only
     )
-    serialize = importlib.import_module(f"{PACKAGE}.engine.serialize")
+    serialize = importlib.import_module(f"{PACKAGE}.model.serialize")
     document = {
         "version": serialize.STORAGE_VERSION,
         "minor_version": 1,

@@ -20,14 +20,14 @@ from homeassistant.core import (
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.engine.model import CredentialRef
-from custom_components.keyholder.providers import LockProvider
-from custom_components.keyholder.providers.matter import MatterLock
-from custom_components.keyholder.providers.ttlock import TTLockLock, parse_ekey
-from custom_components.keyholder.providers.virtual import VirtualLock
-from custom_components.keyholder.providers.zha import ZhaLock
-from custom_components.keyholder.providers.zigbee2mqtt import Zigbee2MqttLock
-from custom_components.keyholder.providers.zwave_js import ZwaveJSLock
+from custom_components.keyholder.families import LockProvider
+from custom_components.keyholder.families.matter import MatterLock
+from custom_components.keyholder.families.ttlock import TTLockLock, parse_ekey
+from custom_components.keyholder.families.virtual import VirtualLock
+from custom_components.keyholder.families.zha import ZhaLock
+from custom_components.keyholder.families.zigbee2mqtt import Zigbee2MqttLock
+from custom_components.keyholder.families.zwave_js import ZwaveJSLock
+from custom_components.keyholder.model.values import CredentialRef
 
 from ..helpers import P, async_add_zwave_lock
 from ..matter.sim import MatterFactory, MatterHarness

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.keyholder.engine.model import (
+from custom_components.keyholder.families import LockProvider, ProviderError
+from custom_components.keyholder.model.values import (
     CredentialRef,
     KeyKind,
     SlotRange,
 )
-from custom_components.keyholder.providers import LockProvider, ProviderError
 
 from ..helpers import P
 from .families import Family, family_names

@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.providers.matter import MatterLock
+from custom_components.keyholder.families.matter import MatterLock
 
 from ..helpers import pins
 from .sim import MatterFactory

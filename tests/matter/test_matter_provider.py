@@ -12,9 +12,9 @@ from homeassistant.const import MATCH_ALL
 from homeassistant.core import HomeAssistant
 import pytest
 
-from custom_components.keyholder.engine.model import CredentialRef
-from custom_components.keyholder.providers import ProviderError
-from custom_components.keyholder.providers.matter import MatterLock
+from custom_components.keyholder.families import ProviderError
+from custom_components.keyholder.families.matter import MatterLock
+from custom_components.keyholder.model.values import CredentialRef
 
 from ..helpers import P, by_slot, pins
 from .sim import (

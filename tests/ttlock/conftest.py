@@ -5,8 +5,8 @@ from __future__ import annotations
 from homeassistant.core import HomeAssistant
 import pytest
 
-from custom_components.keyholder.engine.model import CredentialRef
-from custom_components.keyholder.providers.ttlock import TTLockLock, parse_ekey
+from custom_components.keyholder.families.ttlock import TTLockLock, parse_ekey
+from custom_components.keyholder.model.values import CredentialRef
 
 from ..ttlock_sim import ADDRESS, FakeBluetooth, SimTTLock, ekey_dict, install
 

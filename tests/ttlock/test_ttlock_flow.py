@@ -15,9 +15,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from ttlock_ble import LockAdvertisement
 
 from custom_components.keyholder.const import DOMAIN
-from custom_components.keyholder.providers.ttlock import TTLockLock
+from custom_components.keyholder.families.ttlock import TTLockLock
 from custom_components.keyholder.site import build_locks
-from custom_components.keyholder.store import SiteData
+from custom_components.keyholder.storage.store import SiteData
 
 from ..helpers import P
 from ..ttlock_sim import ADDRESS, FakeBluetooth, SimTTLock, ekey_dict, install

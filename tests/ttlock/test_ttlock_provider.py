@@ -10,9 +10,9 @@ from homeassistant.util import dt as dt_util
 import pytest
 from ttlock_ble import KeyboardPwdType, LogOperate
 
-from custom_components.keyholder.engine.model import CredentialRef
-from custom_components.keyholder.providers import ProviderError
-from custom_components.keyholder.providers.ttlock import TTLockLock, parse_ekey
+from custom_components.keyholder.families import ProviderError
+from custom_components.keyholder.families.ttlock import TTLockLock, parse_ekey
+from custom_components.keyholder.model.values import CredentialRef
 
 from ..helpers import P, by_slot
 from ..ttlock_sim import (

@@ -9,7 +9,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.providers.zha import ZhaLock
+from custom_components.keyholder.families.zha import ZhaLock
 
 from ..helpers import pins
 from ..zha_sim import ZhaFactory

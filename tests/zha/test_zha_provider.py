@@ -9,10 +9,10 @@ from homeassistant.core import Event, HomeAssistant
 import pytest
 from zigpy.zcl.clusters.closures import DoorLock
 
-from custom_components.keyholder.engine.model import CredentialRef
+from custom_components.keyholder.families import ProviderError
+from custom_components.keyholder.families.zha import ZhaLock
 from custom_components.keyholder.lock_families import create_provider
-from custom_components.keyholder.providers import ProviderError
-from custom_components.keyholder.providers.zha import ZhaLock
+from custom_components.keyholder.model.values import CredentialRef
 
 from ..helpers import P, by_slot, pins
 from ..zha_sim import ZhaFactory, ZhaHarness

@@ -18,8 +18,8 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
-from custom_components.keyholder.alerts import alert_issue_id
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS, EVENT_ALERT
+from custom_components.keyholder.sync.alerts import alert_issue_id
 
 from ..helpers import async_setup_plumber_site, front_door_sync, move_to
 from ..zha_sim import ZhaFactory, ZhaHarness

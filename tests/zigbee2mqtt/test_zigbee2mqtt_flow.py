@@ -7,7 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.providers.zigbee2mqtt import Zigbee2MqttLock
+from custom_components.keyholder.families.zigbee2mqtt import Zigbee2MqttLock
 
 from ..helpers import pins
 

@@ -13,12 +13,12 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.engine.model import CredentialRef
-from custom_components.keyholder.providers import (
+from custom_components.keyholder.families import (
     ProviderError,
     zigbee2mqtt_link as z2m_link,
 )
-from custom_components.keyholder.providers.zigbee2mqtt import Zigbee2MqttLock
+from custom_components.keyholder.families.zigbee2mqtt import Zigbee2MqttLock
+from custom_components.keyholder.model.values import CredentialRef
 
 from ..helpers import P, by_slot, pins
 from ..zigbee2mqtt_sim import BASE, DEVICE, Broker, Z2MFactory, until

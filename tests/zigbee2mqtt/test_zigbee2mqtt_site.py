@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
-from custom_components.keyholder.providers import zigbee2mqtt_link as z2m_link
+from custom_components.keyholder.families import zigbee2mqtt_link as z2m_link
 
 from ..helpers import async_setup_plumber_site, front_door_sync, issue
 from ..zigbee2mqtt_sim import BASE, DEVICE, Z2MFactory, Z2MHarness, until

@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 from playwright.async_api import Page, async_playwright, expect
 import pytest
 
-from custom_components.keyholder.engine.model import (
+from custom_components.keyholder.model.status import key_status
+from custom_components.keyholder.model.values import (
     Key,
     Keyholder,
     KeyKind,
     Schedule,
     Window,
 )
-from custom_components.keyholder.engine.status import key_status
 
 from .conftest import (
     ARTIFACTS,

@@ -31,7 +31,17 @@ from homeassistant.config_entries import (
 )
 import pytest
 
-from custom_components.keyholder.engine.model import (
+from custom_components.keyholder.model.passcode import generate_passcode
+from custom_components.keyholder.model.plan import make_plan
+from custom_components.keyholder.model.serialize import (
+    STORAGE_VERSION,
+    credentials_from_dict,
+    credentials_to_dict,
+    site_from_dict,
+    site_to_dict,
+)
+from custom_components.keyholder.model.status import Status, key_status
+from custom_components.keyholder.model.values import (
     CredentialRef,
     Key,
     Keyholder,
@@ -42,17 +52,7 @@ from custom_components.keyholder.engine.model import (
     Site,
     SlotRange,
 )
-from custom_components.keyholder.engine.passcode import generate_passcode
-from custom_components.keyholder.engine.plan import make_plan
-from custom_components.keyholder.engine.serialize import (
-    STORAGE_VERSION,
-    credentials_from_dict,
-    credentials_to_dict,
-    site_from_dict,
-    site_to_dict,
-)
-from custom_components.keyholder.engine.status import Status, key_status
-from custom_components.keyholder.store import STORE_MINOR_VERSION
+from custom_components.keyholder.storage.store import STORE_MINOR_VERSION
 
 from .conftest import HassInstance, storage_document
 

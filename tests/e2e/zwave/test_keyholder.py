@@ -29,7 +29,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.keyholder.const import DOMAIN, EVENT_ACCESS
-from custom_components.keyholder.engine.model import CredentialRef
+from custom_components.keyholder.model.values import CredentialRef
 
 from ...helpers import P
 from .conftest import ZwaveJsLock

@@ -1,0 +1,1 @@
+"""The only code that changes a site (commands) and describes it (queries)."""

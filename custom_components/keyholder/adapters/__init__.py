@@ -1,0 +1,1 @@
+"""Home Assistant's ways in: actions, the websocket API."""

@@ -1,0 +1,209 @@
+"""
+Statuses of keys and keyholders, and when they change.
+
+The status of a key at an instant combines the key's own schedule with its
+keyholder (activation, expiration, blocked) and its flags (cancelled, uses). It
+is decided in this order of precedence:
+
+1. ``CANCELLED`` - the key was cancelled;
+2. ``USED_UP`` - ``max_uses`` is set and reached;
+3. ``EXPIRED`` - at or after the earlier of the key's ``valid_until`` and the end
+   of the keyholder's expiration day;
+4. ``BLOCKED`` - the keyholder is blocked;
+5. ``UPCOMING`` - before the later of the key's ``valid_from`` and the keyholder's
+   ``active_from``;
+6. ``OUTSIDE_SCHEDULE`` - in the date range but between weekly windows;
+7. ``ACTIVE`` - otherwise: the key works right now.
+
+A keyholder's status (:func:`keyholder_status`) is built from these, plus
+``NO_KEY`` for a person none of whose keys can ever work again (no key at all,
+or every key cancelled): they must never look active.
+
+For the one timer the integration arms, use :class:`.transitions.TransitionIndex`
+(fast, incremental); :func:`next_site_change` is the simple reference version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
+from enum import StrEnum
+
+from .schedule import end_of_day, windows_active, windows_next_change
+from .values import Key, Keyholder, Site
+
+
+class Status(StrEnum):
+    """The status of a key or a keyholder."""
+
+    UPCOMING = "upcoming"
+    ACTIVE = "active"
+    OUTSIDE_SCHEDULE = "outside_schedule"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    BLOCKED = "blocked"
+    USED_UP = "used_up"
+    NO_KEY = "no_key"
+    """Keyholders only: no key that works now or later (none, or all cancelled)."""
+
+
+TERMINAL_STATUSES: frozenset[Status] = frozenset(
+    {Status.CANCELLED, Status.USED_UP, Status.EXPIRED}
+)
+"""Statuses a key never leaves by the passage of time alone."""
+
+
+def keyholder_expiry(keyholder: Keyholder, tz: tzinfo) -> datetime | None:
+    """Return the instant the keyholder expires (end of the expiration day)."""
+    if keyholder.expires_on is None:
+        return None
+    return end_of_day(keyholder.expires_on, tz)
+
+
+def key_expiry(key: Key, keyholder: Keyholder, tz: tzinfo) -> datetime | None:
+    """Return the instant the key stops working for good (None if never)."""
+    holder_end = keyholder_expiry(keyholder, tz)
+    key_end = key.schedule.valid_until
+    if holder_end is None:
+        return key_end
+    if key_end is None:
+        return holder_end
+    return min(holder_end, key_end)
+
+
+def key_start(key: Key, keyholder: Keyholder) -> datetime | None:
+    """Return the instant the key starts working (None if it always did)."""
+    key_from = key.schedule.valid_from
+    holder_from = keyholder.active_from
+    if holder_from is None:
+        return key_from
+    if key_from is None:
+        return holder_from
+    return max(holder_from, key_from)
+
+
+def key_status(key: Key, keyholder: Keyholder, at: datetime, tz: tzinfo) -> Status:
+    """Return the status of ``key`` at the instant ``at``."""
+    if key.cancelled:
+        return Status.CANCELLED
+    if key.used_up:
+        return Status.USED_UP
+    expiry = key_expiry(key, keyholder, tz)
+    if expiry is not None and at >= expiry:
+        return Status.EXPIRED
+    if keyholder.blocked:
+        return Status.BLOCKED
+    start = key_start(key, keyholder)
+    if start is not None and at < start:
+        return Status.UPCOMING
+    windows = key.schedule.windows
+    if windows and not windows_active(windows, at, tz):
+        return Status.OUTSIDE_SCHEDULE
+    return Status.ACTIVE
+
+
+def key_is_effective(key: Key, keyholder: Keyholder, at: datetime, tz: tzinfo) -> bool:
+    """Return True when ``key`` opens its locks at ``at`` (status ACTIVE)."""
+    return key_status(key, keyholder, at, tz) is Status.ACTIVE
+
+
+def next_status_change(
+    key: Key, keyholder: Keyholder, after: datetime, tz: tzinfo
+) -> datetime | None:
+    """
+    Return the first instant > ``after`` where the key's status changes.
+
+    Only the passage of time is considered; edits (cancel, block, uses) are
+    changes the caller makes itself. None means the status never changes.
+    """
+    if key.cancelled or key.used_up:
+        return None
+    expiry = key_expiry(key, keyholder, tz)
+    if expiry is not None and after >= expiry:
+        return None
+    if keyholder.blocked:
+        return expiry
+    start = key_start(key, keyholder)
+    if start is not None and after < start:
+        return start if expiry is None else min(start, expiry)
+    windows = key.schedule.windows
+    flip = windows_next_change(windows, after, tz) if windows else None
+    if flip is None:
+        return expiry
+    return flip if expiry is None else min(flip, expiry)
+
+
+def keyholder_status(
+    keyholder: Keyholder, keys: Iterable[Key], at: datetime, tz: tzinfo
+) -> Status:
+    """
+    Return the status of a keyholder at ``at``.
+
+    The rule, in order:
+
+    * ``BLOCKED`` when blocked;
+    * ``EXPIRED`` at or after the end of the expiration day;
+    * ``UPCOMING`` before ``active_from``;
+    * from the statuses of the keys: ``ACTIVE`` if any key is active, else
+      ``UPCOMING`` if any key is upcoming, else ``OUTSIDE_SCHEDULE`` if any key
+      is outside its schedule;
+    * otherwise no key works now or later: ``USED_UP`` when every key that was
+      not cancelled is used up, ``EXPIRED`` when every such key expired, and
+      ``NO_KEY`` when there is no key at all, every key was cancelled (a
+      cancelled key is withdrawn, not expired), or the keys ended in both ways.
+    """
+    if keyholder.blocked:
+        return Status.BLOCKED
+    expiry = keyholder_expiry(keyholder, tz)
+    if expiry is not None and at >= expiry:
+        return Status.EXPIRED
+    if keyholder.active_from is not None and at < keyholder.active_from:
+        return Status.UPCOMING
+    statuses = {key_status(key, keyholder, at, tz) for key in keys}
+    for status in (Status.ACTIVE, Status.UPCOMING, Status.OUTSIDE_SCHEDULE):
+        if status in statuses:
+            return status
+    ended = statuses - {Status.CANCELLED}
+    if ended in ({Status.USED_UP}, {Status.EXPIRED}):
+        return ended.pop()
+    return Status.NO_KEY
+
+
+def keyholder_next_change(
+    keyholder: Keyholder, after: datetime, tz: tzinfo
+) -> datetime | None:
+    """
+    Return the next own boundary (activation or expiry) of a keyholder.
+
+    Changes caused by the keyholder's keys are covered by
+    :func:`next_status_change` of each key.
+    """
+    candidates = [
+        instant
+        for instant in (keyholder.active_from, keyholder_expiry(keyholder, tz))
+        if instant is not None and instant > after
+    ]
+    return min(candidates, default=None)
+
+
+def next_site_change(site: Site, after: datetime, tz: tzinfo) -> datetime | None:
+    """
+    Return the earliest next status change of any key or keyholder in the site.
+
+    This is the simple, O(keys) reference. The glue should keep a
+    :class:`.transitions.TransitionIndex` instead, which answers the same
+    question incrementally in microseconds.
+    """
+    candidates: list[datetime] = []
+    for keyholder in site.keyholders.values():
+        instant = keyholder_next_change(keyholder, after, tz)
+        if instant is not None:
+            candidates.append(instant)
+    for key in site.keys.values():
+        holder = site.keyholders.get(key.keyholder_id)
+        if holder is None:
+            continue
+        instant = next_status_change(key, holder, after, tz)
+        if instant is not None:
+            candidates.append(instant)
+    return min(candidates, default=None)

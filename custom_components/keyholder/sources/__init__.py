@@ -1,0 +1,1 @@
+"""What feeds access from outside: booking calendars."""

@@ -1,0 +1,1 @@
+"""Where a site is kept: its private files, nothing else."""

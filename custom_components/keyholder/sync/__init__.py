@@ -1,0 +1,1 @@
+"""Keeping every lock in line with what should be true now."""
