@@ -5,9 +5,9 @@ package. Every import counts, wherever it is written: at module level, inside a
 function, and inside ``if TYPE_CHECKING:`` blocks. A cycle through a type hint
 still means two modules know each other, so no import is exempt.
 
-An edge goes to the module an import names: ``from .engine.model import Key``
-points at ``engine.model``, ``from . import ProviderError`` at the package's
-``__init__`` and ``from .providers import virtual`` at ``providers.virtual``.
+An edge goes to the module an import names: ``from ..model.values import Key``
+points at ``model.values``, ``from . import ProviderError`` at the package's
+``__init__`` and ``from ..families import virtual`` at ``families.virtual``.
 Python also runs a package's ``__init__`` before any of its submodules; that
 implicit step is not an edge (the top-level ``__init__`` sets everything up
 and would otherwise close a loop through every module).
@@ -16,9 +16,14 @@ A cycle is broken by moving what both modules need into a small module below
 both, named for what it holds (``errors``, ``action_fields``,
 ``keyholder_details``...), or by the lower module naming only the shape it
 needs (the runtime's ``AccessSource`` protocol for the booking calendars);
-never by hiding an import in a function or behind ``TYPE_CHECKING``. The Home Assistant adapters (actions, websocket, intents,
-flows) and the booking calendars each build on the layers below them, never on
-one another: shared helpers live below them too.
+never by hiding an import in a function or behind ``TYPE_CHECKING``.
+
+Beyond cycles, the package's rooms are layers (:data:`LAYERS`): a module imports
+only from its own layer or those below it, so the pure model knows nothing of
+the locks, the locks nothing of the sync, the sync nothing of the commands and
+queries, and those nothing of Home Assistant's adapters. The adapters (actions,
+websocket, intents, flows) and the booking calendars each build on the layers
+below them, never on one another: shared helpers live below them too.
 """
 
 from __future__ import annotations
