@@ -151,11 +151,15 @@ def describe_keys(
 ) -> list[KeyDescription]:
     """Describe the site's keys (of one keyholder when given), by id."""
     site, now = runtime.site, dt_util.utcnow()
+    keys = (
+        sorted(site.keys.values(), key=lambda k: k.id)
+        if keyholder_id is None
+        else site.keys_of(keyholder_id)  # sorted by id too
+    )
     return [
         describe_key(runtime, key, now)
-        for key in sorted(site.keys.values(), key=lambda k: k.id)
+        for key in keys
         if key.keyholder_id in site.keyholders
-        and keyholder_id in (None, key.keyholder_id)
     ]
 
 

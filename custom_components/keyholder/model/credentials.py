@@ -147,17 +147,16 @@ def taken_secrets(
 
     Expired and used-up keys still count until they are deleted, so a secret is
     never given to a second key while the first exists. ``exclude_key_id`` skips
-    one key (the one being edited).
+    one key (the one being edited). Costs what those locks hold, not what the
+    site holds.
     """
-    locks = frozenset(lock_ids)
     return {
         key.secret
-        for key in site.keys.values()
+        for key in site.keys_for(lock_ids)
         if key.kind is kind
         and key.secret is not None
         and not key.cancelled
         and key.id != exclude_key_id
-        and not locks.isdisjoint(key.lock_ids)
     }
 
 
