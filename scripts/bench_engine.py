@@ -39,6 +39,8 @@ from custom_components.keyholder.model import (
     make_plan,
     next_site_change,
 )
+from custom_components.keyholder.model.access import grant_for_key
+from custom_components.keyholder.model.serialize import key_grant_id
 
 TZ = ZoneInfo("Europe/Berlin")
 KEYHOLDERS = 1000
@@ -119,6 +121,7 @@ def build_site(
                 secret=secret,
                 max_uses=1 if rng.random() < 0.05 else None,
             )
+            site.put_grant(grant_for_key(key, key_grant_id(key.id)))
             site.put_key(key)
     return site
 

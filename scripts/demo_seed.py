@@ -17,17 +17,19 @@ import uuid
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from custom_components.keyholder.model.access import grant_for_key  # noqa: E402
 from custom_components.keyholder.model.passcode import generate_passcode  # noqa: E402
 from custom_components.keyholder.model.serialize import (  # noqa: E402
     STORAGE_VERSION,
+    key_grant_id,
     site_to_dict,
 )
+from custom_components.keyholder.model.site import Site  # noqa: E402
 from custom_components.keyholder.model.values import (  # noqa: E402
     Key,
     Keyholder,
     KeyKind,
     Schedule,
-    Site,
     Window,
 )
 
@@ -106,6 +108,8 @@ def seed(storage: Path) -> str | None:
             )
         },
     )
+    for key in site.keys.values():  # each key with its own access, as issue_key
+        site.put_grant(grant_for_key(key, key_grant_id(key.id)))
     _write(registry, "core.config_entries", 1, 5, {"entries": [entry]})
     _write(
         storage / f"keyholder.{entry_id}",

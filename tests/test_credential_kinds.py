@@ -22,7 +22,9 @@ import yaml
 
 from custom_components.keyholder.access.keys import async_reschedule_key
 from custom_components.keyholder.adapters.services import ISSUE_KEY_SCHEMA
+from custom_components.keyholder.model.access import grant_for_key
 from custom_components.keyholder.model.credentials import CREDENTIAL_KINDS
+from custom_components.keyholder.model.serialize import key_grant_id
 from custom_components.keyholder.model.values import (
     Key,
     KeyKind,
@@ -90,6 +92,7 @@ async def test_a_stored_tag_key_is_not_on_a_lock_that_cannot_hold_it(
 ) -> None:
     runtime = loaded_site.runtime_data
     key = Key("tag", PLUMBER, KeyKind.TAG, frozenset({LOCK_FRONT}), secret=UID)
+    runtime.site.put_grant(grant_for_key(key, key_grant_id(key.id)))
     runtime.site.put_key(key)
     await runtime.async_apply_changes({LOCK_FRONT}, keys=[key.id])
     await hass.async_block_till_done()

@@ -174,7 +174,7 @@ def test_package_found() -> None:
         "model.values",
         "families",
     } <= set(graph)
-    assert "model.values" in graph["sync.runtime"]
+    assert "model.site" in graph["sync.runtime"]
 
 
 def test_no_import_cycles() -> None:

@@ -52,7 +52,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: KeyholderConfigEntry) ->
     data = loaded.data
     # Runs after async_unload_entry has let the last pass save.
     entry.async_on_unload(store.async_flush_backup)
-    subentries = SubentryChanges(entry, known=set(data.site.keyholders))
+    subentries = SubentryChanges(
+        entry,
+        known=set(data.site.keyholders),
+        groups={m.group_id for m in data.site.memberships.values()},
+    )
     sync_keyholders(entry, data, subentries)
     runtime = KeyholderRuntime(
         hass, entry.entry_id, store, data, build_locks(hass, entry, data)

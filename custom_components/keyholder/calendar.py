@@ -15,7 +15,7 @@ from . import KeyholderConfigEntry
 from .access.describe import lock_names
 from .const import DOMAIN
 from .entity import KeyholderEntity
-from .model.schedule import active_intervals
+from .model.access import Term, term_intervals
 from .model.status import Status, key_expiry, key_start
 from .model.values import Key, Keyholder
 from .sync.runtime import KeyholderRuntime
@@ -24,7 +24,7 @@ PARALLEL_UPDATES = 0
 LOOKAHEAD = timedelta(days=60)
 # A week and a day: every weekly window, even one running since last week.
 NEAR = timedelta(days=8)
-type _Window = tuple[Key, Keyholder, datetime, datetime]
+type _Window = tuple[Key, Keyholder, datetime, datetime, Term]
 type _Shown = tuple[datetime, _Window | None, CalendarEvent | None]
 _GONE = {Status.CANCELLED, Status.USED_UP, Status.BLOCKED}
 
@@ -74,18 +74,21 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
             if (last := key_expiry(key, holder, runtime.tz)) is not None:
                 high = min(high, last)
             if low < high:
-                for a, b in active_intervals(key.schedule, low, high, runtime.tz):
-                    yield key, holder, a, b
+                for term in site.terms_of(key):
+                    for a, b in term_intervals(term, low, high, runtime.tz):
+                        yield key, holder, a, b, term
 
     def _event(self, window: _Window) -> CalendarEvent:
-        key, holder, start, end = window
-        doors = ", ".join(lock_names(self.runtime, key.lock_ids))
+        key, holder, start, end, term = window
+        doors = ", ".join(lock_names(self.runtime, term.lock_ids))
+        group = self.runtime.site.groups.get(term.source)
+        who = f"{group.name} — {holder.name}" if group else holder.name
         return CalendarEvent(
             start=dt_util.as_local(start),
             end=dt_util.as_local(end),
-            summary=f"{holder.name} — {doors}",
+            summary=f"{who} — {doors}",
             description=f"{key.kind.value} key",
-            uid=f"{key.id}-{start.isoformat()}",
+            uid=f"{key.id}-{term.source}-{start.isoformat()}",
         )
 
     def _events(self, start: datetime, end: datetime) -> list[CalendarEvent]:
@@ -143,7 +146,7 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
             if changed is not None and (shown is None or shown[1].id not in changed):
                 keys = [key for holder in changed for key in site.keys_of(holder)]
                 found = self._earliest(now, keys)
-                if found is None or (shown is not None and shown[2:] <= found[2:]):
+                if found is None or (shown is not None and shown[2:4] <= found[2:4]):
                     return current[2]
                 return self._show(now, found)
         return self._show(now, self._earliest(now))
@@ -157,7 +160,9 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
             (now + NEAR, now + LOOKAHEAD),
         ):
             for window in self._windows(start, end, keys):
-                if window[3] > now and (earliest is None or window[2:] < earliest[2:]):
+                if window[3] > now and (
+                    earliest is None or window[2:4] < earliest[2:4]
+                ):
                     earliest = window
             if earliest is not None:
                 break

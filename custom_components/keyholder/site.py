@@ -17,15 +17,20 @@ from .const import (
     CONF_FAMILY_NAME,
     CONF_GIVEN_NAME,
     CONF_LOCK_ENTITY,
+    CONF_LOCKS,
     CONF_PROVIDER,
     CONF_ROLE,
+    CONF_SCHEDULE,
     DOMAIN,
     LOGGER,
     SUBENTRY_BOOKING,
+    SUBENTRY_GROUP,
     SUBENTRY_LOCK,
 )
 from .lock_families import create_provider
-from .model.values import Keyholder, Role
+from .model.serialize import schedule_from_dict
+from .model.site import Site
+from .model.values import AccessGroup, Keyholder, Role
 from .storage.store import SiteData
 from .sync.alerts import alert_issue_id
 from .sync.placement import placement_issue_ids
@@ -65,6 +70,42 @@ def keyholder_from_subentry(subentry: ConfigSubentry, *, blocked: bool) -> Keyho
     )
 
 
+def group_from_subentry(subentry: ConfigSubentry) -> AccessGroup:
+    """Build the model's access group from an access group subentry."""
+    data = subentry.data
+    return AccessGroup(
+        id=subentry.subentry_id,
+        name=subentry.title,
+        lock_ids=frozenset(data.get(CONF_LOCKS, ())),
+        schedule=schedule_from_dict(data.get(CONF_SCHEDULE) or {}),
+    )
+
+
+def _sync_groups(
+    entry: KeyholderConfigEntry, site: Site, groups: set[str], locks: set[str]
+) -> set[str]:
+    """
+    Make the site's access groups match the subentries ``groups`` names.
+
+    Returns the keyholders whose access changed; adds the locks concerned to
+    ``locks``. Memberships of a group that is gone go with it.
+    """
+    holders: set[str] = set()
+    for sid in groups:
+        sub = entry.subentries.get(sid)
+        old = site.groups.get(sid)
+        if old is not None:
+            locks.update(old.lock_ids)
+        if sub is None or sub.subentry_type != SUBENTRY_GROUP:
+            holders |= site.remove_group(sid)
+            continue
+        new = group_from_subentry(sub)
+        if new != old:
+            locks.update(new.lock_ids)
+            holders |= site.put_group(new)
+    return holders
+
+
 @dataclass(frozen=True, slots=True)
 class KeyholderChanges:
     """What :func:`sync_keyholders` changed."""
@@ -81,7 +122,7 @@ def sync_keyholders(
     entry: KeyholderConfigEntry, data: SiteData, subentries: SubentryChanges
 ) -> KeyholderChanges:
     """
-    Make the site's keyholders match the keyholder (and booking) subentries.
+    Make the site's keyholders and access groups match their subentries.
 
     Details come from the subentries; whether someone is blocked is run-time
     state kept in the store. Keyholders whose subentry is gone lose their keys.
@@ -91,12 +132,16 @@ def sync_keyholders(
     site = data.site
     locks: set[str] = set()
     changed, added = set(), set()
+    if groups := subentries.take_groups():
+        changed |= _sync_groups(entry, site, groups, locks)
     for sid in subentries.take_people():
         sub = entry.subentries.get(sid)
         old = site.keyholders.get(sid)
         if sub is None or sub.subentry_type not in PEOPLE:
             if old is not None:
-                locks.update(lock for key in site.keys_of(sid) for lock in key.lock_ids)
+                locks.update(
+                    lock for key in site.keys_of(sid) for lock in site.locks_of(key)
+                )
                 site.remove_keyholder(sid)
                 changed.add(sid)
             continue
@@ -106,7 +151,9 @@ def sync_keyholders(
             changed.add(sid)
             if old is None:
                 added.add(sid)
-            locks.update(lock for key in site.keys_of(sid) for lock in key.lock_ids)
+            locks.update(
+                lock for key in site.keys_of(sid) for lock in site.locks_of(key)
+            )
     return KeyholderChanges(changed, added, locks)
 
 

@@ -9,13 +9,15 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, settings, strategies as st
 
+from custom_components.keyholder.model.access import grant_for_key
+from custom_components.keyholder.model.serialize import key_grant_id
+from custom_components.keyholder.model.site import Site
 from custom_components.keyholder.model.values import (
     Key,
     Keyholder,
     KeyKind,
     Role,
     Schedule,
-    Site,
     Window,
 )
 
@@ -159,5 +161,19 @@ def sites(draw: st.DrawFn, tz: ZoneInfo, max_holders: int = 4) -> Site:
         holder = draw(keyholders(f"h{holder_index}", tz))
         site.put_keyholder(holder)
         for key_index in range(draw(st.integers(0, 3))):
-            site.put_key(draw(keys(f"k{holder_index}_{key_index}", holder.id, tz)))
+            put_own_key(site, draw(keys(f"k{holder_index}_{key_index}", holder.id, tz)))
+    return site
+
+
+def put_own_key(site: Site, key: Key) -> None:
+    """Put a key with personal access to its own locks and schedule (issue_key)."""
+    site.put_grant(grant_for_key(key, key_grant_id(key.id)))
+    site.put_key(key)
+
+
+def own_site(keyholders: dict[str, Keyholder], keys: dict[str, Key]) -> Site:
+    """Return a site whose keys each come with access to their own locks."""
+    site = Site(keyholders=keyholders)
+    for key in keys.values():
+        put_own_key(site, key)
     return site

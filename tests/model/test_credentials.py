@@ -21,6 +21,7 @@ from custom_components.keyholder.model.passcode import (
     validate_passcode,
 )
 from custom_components.keyholder.model.plan import UnplacedReason, make_plan
+from custom_components.keyholder.model.site import Site
 from custom_components.keyholder.model.tag import (
     MAX_TAG_BYTES,
     MIN_TAG_BYTES,
@@ -31,11 +32,10 @@ from custom_components.keyholder.model.values import (
     Keyholder,
     KeyKind,
     LockCapabilities,
-    Site,
     SlotRange,
 )
 
-from .strategies import BERLIN, PROPERTY_SETTINGS
+from .strategies import BERLIN, PROPERTY_SETTINGS, own_site, put_own_key
 
 PASSCODE = CREDENTIAL_KINDS[KeyKind.PASSCODE]
 TAG = CREDENTIAL_KINDS[KeyKind.TAG]
@@ -140,11 +140,18 @@ def test_shared_capabilities() -> None:
 
 def test_taken_secrets_are_per_kind() -> None:
     site = Site()
-    site.put_key(Key("a", "h", KeyKind.PASSCODE, frozenset({"front"}), secret="4829"))
-    site.put_key(Key("b", "h", KeyKind.TAG, frozenset({"front"}), secret="04A1B2C3"))
-    site.put_key(Key("c", "h", KeyKind.TAG, frozenset({"back"}), secret="04A1B2C4"))
-    site.put_key(
-        Key("d", "h", KeyKind.TAG, frozenset({"front"}), secret="0A0B", cancelled=True)
+    put_own_key(
+        site, Key("a", "h", KeyKind.PASSCODE, frozenset({"front"}), secret="4829")
+    )
+    put_own_key(
+        site, Key("b", "h", KeyKind.TAG, frozenset({"front"}), secret="04A1B2C3")
+    )
+    put_own_key(
+        site, Key("c", "h", KeyKind.TAG, frozenset({"back"}), secret="04A1B2C4")
+    )
+    put_own_key(
+        site,
+        Key("d", "h", KeyKind.TAG, frozenset({"front"}), secret="0A0B", cancelled=True),
     )
     assert taken_secrets(site, KeyKind.PASSCODE, ["front"]) == {"4829"}
     assert taken_secrets(site, KeyKind.PASSCODE, ["front"]) == taken_codes(
@@ -374,7 +381,7 @@ def test_the_planner_places_what_a_lock_can_hold(
         pin_min=pin_caps.pin_min,
         pin_max=pin_caps.pin_max,
     )
-    site = Site(
+    site = own_site(
         keyholders={"h": Keyholder("h", "Anna")},
         keys={"k": Key("k", "h", kind, frozenset({"front"}), secret=secret)},
     )

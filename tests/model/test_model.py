@@ -4,15 +4,17 @@ from datetime import datetime
 
 import pytest
 
+from custom_components.keyholder.model.site import Site
 from custom_components.keyholder.model.values import (
     CredentialRef,
     Key,
     Keyholder,
     KeyKind,
     LockCapabilities,
-    Site,
     SlotRange,
 )
+
+from .strategies import put_own_key
 
 PASSCODE, TAG = KeyKind.PASSCODE, KeyKind.TAG
 
@@ -34,9 +36,9 @@ def test_site_helpers() -> None:
     site = Site()
     site.put_keyholder(Keyholder("h1", "Ada"))
     site.put_keyholder(Keyholder("h2", "Bob"))
-    site.put_key(Key("k2", "h1", KeyKind.PASSCODE, frozenset({"front"})))
-    site.put_key(Key("k1", "h1", KeyKind.TAG, frozenset({"front", "back"})))
-    site.put_key(Key("k3", "h2", KeyKind.APP, frozenset({"back"})))
+    put_own_key(site, Key("k2", "h1", KeyKind.PASSCODE, frozenset({"front"})))
+    put_own_key(site, Key("k1", "h1", KeyKind.TAG, frozenset({"front", "back"})))
+    put_own_key(site, Key("k3", "h2", KeyKind.APP, frozenset({"back"})))
     site.slots = {"front": {"k1": 1, "k2": 2}, "back": {"k1": 3}}
 
     assert [key.id for key in site.keys_of("h1")] == ["k1", "k2"]
@@ -69,9 +71,9 @@ def test_keys_of_follows_every_change() -> None:
     )
     assert [key.id for key in site.keys_of("h1")] == ["k1"]
     # A replaced key is the new one (and moves if its keyholder changed).
-    site.put_key(Key("k1", "h1", KeyKind.PASSCODE, frozenset(), uses=2))
+    put_own_key(site, Key("k1", "h1", KeyKind.PASSCODE, frozenset(), uses=2))
     assert site.keys_of("h1")[0].uses == 2
-    site.put_key(Key("k2", "h1", KeyKind.PASSCODE, frozenset()))
+    put_own_key(site, Key("k2", "h1", KeyKind.PASSCODE, frozenset()))
     assert [key.id for key in site.keys_of("h1")] == ["k1", "k2"]
     assert site.keys_of("h2") == []
     site.remove_key("k1")

@@ -11,9 +11,10 @@ from custom_components.keyholder.model.passcode import (
     taken_codes,
     validate_passcode,
 )
-from custom_components.keyholder.model.values import Key, KeyKind, Site
+from custom_components.keyholder.model.site import Site
+from custom_components.keyholder.model.values import Key, KeyKind
 
-from .strategies import PROPERTY_SETTINGS
+from .strategies import PROPERTY_SETTINGS, put_own_key
 
 
 @pytest.mark.parametrize(
@@ -90,9 +91,14 @@ def test_generated_codes_are_valid_and_free(
 
 def test_taken_codes() -> None:
     site = Site()
-    site.put_key(Key("a", "h", KeyKind.PASSCODE, frozenset({"front"}), secret="482913"))
-    site.put_key(Key("b", "h", KeyKind.PASSCODE, frozenset({"back"}), secret="593024"))
-    site.put_key(
+    put_own_key(
+        site, Key("a", "h", KeyKind.PASSCODE, frozenset({"front"}), secret="482913")
+    )
+    put_own_key(
+        site, Key("b", "h", KeyKind.PASSCODE, frozenset({"back"}), secret="593024")
+    )
+    put_own_key(
+        site,
         Key(
             "c",
             "h",
@@ -100,10 +106,12 @@ def test_taken_codes() -> None:
             frozenset({"front"}),
             secret="111",
             cancelled=True,
-        )
+        ),
     )
-    site.put_key(Key("d", "h", KeyKind.TAG, frozenset({"front"}), secret="04a1b2c3"))
-    site.put_key(Key("e", "h", KeyKind.PASSCODE, frozenset({"front"})))
+    put_own_key(
+        site, Key("d", "h", KeyKind.TAG, frozenset({"front"}), secret="04a1b2c3")
+    )
+    put_own_key(site, Key("e", "h", KeyKind.PASSCODE, frozenset({"front"})))
     assert taken_codes(site, ["front"]) == {"482913"}
     assert taken_codes(site, ["front", "back"]) == {"482913", "593024"}
     assert taken_codes(site, ["front"], exclude_key_id="a") == set()

@@ -6,17 +6,16 @@ from datetime import time
 from hypothesis import given, strategies as st
 import pytest
 
+from custom_components.keyholder.model.operations import Operation, OpKind, diff
 from custom_components.keyholder.model.plan import (
     Credential,
-    Operation,
-    OpKind,
     Unplaced,
     UnplacedReason,
     desired_state,
-    diff,
     make_plan,
     record_use,
 )
+from custom_components.keyholder.model.site import Site
 from custom_components.keyholder.model.status import Status, key_status
 from custom_components.keyholder.model.values import (
     CredentialRef,
@@ -25,7 +24,6 @@ from custom_components.keyholder.model.values import (
     KeyKind,
     LockCapabilities,
     Schedule,
-    Site,
     SlotRange,
     Window,
 )
@@ -36,6 +34,7 @@ from .strategies import (
     PROPERTY_SETTINGS,
     instants,
     local,
+    put_own_key,
     sites,
     zones,
 )
@@ -60,7 +59,7 @@ def make_site(*keys: Key) -> Site:
     site = Site()
     site.put_keyholder(Keyholder("h1", "Pat"))
     for key in keys:
-        site.put_key(key)
+        put_own_key(site, key)
     return site
 
 
@@ -130,9 +129,9 @@ def test_blocked_keyholder_leaves_and_returns_to_same_slot() -> None:
     site.put_keyholder(replace(site.keyholders["h1"], blocked=True))
     assert desired_state(site, LOCKS, NOON, BERLIN) == {"front": {}}
     assert site.slots == {"front": {"a": 1, "b": 2}}
-    site.put_key(pin("c", "604135"))  # would take slot 1 if it were free
+    put_own_key(site, pin("c", "604135"))  # would take slot 1 if it were free
     site.put_keyholder(Keyholder("h2", "Other"))
-    site.put_key(replace(pin("c", "604135"), keyholder_id="h2"))
+    put_own_key(site, replace(pin("c", "604135"), keyholder_id="h2"))
     assert set(desired_state(site, LOCKS, NOON, BERLIN)["front"]) == {P(3)}
     site.put_keyholder(replace(site.keyholders["h1"], blocked=False))
     desired = desired_state(site, LOCKS, NOON, BERLIN)["front"]
@@ -145,7 +144,9 @@ def test_one_time_key_becomes_used_up_and_leaves_plan() -> None:
     used = record_use(site, "once")
     assert used.uses == 1
     assert site.keys["once"] is used
-    assert key_status(used, site.keyholders["h1"], NOON, BERLIN) is Status.USED_UP
+    holder = site.keyholders["h1"]
+    terms = site.terms_of(used)
+    assert key_status(used, holder, NOON, BERLIN, terms=terms) is Status.USED_UP
     assert desired_state(site, LOCKS, NOON, BERLIN) == {"front": {}}
     assert site.slots == {}
     with pytest.raises(KeyError):
@@ -156,8 +157,8 @@ def test_slot_reuse_after_cancel() -> None:
     site = make_site(pin("a", "482913"), pin("b", "593024"))
     desired_state(site, LOCKS, NOON, BERLIN)
     assert site.slots["front"] == {"a": 1, "b": 2}
-    site.put_key(replace(site.keys["a"], cancelled=True))
-    site.put_key(pin("c", "604135"))
+    put_own_key(site, replace(site.keys["a"], cancelled=True))
+    put_own_key(site, pin("c", "604135"))
     desired = desired_state(site, LOCKS, NOON, BERLIN)["front"]
     assert _holders(desired) == {1: "c", 2: "b"}
 
@@ -176,19 +177,19 @@ def test_waiting_keys_get_freed_slots_in_issue_order() -> None:
     for key_id, secret in zip(
         "edcba", ("482913", "593024", "604135", "715246", "826357"), strict=True
     ):
-        site.put_key(pin(key_id, secret, serial=site.next_serial()))
+        put_own_key(site, pin(key_id, secret, serial=site.next_serial()))
     plan = make_plan(site, caps, NOON, BERLIN)
     assert _holders(plan.desired["front"]) == {1: "e", 2: "d", 3: "c"}
     assert plan.unplaced == (
         Unplaced("a", "front", UnplacedReason.NO_FREE_SLOT),
         Unplaced("b", "front", UnplacedReason.NO_FREE_SLOT),
     )
-    site.put_key(replace(site.keys["e"], cancelled=True))
+    put_own_key(site, replace(site.keys["e"], cancelled=True))
     plan = make_plan(site, caps, NOON, BERLIN)
     # "b" was issued before "a": it gets the freed slot.
     assert _holders(plan.desired["front"]) == {1: "b", 2: "d", 3: "c"}
     assert plan.unplaced == (Unplaced("a", "front", UnplacedReason.NO_FREE_SLOT),)
-    site.put_key(replace(site.keys["d"], cancelled=True))
+    put_own_key(site, replace(site.keys["d"], cancelled=True))
     plan = make_plan(site, caps, NOON, BERLIN)
     assert _holders(plan.desired["front"]) == {1: "b", 2: "a", 3: "c"}
     assert plan.unplaced == ()
@@ -197,7 +198,7 @@ def test_waiting_keys_get_freed_slots_in_issue_order() -> None:
 def test_keys_stored_without_serial_come_first() -> None:
     site = make_site(pin("b", "482913"), pin("a", "593024"))
     assert site.next_serial() == 1
-    site.put_key(pin("0", "604135", serial=site.next_serial()))
+    put_own_key(site, pin("0", "604135", serial=site.next_serial()))
     assert site.keys["0"].serial == 1
     assert site.next_serial() == 2
     caps = {"front": passcodes(2)}
@@ -222,7 +223,7 @@ def test_refused_key_leaves_its_slot_to_the_next_one() -> None:
 def test_key_leaving_lock_frees_slot() -> None:
     site = make_site(pin("a", "482913"))
     desired_state(site, LOCKS, NOON, BERLIN)
-    site.put_key(replace(site.keys["a"], lock_ids=frozenset({"back"})))
+    put_own_key(site, replace(site.keys["a"], lock_ids=frozenset({"back"})))
     assert desired_state(site, LOCKS, NOON, BERLIN) == {"front": {}}
     assert site.slots == {}
 
@@ -275,8 +276,8 @@ def test_each_kind_has_its_own_slots() -> None:
     assert site.slots["front"] == {"a": 1, "t1": 1, "b": 2, "t2": 2}
     # Outside Thursday "t1" is idle: a new tag takes its slot over, a new PIN
     # finds no free passcode slot (and takes no tag slot).
-    site.put_key(tag("t3", "04AAAAAA", serial=5))
-    site.put_key(pin("c", "604135", serial=6))
+    put_own_key(site, tag("t3", "04AAAAAA", serial=5))
+    put_own_key(site, pin("c", "604135", serial=6))
     plan = make_plan(site, caps, NOON, BERLIN)
     assert {ref: c.key_id for ref, c in plan.desired["front"].items()} == {
         P(1): "a",
@@ -333,8 +334,8 @@ def test_full_lock_takes_over_idle_slots_then_reports() -> None:
     desired_state(site, caps, local(BERLIN, 2026, 4, 2, 14), BERLIN)
     assert site.slots["front"] == {"a": 1, "b": 2}
     # Outside Thursday "a" is idle; a new key takes its slot over.
-    site.put_key(pin("c", "604135"))
-    site.put_key(pin("d", "715246"))
+    put_own_key(site, pin("c", "604135"))
+    put_own_key(site, pin("d", "715246"))
     plan = make_plan(site, caps, NOON, BERLIN)
     assert _holders(plan.desired["front"]) == {1: "c", 2: "b"}
     assert plan.unplaced == (Unplaced("d", "front", UnplacedReason.NO_FREE_SLOT),)
@@ -342,7 +343,7 @@ def test_full_lock_takes_over_idle_slots_then_reports() -> None:
 
 def test_unknown_locks_and_orphan_keys() -> None:
     site = make_site(pin("a", "482913", lock_ids=frozenset({"front", "ghost"})))
-    site.put_key(replace(pin("orphan", "593024"), keyholder_id="nobody"))
+    put_own_key(site, replace(pin("orphan", "593024"), keyholder_id="nobody"))
     site.slots = {"ghost": {"a": 7}, "front": {"orphan": 1}}
     desired = desired_state(site, LOCKS, NOON, BERLIN)
     # The orphan's slot is freed and reused; the unknown lock is left alone.

@@ -21,6 +21,7 @@ from custom_components.keyholder.model.serialize import (
     site_from_dict,
     site_to_dict,
 )
+from custom_components.keyholder.model.site import Site
 from custom_components.keyholder.model.values import (
     CredentialRef,
     Key,
@@ -28,11 +29,10 @@ from custom_components.keyholder.model.values import (
     KeyKind,
     Role,
     Schedule,
-    Site,
     Window,
 )
 
-from .strategies import BERLIN, PROPERTY_SETTINGS, sites, zones
+from .strategies import BERLIN, PROPERTY_SETTINGS, put_own_key, sites, zones
 
 
 def sample_site() -> Site:
@@ -49,7 +49,8 @@ def sample_site() -> Site:
             blocked=True,
         )
     )
-    site.put_key(
+    put_own_key(
+        site,
         Key(
             "k1",
             "h1",
@@ -65,7 +66,7 @@ def sample_site() -> Site:
             uses=1,
             name="Plumber code",
             serial=7,
-        )
+        ),
     )
     site.slots = {"front": {"k1": 4}}
     return site
@@ -106,7 +107,7 @@ def test_defaults_and_naive_datetimes_are_utc() -> None:
     key = site.keys["k"]
     assert key.serial == 0
     assert key.schedule == Schedule()
-    assert key.lock_ids == frozenset()
+    assert key.lock_ids is None  # no limit: whatever the access allows
     assert site.slots == {}
 
 
@@ -143,13 +144,15 @@ def test_migration_registry(monkeypatch: pytest.MonkeyPatch) -> None:
         site = dict(document["site"])
         return {**document, "site": {**v0_to_v1(site), "version": 1}}
 
-    monkeypatch.setattr(serialize, "MIGRATIONS", {0: migrate_site, 1: MIGRATIONS[1]})
+    monkeypatch.setattr(
+        serialize, "MIGRATIONS", {0: migrate_site, 1: MIGRATIONS[1], 2: MIGRATIONS[2]}
+    )
     old = {"version": 0, "people": [{"id": "h", "name": "Ann"}], "keys": []}
     site = site_from_dict(old)
     assert site.keyholders["h"].name == "Ann"
     assert old["version"] == 0  # the caller's document is not modified in place
-    document = {"site": {"version": 2, "keys": []}}
-    assert migrate(document, 2) == document
+    document = {"site": {"version": STORAGE_VERSION, "keys": []}}
+    assert migrate(document, STORAGE_VERSION) == document
 
 
 def test_migration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -164,15 +167,15 @@ def test_site_to_dict_reuses_the_dicts_of_unchanged_keys() -> None:
     first = Key("k1", "h1", KeyKind.PASSCODE, frozenset({"front"}), secret="4821")
     second = Key("k2", "h1", KeyKind.PASSCODE, frozenset({"front"}), secret="5821")
     site = Site(keyholders={"h1": Keyholder("h1", "Pat")})
-    site.put_key(first)
-    site.put_key(second)
+    put_own_key(site, first)
+    put_own_key(site, second)
     cache: KeyDicts = {}
     before = site_to_dict(site, cache)
     assert before == site_to_dict(site)
 
-    site.put_key(replace(second, uses=1))
+    put_own_key(site, replace(second, uses=1))
     site.remove_key("k1")
-    site.put_key(replace(first, id="k3"))
+    put_own_key(site, replace(first, id="k3"))
     after = site_to_dict(site, cache)
     assert after == site_to_dict(site)  # the same document as without a cache
     assert [key["uses"] for key in after["keys"]] == [1, 0]
@@ -201,7 +204,19 @@ def test_version_1_slot_records_become_passcode_credentials() -> None:
     before = copy.deepcopy(main)
     migrated = migrate(main, 1)
     assert main == before  # the stored document is not changed in place
-    assert migrated["site"] == {**main["site"], "version": STORAGE_VERSION}
+    assert migrated["site"] == {
+        **main["site"],
+        "grants": migrated["site"]["grants"],
+        "version": STORAGE_VERSION,
+    }
+    # Version 3: each key's own locks and schedule became personal access.
+    assert [
+        (g["keyholder_id"], g["lock_ids"], g["schedule"])
+        for g in migrated["site"]["grants"]
+    ] == [
+        (k["keyholder_id"], sorted(k["lock_ids"]), k["schedule"])
+        for k in main["site"]["keys"]
+    ]
     for name in ("written", "virtual"):
         assert set(migrated[name]) == set(main[name])
         for lock_id, slots in main[name].items():

@@ -6,16 +6,22 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, strategies as st
 
+from custom_components.keyholder.model.access import (
+    Term,
+    grant_for_key,
+    holder_terms,
+    key_terms,
+)
+from custom_components.keyholder.model.site import Site
 from custom_components.keyholder.model.status import (
     Status,
     key_expiry,
-    key_is_effective,
     key_start,
-    key_status,
+    key_status as _key_status,
     keyholder_next_change,
-    keyholder_status,
+    keyholder_status as _keyholder_status,
     next_site_change,
-    next_status_change,
+    next_status_change as _next_status_change,
 )
 from custom_components.keyholder.model.transitions import TransitionIndex
 from custom_components.keyholder.model.values import (
@@ -23,7 +29,6 @@ from custom_components.keyholder.model.values import (
     Keyholder,
     KeyKind,
     Schedule,
-    Site,
     Window,
 )
 
@@ -34,11 +39,40 @@ from .strategies import (
     keyholders,
     keys,
     local,
+    put_own_key,
     sites,
     zones,
 )
 
 THU = 3
+
+
+def own_terms(key: Key) -> tuple[Term, ...]:
+    """What a key issued on its own locks and schedule opens (issue_key)."""
+    return key_terms(holder_terms({}, [], [grant_for_key(key, "own")]), key)
+
+
+def key_status(key: Key, holder: Keyholder, at: datetime, tz: ZoneInfo) -> Status:
+    return _key_status(key, holder, at, tz, terms=own_terms(key))
+
+
+def key_is_effective(key: Key, holder: Keyholder, at: datetime, tz: ZoneInfo) -> bool:
+    return key_status(key, holder, at, tz) is Status.ACTIVE
+
+
+def next_status_change(
+    key: Key, holder: Keyholder, after: datetime, tz: ZoneInfo
+) -> datetime | None:
+    return _next_status_change(key, holder, after, tz, terms=own_terms(key))
+
+
+def keyholder_status(
+    holder: Keyholder, keys_: list[Key], at: datetime, tz: ZoneInfo
+) -> Status:
+    statuses = [key_status(key, holder, at, tz) for key in keys_]
+    return _keyholder_status(holder, statuses, at, tz)
+
+
 HOLDER = Keyholder(id="h1", given_name="Pat", family_name="Plumber")
 
 
@@ -101,7 +135,7 @@ def test_precedence_of_statuses() -> None:
 
 def test_expiration_date_means_valid_until_midnight() -> None:
     holder = replace(HOLDER, expires_on=date(2026, 4, 10))
-    key = Key(id="k", keyholder_id="h1", kind=KeyKind.PASSCODE, lock_ids=frozenset())
+    key = Key("k", "h1", KeyKind.PASSCODE, lock_ids=frozenset({"front"}))
     last_moment = local(BERLIN, 2026, 4, 10, 23, 59, 59)
     assert key_status(key, holder, last_moment, BERLIN) is Status.ACTIVE
     midnight = local(BERLIN, 2026, 4, 11)
@@ -236,8 +270,8 @@ def test_keyholder_next_change() -> None:
 def test_next_site_change_includes_keyholders_and_skips_orphans() -> None:
     site = Site()
     site.put_keyholder(replace(HOLDER, active_from=local(BERLIN, 2026, 3, 15)))
-    site.put_key(plumber_key())
-    site.put_key(plumber_key(id="orphan", keyholder_id="missing"))
+    put_own_key(site, plumber_key())
+    put_own_key(site, plumber_key(id="orphan", keyholder_id="missing"))
     assert next_site_change(site, local(BERLIN, 2026, 3, 1), BERLIN) == local(
         BERLIN, 2026, 3, 15
     )
@@ -254,17 +288,18 @@ def test_next_site_change_includes_keyholders_and_skips_orphans() -> None:
 def test_transition_index_follows_edits() -> None:
     site = Site()
     site.put_keyholder(HOLDER)
-    site.put_key(plumber_key())
+    put_own_key(site, plumber_key())
     site.put_keyholder(Keyholder(id="h2", given_name="Other"))
-    site.put_key(plumber_key(id="other", keyholder_id="h2", cancelled=True))
+    put_own_key(site, plumber_key(id="other", keyholder_id="h2", cancelled=True))
     start = local(BERLIN, 2026, 3, 1)
     index = TransitionIndex(site, BERLIN, start)
     assert index.next_change(start) == local(BERLIN, 2026, 4, 1)
     assert len(index) >= 1
 
     # A key that starts earlier.
-    site.put_key(
-        plumber_key(id="k2", schedule=Schedule(valid_from=local(BERLIN, 2026, 3, 10)))
+    put_own_key(
+        site,
+        plumber_key(id="k2", schedule=Schedule(valid_from=local(BERLIN, 2026, 3, 10))),
     )
     index.refresh_key("k2")
     assert index.next_change(start) == local(BERLIN, 2026, 3, 10)
@@ -293,7 +328,7 @@ def test_transition_index_follows_edits() -> None:
     index.refresh_keyholder("h1")
     index.refresh_key("k1")
     assert index.next_change(start) is None
-    site.put_key(plumber_key(id="orphan", keyholder_id="missing"))
+    put_own_key(site, plumber_key(id="orphan", keyholder_id="missing"))
     index.refresh_key("orphan")
     assert index.next_change(start) is None
 
@@ -352,7 +387,7 @@ def test_transition_index_matches_reference(data: st.DataObject) -> None:
 def test_index_handles_utc_and_local_inputs() -> None:
     site = Site()
     site.put_keyholder(HOLDER)
-    site.put_key(plumber_key())
+    put_own_key(site, plumber_key())
     at = datetime(2026, 3, 1, tzinfo=UTC)
     assert TransitionIndex(site, BERLIN, at).next_change(at.astimezone(BERLIN)) == (
         local(BERLIN, 2026, 4, 1)

@@ -127,15 +127,17 @@ def describe_key(
     """Describe one key of the site at ``now`` (default: now)."""
     now = now or dt_util.utcnow()
     holder = runtime.site.keyholders[key.keyholder_id]
-    lock_ids = sorted(key.lock_ids & runtime.locks.keys())
+    site = runtime.site
+    terms = site.terms_of(key)
+    lock_ids = sorted(site.locks_of(key) & runtime.locks.keys())
     return KeyDescription(
         id=key.id,
         name=key.name,
         kind=key.kind,
         keyholder_id=holder.id,
         keyholder=holder.name,
-        status=key_status(key, holder, now, runtime.tz),
-        next_change=next_status_change(key, holder, now, runtime.tz),
+        status=key_status(key, holder, now, runtime.tz, terms=terms),
+        next_change=next_status_change(key, holder, now, runtime.tz, terms=terms),
         cancelled=key.cancelled,
         lock_ids=tuple(lock_ids),
         locks=tuple(lock_names(runtime, lock_ids)),
@@ -166,10 +168,12 @@ def describe_keys(
 def keyholder_status_now(runtime: KeyholderRuntime, keyholder_id: str) -> Status:
     """Return a keyholder's status now (what their status sensor shows)."""
     site = runtime.site
-    holder = site.keyholders[keyholder_id]
-    return keyholder_status(
-        holder, site.keys_of(keyholder_id), dt_util.utcnow(), runtime.tz
+    holder, now, tz = site.keyholders[keyholder_id], dt_util.utcnow(), runtime.tz
+    statuses = (
+        key_status(key, holder, now, tz, terms=site.terms_of(key))
+        for key in site.keys_of(keyholder_id)
     )
+    return keyholder_status(holder, statuses, now, tz)
 
 
 def describe_keyholder(
@@ -190,7 +194,7 @@ def describe_keyholder(
         blocked=holder.blocked,
         active_from=holder.active_from,
         expires_on=holder.expires_on,
-        status=keyholder_status(holder, keys, now, tz),
+        status=keyholder_status(holder, (k.status for k in described), now, tz),
         next_change=min((c for c in changes if c is not None), default=None),
         keys=described,
     )

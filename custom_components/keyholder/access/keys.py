@@ -16,16 +16,19 @@ from homeassistant.exceptions import HomeAssistantError
 
 from ..const import DOMAIN
 from ..families import ProviderError
+from ..model.access import term_locks
 from ..model.credentials import credential_kind, shared_capabilities, taken_secrets
+from ..model.serialize import key_grant_id
+from ..model.site import Site
 from ..model.values import (
     CredentialRef,
+    Grant,
     Key,
     Keyholder,
     KeyKind,
     LockCapabilities,
     Role,
     Schedule,
-    Site,
 )
 from ..sync.runtime import KeyholderRuntime
 from ..sync.state import LockInfo
@@ -101,11 +104,25 @@ def _refuse_foreign(
         raise validation_error("passcode_on_lock", lock=runtime.locks[lock_id].name)
 
 
+def _check_locks(runtime: KeyholderRuntime, lock_ids: frozenset[str]) -> None:
+    """Refuse no locks, or locks the site does not have."""
+    if not lock_ids:
+        raise validation_error("no_locks")
+    if unknown := sorted(lock_ids - runtime.locks.keys()):
+        raise validation_error("unknown_lock", lock=", ".join(unknown))
+
+
+def access_locks(runtime: KeyholderRuntime, keyholder_id: str) -> frozenset[str]:
+    """Return the site's locks a keyholder's access names (at any time)."""
+    terms = runtime.site.access.terms_of(keyholder_id)
+    return term_locks(terms) & runtime.locks.keys()
+
+
 async def async_issue_key(
     runtime: KeyholderRuntime,
     *,
     keyholder_id: str,
-    lock_ids: frozenset[str],
+    lock_ids: frozenset[str] | None,
     kind: KeyKind,
     schedule: Schedule,
     max_uses: int | None,
@@ -114,17 +131,24 @@ async def async_issue_key(
     passcode_length: int,
     name: str = "",
 ) -> IssuedKey:
-    """Give a keyholder a new key on some locks."""
-    if keyholder_id not in runtime.site.keyholders:
+    """
+    Give a keyholder a new key.
+
+    With ``lock_ids``, the shorthand of ``issue_key``: the keyholder gets
+    personal access to those locks on ``schedule`` and the key is limited to
+    them (it opens exactly that). Without, the key opens whatever the
+    keyholder's access allows, limited by ``schedule``.
+    """
+    site = runtime.site
+    if keyholder_id not in site.keyholders:
         raise validation_error("unknown_keyholder", keyholder=keyholder_id)
-    if not lock_ids:
-        raise validation_error("no_locks")
-    if unknown := sorted(lock_ids - runtime.locks.keys()):
-        raise validation_error("unknown_lock", lock=", ".join(unknown))
+    if lock_ids is not None:
+        _check_locks(runtime, lock_ids)
+    locks = access_locks(runtime, keyholder_id) if lock_ids is None else lock_ids
     spec = credential_kind(kind)
     unsupported = [
         runtime.locks[lock_id].name
-        for lock_id in sorted(lock_ids)
+        for lock_id in sorted(locks)
         if not spec.can_hold(runtime.locks[lock_id].provider.capabilities)
     ]
     if unsupported:
@@ -132,7 +156,7 @@ async def async_issue_key(
             "kind_not_supported", kind=kind.value, lock=", ".join(unsupported)
         )
     entered = {KeyKind.PASSCODE: passcode, KeyKind.TAG: tag}.get(kind)
-    secret = _secret_for(runtime, kind, lock_ids, entered, passcode_length)
+    secret = _secret_for(runtime, kind, locks, entered, passcode_length)
     key = Key(
         id=uuid.uuid4().hex,
         keyholder_id=keyholder_id,
@@ -142,10 +166,16 @@ async def async_issue_key(
         secret=secret,
         max_uses=max_uses,
         name=name,
-        serial=runtime.site.next_serial(),
+        serial=site.next_serial(),
     )
-    runtime.site.put_key(key)
-    await runtime.async_apply_changes(set(lock_ids), keys=[key.id])
+    if lock_ids is not None:
+        site.put_grant(
+            Grant(key_grant_id(key.id), keyholder_id, lock_ids, schedule=schedule)
+        )
+    site.put_key(key)
+    await runtime.async_apply_changes(
+        set(locks), keys=[key.id], keyholders=[keyholder_id]
+    )
     return IssuedKey(key, secret if spec.returned else None)
 
 
@@ -160,7 +190,7 @@ async def async_cancel_key(runtime: KeyholderRuntime, key_id: str) -> Key:
     """Cancel a key: it stops working on every lock at once."""
     key = replace(_get_key(runtime, key_id), cancelled=True)
     runtime.site.put_key(key)
-    await runtime.async_apply_changes(set(key.lock_ids), keys=[key.id])
+    await runtime.async_apply_changes(set(runtime.site.locks_of(key)), keys=[key.id])
     return key
 
 
@@ -173,33 +203,48 @@ async def async_reschedule_key(
     """
     Give a key a new schedule (and locks): same credential, new validity.
 
-    The passcode must still be free on every lock it now opens.
+    A key issued on its own locks (``issue_key``) moves its personal access
+    along. The passcode must still be free on every lock it now opens.
     """
+    site = runtime.site
     old = _get_key(runtime, key_id)
     lock_ids = old.lock_ids if lock_ids is None else lock_ids
-    if not lock_ids:
-        raise validation_error("no_locks")
-    if unknown := sorted(lock_ids - runtime.locks.keys()):
-        raise validation_error("unknown_lock", lock=", ".join(unknown))
+    if lock_ids is not None:
+        _check_locks(runtime, lock_ids)
+    before = site.locks_of(old)
+    grant = site.grants.get(key_grant_id(key_id))
+    if grant is not None and lock_ids is not None:
+        site.put_grant(replace(grant, lock_ids=lock_ids, schedule=schedule))
+    key = replace(old, schedule=schedule, lock_ids=lock_ids)
+    site.put_key(key)
     spec = credential_kind(old.kind)
     if spec.in_use is not None and old.secret is not None:
-        taken = taken_secrets(runtime.site, old.kind, lock_ids, exclude_key_id=key_id)
-        if old.secret in taken:
+        after = site.locks_of(key)
+        taken = taken_secrets(site, old.kind, after, exclude_key_id=key_id)
+        foreign = _foreign(runtime, old.kind, after)
+        if old.secret in taken or old.secret in foreign:
+            site.put_key(old)
+            if grant is not None:
+                site.put_grant(grant)
+            _refuse_foreign(runtime, old.secret, foreign)
             raise validation_error(spec.in_use)
-        _refuse_foreign(runtime, old.secret, _foreign(runtime, old.kind, lock_ids))
-    key = replace(old, schedule=schedule, lock_ids=lock_ids)
-    runtime.site.put_key(key)
-    await runtime.async_apply_changes(set(old.lock_ids | lock_ids), keys=[key_id])
+    await runtime.async_apply_changes(
+        set(before | site.locks_of(key)), keys=[key_id], keyholders=[old.keyholder_id]
+    )
     return key
 
 
 async def async_remove_key(runtime: KeyholderRuntime, key_id: str) -> None:
     """Forget a key; any lock still holding its code has it cleared."""
-    key = runtime.site.remove_key(key_id)
-    if key is not None:
-        await runtime.async_apply_changes(
-            set(key.lock_ids), keys=[key_id], keyholders=[key.keyholder_id]
-        )
+    site = runtime.site
+    if (old := site.keys.get(key_id)) is None:
+        return
+    locks = site.locks_of(old)
+    site.remove_key(key_id)
+    site.remove_grant(key_grant_id(key_id))  # the access given with it goes too
+    await runtime.async_apply_changes(
+        set(locks), keys=[key_id], keyholders=[old.keyholder_id]
+    )
 
 
 async def async_new_passcode(
@@ -211,13 +256,21 @@ async def async_new_passcode(
         raise validation_error("not_a_passcode", key_id=key_id)
     if key.cancelled:
         raise validation_error("key_cancelled", key_id=key_id)
+    locks = runtime.site.locks_of(key)
     code = _secret_for(
-        runtime, key.kind, key.lock_ids, passcode, length, exclude_key_id=key.id
+        runtime, key.kind, locks, passcode, length, exclude_key_id=key.id
     )
     assert code is not None  # a passcode is always made or entered
     runtime.site.put_key(replace(key, secret=code))
-    await runtime.async_apply_changes(set(key.lock_ids))
+    await runtime.async_apply_changes(set(locks))
     return code
+
+
+def holder_locks(site: Site, keyholder_id: str) -> frozenset[str]:
+    """Return the locks any key of a keyholder opens at some time."""
+    return frozenset().union(
+        *(site.locks_of(key) for key in site.keys_of(keyholder_id))
+    )
 
 
 def is_last_active_manager(site: Site, holder: Keyholder) -> bool:
@@ -241,10 +294,9 @@ async def async_set_blocked(
     if holder.blocked == blocked:
         return
     site.put_keyholder(replace(holder, blocked=blocked))
-    lock_ids = {
-        lock_id for key in site.keys_of(keyholder_id) for lock_id in key.lock_ids
-    }
-    await runtime.async_apply_changes(lock_ids, keyholders=[keyholder_id])
+    await runtime.async_apply_changes(
+        set(holder_locks(site, keyholder_id)), keyholders=[keyholder_id]
+    )
 
 
 def _passcode_slot(info: LockInfo, slot: int) -> CredentialRef:
@@ -311,8 +363,13 @@ async def async_adopt_code(
             name=name,
             serial=runtime.site.next_serial(),
         )
+        runtime.site.put_grant(
+            Grant(key_grant_id(key.id), keyholder_id, frozenset({lock_id}))
+        )
         runtime.site.put_key(key)
         runtime.site.slots.setdefault(lock_id, {})[key.id] = slot
         written[ref] = code
-    await runtime.async_apply_changes({lock_id}, keys=[key.id])
+    await runtime.async_apply_changes(
+        {lock_id}, keys=[key.id], keyholders=[keyholder_id]
+    )
     return key

@@ -16,6 +16,7 @@ const STATUS_LABELS = {
   blocked: "Blocked",
   used_up: "Used up",
   no_key: "No key",
+  no_access: "No access",
   in_sync: "In sync",
   pending: "Pending",
   failed: "Failed",

@@ -9,6 +9,7 @@ imports Home Assistant (``tests/model/test_purity.py`` enforces it).
 """
 
 from .credentials import CREDENTIAL_KINDS, CredentialKind, credential_kind
+from .operations import Operation, OpKind, diff
 from .passcode import (
     PasscodeProblem,
     generate_passcode,
@@ -17,22 +18,19 @@ from .passcode import (
 )
 from .plan import (
     Credential,
-    Operation,
-    OpKind,
     Plan,
     Unplaced,
     UnplacedReason,
     desired_state,
-    diff,
     make_plan,
     record_use,
 )
 from .schedule import active_intervals, end_of_day, is_active, next_change
 from .serialize import STORAGE_VERSION, migrate, site_from_dict, site_to_dict
+from .site import Site
 from .slots import allocate_slot
 from .status import (
     Status,
-    key_is_effective,
     key_status,
     keyholder_status,
     next_site_change,
@@ -47,7 +45,6 @@ from .values import (
     LockCapabilities,
     Role,
     Schedule,
-    Site,
     SlotRange,
     Window,
 )
@@ -83,7 +80,6 @@ __all__ = [
     "end_of_day",
     "generate_passcode",
     "is_active",
-    "key_is_effective",
     "key_status",
     "keyholder_status",
     "make_plan",

@@ -29,6 +29,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from .passcode import PasscodeProblem, generate_passcode, validate_passcode
+from .site import Site
 from .tag import (
     MAX_TAG_BYTES,
     MIN_TAG_BYTES,
@@ -37,7 +38,7 @@ from .tag import (
     normalise_tag,
     validate_tag,
 )
-from .values import KeyKind, LockCapabilities, Site
+from .values import KeyKind, LockCapabilities
 
 _HIDDEN = "\u2022" * 4
 """How a secret that may show nothing of itself is shown."""

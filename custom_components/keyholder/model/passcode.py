@@ -24,7 +24,8 @@ from itertools import pairwise
 import random
 import secrets
 
-from .values import KeyKind, Site
+from .site import Site
+from .values import KeyKind
 
 MIN_GENERATED_LENGTH = 4
 """The shortest passcode :func:`generate_passcode` will make."""

@@ -9,7 +9,9 @@ operations to apply.
 Slot rules, for each lock and credential kind on its own (``site.slots`` is
 updated in place by the planner):
 
-* A key keeps its slot on a lock while it still lists the lock, the lock can hold
+* A key is wanted on a lock while it is active and some of its access opens that
+  lock right now (:mod:`.access`).
+* A key keeps its slot on a lock while its access still names the lock, the lock can hold
   it (kind supported, secret present, passcode length in range) and its status is
   not terminal (cancelled, used up, expired). So a blocked key, or a weekly key
   between windows, keeps its slot and comes back to the same one.
@@ -22,7 +24,8 @@ updated in place by the planner):
   :attr:`Plan.unplaced`. Keys
   waiting for a slot get one in the order they were issued (``Key.serial``).
 * A key whose code the lock refused (``refused``: it already holds that code) is
-  not planned on that lock and is reported with reason ``code_duplicate``.
+  not planned on that lock and is reported with reason ``code_duplicate``; so is
+  a key whose secret an earlier-issued key wanted on the lock already has.
 * App keys never go on locks. Locks missing from ``locks`` are left untouched.
 """
 
@@ -33,10 +36,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from enum import StrEnum
 
+from .access import Moment
 from .credentials import CREDENTIAL_KINDS
+from .site import Site
 from .slots import SlotPool
 from .status import TERMINAL_STATUSES, Status, key_status
-from .values import CredentialRef, Key, KeyKind, LockCapabilities, Site
+from .values import CredentialRef, Key, KeyKind, LockCapabilities
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +56,6 @@ class Credential:
     def kind(self) -> KeyKind:
         """Return the credential's kind."""
         return self.ref.kind
-
-
-class OpKind(StrEnum):
-    """What an operation does to a credential of a lock."""
-
-    SET = "set"
-    CLEAR = "clear"
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """One change to one credential of a lock (``credential`` None for CLEAR)."""
-
-    kind: OpKind
-    lock_id: str
-    ref: CredentialRef
-    credential: Credential | None
 
 
 class UnplacedReason(StrEnum):
@@ -95,7 +83,7 @@ class Plan:
     The result of planning at one instant.
 
     ``desired`` maps lock id -> ref -> credential; ``statuses`` holds the status
-    of every key (with a keyholder) that lists a lock planned; ``unplaced`` lists
+    of every key (with a keyholder) whose access names a lock planned; ``unplaced`` lists
     effective keys that are missing from a lock they list, sorted by lock then key.
     """
 
@@ -144,16 +132,24 @@ def make_plan(
     """
     statuses: dict[str, Status] = {}
     by_lock: dict[str, list[Key]] = {lock_id: [] for lock_id in locks}
+    opened: dict[str, frozenset[str]] = {}
+    moment = Moment(at, tz)
     for key in site.keys_for(locks):
-        planned = [by_lock[lock_id] for lock_id in key.lock_ids if lock_id in by_lock]
+        planned = [
+            by_lock[lock_id] for lock_id in site.locks_of(key) if lock_id in by_lock
+        ]
         if not planned:
             continue
         holder = site.keyholders.get(key.keyholder_id)
         if holder is None:
             continue
-        statuses[key.id] = key_status(key, holder, at, tz)
+        terms = site.terms_of(key)
+        status = key_status(key, holder, at, tz, terms=terms, moment=moment)
+        statuses[key.id] = status
         if not CREDENTIAL_KINDS[key.kind].held_by_lock:
             continue
+        if status is Status.ACTIVE:
+            opened[key.id] = moment.open_locks(terms)
         for lock_keys in planned:
             lock_keys.append(key)
 
@@ -167,6 +163,7 @@ def make_plan(
             caps=caps,
             lock_keys=by_lock[lock_id],
             statuses=statuses,
+            opened=opened,
             foreign=foreign,
             refused=frozenset(refused.get(lock_id, ())) if refused else frozenset(),
             unplaced=unplaced,
@@ -182,6 +179,7 @@ def _plan_lock(
     caps: LockCapabilities,
     lock_keys: list[Key],
     statuses: Mapping[str, Status],
+    opened: Mapping[str, frozenset[str]],
     foreign: frozenset[CredentialRef],
     refused: frozenset[str],
     unplaced: list[Unplaced],
@@ -191,17 +189,19 @@ def _plan_lock(
     keepers: dict[str, Key] = {}
     for key in lock_keys:
         status = statuses[key.id]
+        open_here = lock_id in opened.get(key.id, ())
         reason = _unfit(key, caps) or (
             UnplacedReason.CODE_DUPLICATE if key.id in refused else None
         )
         if reason is None:
             if status not in TERMINAL_STATUSES:
                 keepers[key.id] = key
-            if status is Status.ACTIVE:
+            if open_here:
                 wanted.append(key)
-        elif status is Status.ACTIVE:
+        elif open_here:
             unplaced.append(Unplaced(key.id, lock_id, reason))
 
+    wanted = _unique(wanted, lock_id, unplaced)
     kept = _kept(site.slots.get(lock_id, {}), keepers, caps, foreign)
     result: dict[CredentialRef, Credential] = {}
     pending: list[Key] = []
@@ -228,6 +228,27 @@ def _plan_lock(
     else:
         site.slots.pop(lock_id, None)
     return result
+
+
+def _unique(wanted: list[Key], lock_id: str, unplaced: list[Unplaced]) -> list[Key]:
+    """
+    Return the keys of ``wanted`` whose secret no earlier-issued key has.
+
+    A secret opens one key's way on a lock: a later key with the same one
+    (two accesses meeting on a lock) is reported ``code_duplicate``.
+    """
+    if len(wanted) < 2:
+        return wanted
+    seen: set[tuple[KeyKind, str | None]] = set()
+    unique: list[Key] = []
+    for key in sorted(wanted, key=lambda key: (key.serial, key.id)):
+        mark = (key.kind, key.secret)
+        if mark in seen:
+            unplaced.append(Unplaced(key.id, lock_id, UnplacedReason.CODE_DUPLICATE))
+        else:
+            seen.add(mark)
+            unique.append(key)
+    return unique
 
 
 def _kept(
@@ -308,54 +329,6 @@ def desired_state(
     which effective keys could not be placed. MUTATES ``site.slots``.
     """
     return make_plan(site, locks, at, tz, occupied=occupied).desired
-
-
-def diff(
-    lock_id: str,
-    desired: Mapping[CredentialRef, Credential],
-    actual: Mapping[CredentialRef, str | None],
-    *,
-    managed: Collection[CredentialRef],
-    can_read_back: bool,
-) -> list[Operation]:
-    """
-    Return the operations that turn ``actual`` into ``desired`` on one lock.
-
-    ``actual`` maps ref -> secret as the lock reports it; a missing ref is
-    empty. A present ``None`` means:
-
-    * ``can_read_back=True``: the lock reports the slot empty;
-    * ``can_read_back=False``: the slot is occupied but masked. For such locks
-      the caller passes its own record of what Keyholder wrote as ``actual`` (so
-      a changed secret shows up as a difference); a managed slot that is still
-      masked counts as holding the value we last wrote and is not rewritten.
-
-    Only ``managed`` slots (written by Keyholder) are ever cleared, and a slot
-    holding something Keyholder did not write is never overwritten. CLEARs come
-    first (removed codes stop working first), then SETs, each sorted by ref.
-    """
-    clears: list[Operation] = []
-    sets: list[Operation] = []
-    for ref in sorted(managed):
-        if ref in desired or ref not in actual:
-            continue
-        if actual[ref] is not None or not can_read_back:
-            clears.append(Operation(OpKind.CLEAR, lock_id, ref, None))
-    for ref in sorted(desired):
-        credential = desired[ref]
-        if ref not in actual:
-            sets.append(Operation(OpKind.SET, lock_id, ref, credential))
-            continue
-        current = actual[ref]
-        if current is None:
-            if can_read_back:
-                sets.append(Operation(OpKind.SET, lock_id, ref, credential))
-            continue
-        if ref not in managed:
-            continue  # someone else's code: never overwrite it
-        if current != credential.secret:
-            sets.append(Operation(OpKind.SET, lock_id, ref, credential))
-    return clears + sets
 
 
 def record_use(site: Site, key_id: str) -> Key:

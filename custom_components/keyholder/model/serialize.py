@@ -17,18 +17,22 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from .access import grant_for_key
+from .access_index import AccessIndex
+from .site import Site
 from .values import (
     CredentialRef,
+    Grant,
     Key,
     Keyholder,
     KeyKind,
+    Membership,
     Role,
     Schedule,
-    Site,
     Window,
 )
 
-STORAGE_VERSION = 2
+STORAGE_VERSION = 3
 """The version :func:`site_to_dict` writes (and of the files holding it)."""
 
 CREDENTIAL_RECORDS = ("written", "virtual", "pending")
@@ -58,9 +62,31 @@ def _v1_slots_to_credentials(document: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _v2_keys_to_access(document: dict[str, Any]) -> dict[str, Any]:
+    """
+    Version 2 -> 3: every key becomes personal access plus the same key.
+
+    A version-2 key listed its locks and schedule itself. Its keyholder gets
+    personal access to exactly those (a grant named after the key) and the key
+    keeps them as its limits: it opens what it opened, in the same slot, and
+    nothing is written to or cleared from any lock.
+    """
+    out = dict(document)
+    if (site := document.get("site")) is not None:
+        grants = [
+            grant_to_dict(grant_for_key(key, key_grant_id(key.id)))
+            for key in map(key_from_dict, site.get("keys", ()))
+        ]
+        out["site"] = {**site, "grants": grants, "version": 3}
+    return out
+
+
 type MigrationStep = Callable[[dict[str, Any]], dict[str, Any]]
 
-MIGRATIONS: dict[int, MigrationStep] = {1: _v1_slots_to_credentials}
+MIGRATIONS: dict[int, MigrationStep] = {
+    1: _v1_slots_to_credentials,
+    2: _v2_keys_to_access,
+}
 """
 Step functions: ``MIGRATIONS[n]`` turns a version-n stored document into n+1.
 
@@ -102,7 +128,7 @@ def _window_from_dict(data: dict[str, Any]) -> Window:
     )
 
 
-def _schedule_to_dict(schedule: Schedule) -> dict[str, Any]:
+def schedule_to_dict(schedule: Schedule) -> dict[str, Any]:
     """Serialise a schedule."""
     return {
         "windows": [_window_to_dict(window) for window in schedule.windows],
@@ -111,7 +137,7 @@ def _schedule_to_dict(schedule: Schedule) -> dict[str, Any]:
     }
 
 
-def _schedule_from_dict(data: dict[str, Any]) -> Schedule:
+def schedule_from_dict(data: dict[str, Any]) -> Schedule:
     """Deserialise a schedule."""
     return Schedule(
         windows=tuple(_window_from_dict(window) for window in data.get("windows", ())),
@@ -151,14 +177,58 @@ def keyholder_from_dict(data: dict[str, Any]) -> Keyholder:
     )
 
 
+def key_grant_id(key_id: str) -> str:
+    """Return the id of the personal access given with a key (``issue_key``)."""
+    return f"{key_id}.access"
+
+
+def membership_to_dict(membership: Membership) -> dict[str, Any]:
+    """Serialise a membership."""
+    return {
+        "id": membership.id,
+        "group_id": membership.group_id,
+        "keyholder_id": membership.keyholder_id,
+        "schedule": schedule_to_dict(membership.schedule),
+    }
+
+
+def membership_from_dict(data: dict[str, Any]) -> Membership:
+    """Deserialise a membership."""
+    return Membership(
+        group_id=data["group_id"],
+        keyholder_id=data["keyholder_id"],
+        schedule=schedule_from_dict(data.get("schedule", {})),
+    )
+
+
+def grant_to_dict(grant: Grant) -> dict[str, Any]:
+    """Serialise personal access."""
+    return {
+        "id": grant.id,
+        "keyholder_id": grant.keyholder_id,
+        "lock_ids": sorted(grant.lock_ids),
+        "schedule": schedule_to_dict(grant.schedule),
+    }
+
+
+def grant_from_dict(data: dict[str, Any]) -> Grant:
+    """Deserialise personal access."""
+    return Grant(
+        id=data["id"],
+        keyholder_id=data["keyholder_id"],
+        lock_ids=frozenset(data.get("lock_ids", ())),
+        schedule=schedule_from_dict(data.get("schedule", {})),
+    )
+
+
 def key_to_dict(key: Key) -> dict[str, Any]:
     """Serialise a key (including its secret: store it privately)."""
     return {
         "id": key.id,
         "keyholder_id": key.keyholder_id,
         "kind": key.kind.value,
-        "lock_ids": sorted(key.lock_ids),
-        "schedule": _schedule_to_dict(key.schedule),
+        "lock_ids": None if key.lock_ids is None else sorted(key.lock_ids),
+        "schedule": schedule_to_dict(key.schedule),
         "secret": key.secret,
         "max_uses": key.max_uses,
         "uses": key.uses,
@@ -174,8 +244,8 @@ def key_from_dict(data: dict[str, Any]) -> Key:
         id=data["id"],
         keyholder_id=data["keyholder_id"],
         kind=KeyKind(data["kind"]),
-        lock_ids=frozenset(data.get("lock_ids", ())),
-        schedule=_schedule_from_dict(data.get("schedule", {})),
+        lock_ids=None if (locks := data.get("lock_ids")) is None else frozenset(locks),
+        schedule=schedule_from_dict(data.get("schedule", {})),
         secret=data.get("secret"),
         max_uses=data.get("max_uses"),
         uses=int(data.get("uses", 0)),
@@ -223,6 +293,10 @@ def site_to_dict(site: Site, cache: KeyDicts | None = None) -> dict[str, Any]:
         "keyholder", site.keyholders, keyholder_to_dict, cache, seen
     )
     keys = _serialised("key", site.keys, key_to_dict, cache, seen)
+    memberships = _serialised(
+        "membership", site.memberships, membership_to_dict, cache, seen
+    )
+    grants = _serialised("grant", site.grants, grant_to_dict, cache, seen)
     if cache is not None:
         cache.clear()
         cache.update(seen)
@@ -230,6 +304,8 @@ def site_to_dict(site: Site, cache: KeyDicts | None = None) -> dict[str, Any]:
         "version": STORAGE_VERSION,
         "keyholders": keyholders,
         "keys": keys,
+        "memberships": memberships,
+        "grants": grants,
         "slots": {
             lock_id: dict(sorted(lock_slots.items()))
             for lock_id, lock_slots in sorted(site.slots.items())
@@ -295,9 +371,15 @@ def site_from_dict(data: dict[str, Any]) -> Site:
         data = migrate({"site": data}, version)["site"]
     keyholders = [keyholder_from_dict(item) for item in data.get("keyholders", ())]
     keys = [key_from_dict(item) for item in data.get("keys", ())]
+    memberships = [membership_from_dict(i) for i in data.get("memberships", ())]
+    grants = [grant_from_dict(item) for item in data.get("grants", ())]
     return Site(
         keyholders={holder.id: holder for holder in keyholders},
         keys={key.id: key for key in keys},
+        access=AccessIndex(
+            memberships={item.id: item for item in memberships},
+            grants={item.id: item for item in grants},
+        ),
         slots={
             lock_id: {key_id: int(slot) for key_id, slot in lock_slots.items()}
             for lock_id, lock_slots in data.get("slots", {}).items()

@@ -12,8 +12,14 @@ is decided in this order of precedence:
 4. ``BLOCKED`` - the keyholder is blocked;
 5. ``UPCOMING`` - before the later of the key's ``valid_from`` and the keyholder's
    ``active_from``;
-6. ``OUTSIDE_SCHEDULE`` - in the date range but between weekly windows;
-7. ``ACTIVE`` - otherwise: the key works right now.
+6. ``NO_ACCESS`` - none of the key's access (its keyholder's groups and
+   personal access, within the key's own limits) can open a lock any more;
+7. ``UPCOMING`` as well when every access still to come starts later;
+8. ``OUTSIDE_SCHEDULE`` - none of the key's access is open right now;
+9. ``ACTIVE`` - otherwise: the key opens at least one lock right now.
+
+What a key opens comes as its *terms* (:mod:`.access`), which the caller takes
+from the site (:meth:`.site.Site.terms_of`).
 
 A keyholder's status (:func:`keyholder_status`) is built from these, plus
 ``NO_KEY`` for a person none of whose keys can ever work again (no key at all,
@@ -29,8 +35,10 @@ from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from enum import StrEnum
 
-from .schedule import end_of_day, windows_active, windows_next_change
-from .values import Key, Keyholder, Site
+from .access import Moment, Term, terms_next_change
+from .schedule import end_of_day
+from .site import Site
+from .values import Key, Keyholder
 
 
 class Status(StrEnum):
@@ -45,6 +53,8 @@ class Status(StrEnum):
     USED_UP = "used_up"
     NO_KEY = "no_key"
     """Keyholders only: no key that works now or later (none, or all cancelled)."""
+    NO_ACCESS = "no_access"
+    """The key (or every key of a keyholder) opens no lock now or later."""
 
 
 TERMINAL_STATUSES: frozenset[Status] = frozenset(
@@ -82,8 +92,21 @@ def key_start(key: Key, keyholder: Keyholder) -> datetime | None:
     return max(holder_from, key_from)
 
 
-def key_status(key: Key, keyholder: Keyholder, at: datetime, tz: tzinfo) -> Status:
-    """Return the status of ``key`` at the instant ``at``."""
+def key_status(
+    key: Key,
+    keyholder: Keyholder,
+    at: datetime,
+    tz: tzinfo,
+    *,
+    terms: tuple[Term, ...],
+    moment: Moment | None = None,
+) -> Status:
+    """
+    Return the status of ``key`` at the instant ``at``.
+
+    ``terms`` is what the key opens; ``moment`` (at ``at``) shares the schedules
+    looked at between the keys of one instant.
+    """
     if key.cancelled:
         return Status.CANCELLED
     if key.used_up:
@@ -96,25 +119,44 @@ def key_status(key: Key, keyholder: Keyholder, at: datetime, tz: tzinfo) -> Stat
     start = key_start(key, keyholder)
     if start is not None and at < start:
         return Status.UPCOMING
-    windows = key.schedule.windows
-    if windows and not windows_active(windows, at, tz):
-        return Status.OUTSIDE_SCHEDULE
-    return Status.ACTIVE
+    live = [term for term in terms if (end := term.end) is None or at < end]
+    if not live:
+        return Status.NO_ACCESS
+    if all((begin := term.start) is not None and at < begin for term in live):
+        return Status.UPCOMING
+    moment = moment or Moment(at, tz)
+    if any(moment.term_active(term) for term in live):
+        return Status.ACTIVE
+    return Status.OUTSIDE_SCHEDULE
 
 
-def key_is_effective(key: Key, keyholder: Keyholder, at: datetime, tz: tzinfo) -> bool:
-    """Return True when ``key`` opens its locks at ``at`` (status ACTIVE)."""
-    return key_status(key, keyholder, at, tz) is Status.ACTIVE
+def open_locks(
+    key: Key, keyholder: Keyholder, terms: tuple[Term, ...], moment: Moment
+) -> frozenset[str]:
+    """Return the locks ``key`` opens at the moment (none unless it is active)."""
+    status = key_status(
+        key, keyholder, moment.at, moment.tz, terms=terms, moment=moment
+    )
+    if status is not Status.ACTIVE:
+        return frozenset()
+    return moment.open_locks(terms)
 
 
 def next_status_change(
-    key: Key, keyholder: Keyholder, after: datetime, tz: tzinfo
+    key: Key,
+    keyholder: Keyholder,
+    after: datetime,
+    tz: tzinfo,
+    *,
+    terms: tuple[Term, ...],
 ) -> datetime | None:
     """
-    Return the first instant > ``after`` where the key's status changes.
+    Return the first instant > ``after`` where the key's status may change.
 
-    Only the passage of time is considered; edits (cancel, block, uses) are
-    changes the caller makes itself. None means the status never changes.
+    Only the passage of time is considered; edits (cancel, block, uses,
+    access) are changes the caller makes itself. None means the status never
+    changes. The instant is where one of the key's schedules changes: its
+    status, or the locks it opens, may change there.
     """
     if key.cancelled or key.used_up:
         return None
@@ -126,15 +168,14 @@ def next_status_change(
     start = key_start(key, keyholder)
     if start is not None and after < start:
         return start if expiry is None else min(start, expiry)
-    windows = key.schedule.windows
-    flip = windows_next_change(windows, after, tz) if windows else None
+    flip = terms_next_change(terms, after, tz)
     if flip is None:
         return expiry
     return flip if expiry is None else min(flip, expiry)
 
 
 def keyholder_status(
-    keyholder: Keyholder, keys: Iterable[Key], at: datetime, tz: tzinfo
+    keyholder: Keyholder, key_statuses: Iterable[Status], at: datetime, tz: tzinfo
 ) -> Status:
     """
     Return the status of a keyholder at ``at``.
@@ -146,7 +187,7 @@ def keyholder_status(
     * ``UPCOMING`` before ``active_from``;
     * from the statuses of the keys: ``ACTIVE`` if any key is active, else
       ``UPCOMING`` if any key is upcoming, else ``OUTSIDE_SCHEDULE`` if any key
-      is outside its schedule;
+      is outside its schedule, ``NO_ACCESS`` if a key has no access left;
     * otherwise no key works now or later: ``USED_UP`` when every key that was
       not cancelled is used up, ``EXPIRED`` when every such key expired, and
       ``NO_KEY`` when there is no key at all, every key was cancelled (a
@@ -159,8 +200,13 @@ def keyholder_status(
         return Status.EXPIRED
     if keyholder.active_from is not None and at < keyholder.active_from:
         return Status.UPCOMING
-    statuses = {key_status(key, keyholder, at, tz) for key in keys}
-    for status in (Status.ACTIVE, Status.UPCOMING, Status.OUTSIDE_SCHEDULE):
+    statuses = set(key_statuses)
+    for status in (
+        Status.ACTIVE,
+        Status.UPCOMING,
+        Status.OUTSIDE_SCHEDULE,
+        Status.NO_ACCESS,
+    ):
         if status in statuses:
             return status
     ended = statuses - {Status.CANCELLED}
@@ -203,7 +249,7 @@ def next_site_change(site: Site, after: datetime, tz: tzinfo) -> datetime | None
         holder = site.keyholders.get(key.keyholder_id)
         if holder is None:
             continue
-        instant = next_status_change(key, holder, after, tz)
+        instant = next_status_change(key, holder, after, tz, terms=site.terms_of(key))
         if instant is not None:
             candidates.append(instant)
     return min(candidates, default=None)

@@ -25,8 +25,8 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 import heapq
 
+from .site import Site
 from .status import keyholder_next_change, next_status_change
-from .values import Site
 
 _KEY = "k"
 _HOLDER = "h"
@@ -145,4 +145,6 @@ class TransitionIndex:
         holder = site.keyholders.get(key.keyholder_id)
         if holder is None:
             return None
-        return next_status_change(key, holder, after, self._tz)
+        return next_status_change(
+            key, holder, after, self._tz, terms=site.terms_of(key)
+        )

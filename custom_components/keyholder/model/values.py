@@ -11,7 +11,7 @@ are interpreted in the site's time zone (see :mod:`.schedule`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
@@ -123,9 +123,11 @@ class Keyholder:
 @dataclass(frozen=True, slots=True)
 class Key:
     """
-    One credential of a keyholder, opening a set of locks under a schedule.
+    One credential of a keyholder: it opens what the keyholder's access allows.
 
-    ``secret`` is the PIN of a passcode key or the UID of a tag; app keys have
+    ``lock_ids`` and ``schedule`` are the key's own limits on that access:
+    ``None`` for every lock the access gives, :data:`ALWAYS` for every time it
+    gives (see :mod:`.access`). ``secret`` is the PIN of a passcode key or the UID of a tag; app keys have
     none. ``max_uses`` limits the number of uses (one-time codes use 1).
     ``serial`` is the key's issue number in its site (see :meth:`Site.next_serial`):
     keys waiting for a free slot get one in that order. Keys stored before it
@@ -135,7 +137,7 @@ class Key:
     id: str
     keyholder_id: str
     kind: KeyKind
-    lock_ids: frozenset[str]
+    lock_ids: frozenset[str] | None
     schedule: Schedule = ALWAYS
     secret: str | None = None
     max_uses: int | None = None
@@ -148,6 +150,55 @@ class Key:
     def used_up(self) -> bool:
         """Return True when the key has no uses left."""
         return self.max_uses is not None and self.uses >= self.max_uses
+
+
+@dataclass(frozen=True, slots=True)
+class AccessGroup:
+    """
+    A named set of locks with a schedule ("Cleaners: Front door, Mon and Fri 9-12").
+
+    Keyholders are its members (:class:`Membership`).
+    """
+
+    id: str
+    name: str
+    lock_ids: frozenset[str]
+    schedule: Schedule = ALWAYS
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """
+    A keyholder's membership of an access group.
+
+    ``schedule`` reduces it: the member has the group's access only while both
+    the group's schedule and this one are active (a narrower schedule, or member
+    from ... until), so a membership never gives more than its group.
+    """
+
+    group_id: str
+    keyholder_id: str
+    schedule: Schedule = ALWAYS
+
+    @property
+    def id(self) -> str:
+        """Return the membership's id: its group's and its keyholder's."""
+        return membership_id(self.group_id, self.keyholder_id)
+
+
+def membership_id(group_id: str, keyholder_id: str) -> str:
+    """Return the id of a keyholder's membership of a group."""
+    return f"{group_id}:{keyholder_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """Personal access: locks and a schedule of one keyholder's own."""
+
+    id: str
+    keyholder_id: str
+    lock_ids: frozenset[str]
+    schedule: Schedule = ALWAYS
 
 
 class CredentialRef(NamedTuple):
@@ -214,167 +265,3 @@ class LockCapabilities:
         """Return True when the lock holds ``ref``'s kind and may use its index."""
         slots = self.slots.get(ref.kind)
         return slots is not None and slots.usable(ref.index)
-
-
-@dataclass(slots=True)
-class Site:
-    """
-    The mutable state of one site.
-
-    ``slots`` maps lock id -> key id -> index: where each key is held on each
-    lock, among the credentials of the key's kind (a key has one kind, so the
-    index names one :class:`CredentialRef`). The planner
-    (:func:`.plan.desired_state`) maintains it.
-
-    Keyholders and keys are added, replaced and removed through the methods
-    below, which keep the index of each keyholder's and each lock's keys, note
-    which ones changed (:meth:`take_changed`) and count ``revision`` up (what
-    is computed from them may be kept until it moves); ``keyholders`` and
-    ``keys`` themselves are read freely.
-    """
-
-    keyholders: dict[str, Keyholder] = field(default_factory=dict)
-    keys: dict[str, Key] = field(default_factory=dict)
-    slots: dict[str, dict[str, int]] = field(default_factory=dict)
-    # keyholder id -> ids of their keys, lock id -> ids of the keys listing it
-    # (kept by put_key / remove_key), and the highest serial ever put
-    _by_holder: dict[str, set[str]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-    _by_lock: dict[str, set[str]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-    _max_serial: int = field(default=0, init=False, repr=False, compare=False)
-    # ids of the keys and keyholders put or removed since take_changed (None:
-    # any of them may have)
-    _changed: set[str] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
-    revision: int = field(default=0, init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        """Index the keys given."""
-        self._reindex()
-
-    def _reindex(self) -> None:
-        self._by_holder = {}
-        self._by_lock = {}
-        self._max_serial = 0
-        self._changed = None
-        self.revision += 1
-        for key in self.keys.values():
-            self._index(key)
-
-    def _index(self, key: Key) -> None:
-        self._by_holder.setdefault(key.keyholder_id, set()).add(key.id)
-        for lock_id in key.lock_ids:
-            self._by_lock.setdefault(lock_id, set()).add(key.id)
-        self._max_serial = max(self._max_serial, key.serial)
-
-    def replace_all(self, other: Site) -> None:
-        """Take over another site's keyholders, keys and slots (in place)."""
-        self.keyholders, self.keys, self.slots = (
-            other.keyholders,
-            other.keys,
-            other.slots,
-        )
-        self._reindex()
-
-    def keys_of(self, keyholder_id: str) -> list[Key]:
-        """Return the keys of one keyholder, sorted by key id."""
-        return [
-            self.keys[key_id]
-            for key_id in sorted(self._by_holder.get(keyholder_id, ()))
-        ]
-
-    def keys_on(self, lock_id: str) -> list[Key]:
-        """Return the keys that list ``lock_id``, sorted by key id."""
-        return [self.keys[key_id] for key_id in sorted(self._by_lock.get(lock_id, ()))]
-
-    def keys_for(self, lock_ids: Iterable[str]) -> list[Key]:
-        """
-        Return the keys that list any of ``lock_ids`` (in no particular order).
-
-        Costs what those locks hold, not what the whole site holds.
-        """
-        found: set[str] = set()
-        for lock_id in lock_ids:
-            found.update(self._by_lock.get(lock_id, ()))
-        if len(found) * 2 > len(self.keys):
-            return [key for key in self.keys.values() if key.id in found]
-        return [self.keys[key_id] for key_id in found]
-
-    def keyholder_of(self, key: Key) -> Keyholder | None:
-        """Return the keyholder of ``key`` (None if it is missing)."""
-        return self.keyholders.get(key.keyholder_id)
-
-    def owner_of(self, lock_id: str, ref: CredentialRef) -> str | None:
-        """Return the id of the key that ``ref`` on ``lock_id`` belongs to, if any."""
-        for key_id, index in self.slots.get(lock_id, {}).items():
-            if (
-                index == ref.index
-                and (key := self.keys.get(key_id)) is not None
-                and key.kind is ref.kind
-            ):
-                return key_id
-        return None
-
-    def next_serial(self) -> int:
-        """Return the issue number of a new key: after every key put in the site."""
-        return self._max_serial + 1
-
-    def take_changed(self) -> set[str] | None:
-        """
-        Return (and forget) the ids of keys and keyholders put or removed since.
-
-        None: any of them may have changed (the site was built or replaced).
-        For one reader (the store), which then looks at just those.
-        """
-        changed, self._changed = self._changed, set()
-        return changed
-
-    def _touch(self, item_id: str) -> None:
-        self.revision += 1
-        if self._changed is not None:
-            self._changed.add(item_id)
-
-    def put_key(self, key: Key) -> None:
-        """Add or replace a key."""
-        if (old := self.keys.get(key.id)) is not None:
-            self._unindex(old)
-        self.keys[key.id] = key
-        self._index(key)
-        self._touch(key.id)
-
-    def _unindex(self, key: Key) -> None:
-        for index, scope in (
-            *((self._by_lock, lock_id) for lock_id in key.lock_ids),
-            (self._by_holder, key.keyholder_id),
-        ):
-            ids = index.get(scope)
-            if ids is not None:
-                ids.discard(key.id)
-                if not ids:
-                    del index[scope]
-
-    def put_keyholder(self, keyholder: Keyholder) -> None:
-        """Add or replace a keyholder."""
-        self.keyholders[keyholder.id] = keyholder
-        self._touch(keyholder.id)
-
-    def remove_key(self, key_id: str) -> Key | None:
-        """Remove a key (and forget its slots); return it if it existed."""
-        for lock_slots in self.slots.values():
-            lock_slots.pop(key_id, None)
-        key = self.keys.pop(key_id, None)
-        if key is not None:
-            self._unindex(key)
-            self._touch(key_id)
-        return key
-
-    def remove_keyholder(self, keyholder_id: str) -> Keyholder | None:
-        """Remove a keyholder together with all of its keys."""
-        for key in self.keys_of(keyholder_id):
-            self.remove_key(key.id)
-        self._touch(keyholder_id)
-        return self.keyholders.pop(keyholder_id, None)

@@ -2,13 +2,12 @@
 What a site's main file holds, record by record, and the changes written since.
 
 A large site is not written whole for every change: the main file would grow
-with the site and so would every action's cost. Its records (each keyholder,
-each key, each lock's slots, codes written, memory and pending writes, the
-targets, each booking calendar's guests) are compared with what was last
-written, and only those that differ are written, as *changes*, to a second
-file (``<main>.changes``), which names the very main file it applies to. When
-the changes outgrow a share of the main file, the main file is written whole
-again and the changes start afresh. A small site is always written whole.
+with the site and so would every action's cost. Its records (keyholders, keys,
+memberships, grants, each lock's slots, codes written, memory and pending
+writes, targets, booking guests) are compared with what was last written; only
+those that differ are written, as *changes*, to ``<main>.changes``, which names
+the main file it applies to. When the changes outgrow a share of the main file,
+it is written whole again. A small site is always written whole.
 
 Changes are set or delete operations on records, addressed by a section's path
 and the record's id: ``["set", ["site", "keys"], "<key id>", {...}]``. They are
@@ -25,8 +24,10 @@ import math
 from operator import attrgetter
 from typing import Any, Protocol
 
-from ..model.serialize import STORAGE_VERSION, key_to_dict, keyholder_to_dict
-from ..model.values import CredentialRef, Site
+from ..model import serialize
+from ..model.serialize import STORAGE_VERSION
+from ..model.site import Site
+from ..model.values import CredentialRef
 
 
 class SiteData(Protocol):
@@ -86,19 +87,20 @@ def _credential_path(ref: CredentialRef) -> tuple[str, str]:
 
 
 SECTIONS = (
-    _Section(
-        ("site", "keyholders"),
-        lambda data: data.site.keyholders,
-        keyholder_to_dict,
-        immutable=True,
-        is_list=True,
-    ),
-    _Section(
-        ("site", "keys"),
-        lambda data: data.site.keys,
-        key_to_dict,
-        immutable=True,
-        is_list=True,
+    *(
+        _Section(
+            ("site", name),
+            attrgetter(f"site.{name}"),
+            to_dict,
+            immutable=True,
+            is_list=True,
+        )
+        for name, to_dict in (
+            ("keyholders", serialize.keyholder_to_dict),
+            ("keys", serialize.key_to_dict),
+            ("memberships", serialize.membership_to_dict),
+            ("grants", serialize.grant_to_dict),
+        )
     ),
     _Section(("site", "slots"), lambda data: data.site.slots, grouped=True),
     *(

@@ -40,7 +40,8 @@ from ..model.serialize import (
     site_from_dict,
     site_to_dict,
 )
-from ..model.values import CredentialRef, Site
+from ..model.site import Site
+from ..model.values import CredentialRef
 from .changes import apply_own_changes, check_changes
 from .files import (
     KeyholderFile,

@@ -19,7 +19,7 @@ from homeassistant.util import dt as dt_util
 import orjson
 
 from ..model.serialize import site_to_dict
-from ..model.values import Site
+from ..model.site import Site
 from .changes import SiteData, SiteRecords, changes_limit
 from .files import KeyholderFile, StoreWriteError
 

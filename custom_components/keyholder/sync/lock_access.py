@@ -33,7 +33,8 @@ from .state import AccessEvent, AccessResult
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from ..model.values import CredentialRef, Site
+    from ..model.site import Site
+    from ..model.values import CredentialRef
     from .site_listeners import SiteListeners
     from .site_queries import SiteQueries
     from .state import LockInfo
@@ -129,7 +130,7 @@ class LockAccess:
         key = record_use(site, key_id)
         event = AccessEvent(lock_id, AccessResult.UNLOCKED, key.keyholder_id, key.id)
         self.fire(event)
-        await self._site.async_apply_changes(set(key.lock_ids), keys=[key.id])
+        await self._site.async_apply_changes(set(site.locks_of(key)), keys=[key.id])
         return event
 
     @callback

@@ -19,7 +19,8 @@ from homeassistant.util import dt as dt_util
 
 from ..const import LOGGER
 from ..families import ProviderError
-from ..model.plan import Credential, Operation, diff, make_plan
+from ..model.operations import Operation, diff
+from ..model.plan import Credential, make_plan
 from ..model.values import CredentialRef
 from .lock_retry import LockRetry
 from .lock_windows import LockWindows

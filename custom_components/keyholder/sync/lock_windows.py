@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..families import Validity
-from ..model.plan import Credential, Operation, OpKind
+from ..model.operations import Operation, OpKind
+from ..model.plan import Credential
 from ..model.status import next_status_change
 from ..model.values import CredentialRef
 from .site_context import SiteContext
@@ -34,7 +35,9 @@ class LockWindows:
         site = self._site.data.site
         key = site.keys[key_id]
         holder = site.keyholders[key.keyholder_id]
-        return now, next_status_change(key, holder, now, self._site.tz)
+        # Only the access to this lock: a change elsewhere does not end it here.
+        terms = tuple(t for t in site.terms_of(key) if self._lock_id in t.lock_ids)
+        return now, next_status_change(key, holder, now, self._site.tz, terms=terms)
 
     def written(self, ref: CredentialRef, valid: Validity) -> None:
         """Remember the window just written with the code of ``ref``."""

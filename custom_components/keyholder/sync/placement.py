@@ -20,7 +20,8 @@ from homeassistant.helpers import issue_registry as ir
 
 from ..const import DOMAIN, LOGGER
 from ..model.plan import Unplaced, UnplacedReason
-from ..model.values import Key, Site
+from ..model.site import Site
+from ..model.values import Key
 
 ISSUES: dict[UnplacedReason, str] = {
     UnplacedReason.NO_FREE_SLOT: "lock_full",
@@ -76,7 +77,7 @@ class Placements:
             if refused_lock != lock_id:
                 continue
             key = site.keys.get(key_id)
-            if key is None or key.secret != code or lock_id not in key.lock_ids:
+            if key is None or key.secret != code or lock_id not in site.locks_of(key):
                 del self._refused[refused_lock, key_id]
             else:
                 refused.add(key_id)

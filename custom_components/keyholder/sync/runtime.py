@@ -29,7 +29,7 @@ from homeassistant.util import dt as dt_util
 
 from ..const import LOGGER
 from ..families import ProviderError, RefusalReporter
-from ..model.values import Site
+from ..model.site import Site
 from ..storage.files import StoreWriteError
 from ..storage.store import KeyholderStore, SiteData
 from .lock_access import LockAccess

@@ -19,7 +19,8 @@ from ..model.status import Status, key_status
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from ..model.values import Key, Keyholder, Site
+    from ..model.site import Site
+    from ..model.values import Key, Keyholder
     from .lock_sync import LockSync
     from .placement import Placements
     from .state import LockInfo
@@ -60,7 +61,13 @@ class SiteQueries:
     def key_status(self, key: Key, at: datetime | None = None) -> Status:
         """Return the status of a key now (or at ``at``)."""
         holder = self._site.site.keyholders[key.keyholder_id]
-        return key_status(key, holder, at or dt_util.utcnow(), self._site.tz)
+        return key_status(
+            key,
+            holder,
+            at or dt_util.utcnow(),
+            self._site.tz,
+            terms=self._site.site.terms_of(key),
+        )
 
     def foreign_codes(self, lock_ids: Iterable[str]) -> dict[str, str]:
         """

@@ -19,8 +19,8 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
 from ..const import LOGGER
+from ..model.site import Site
 from ..model.transitions import TransitionIndex
-from ..model.values import Site
 
 
 class TransitionTimer:

@@ -15,7 +15,7 @@ a new keyholder's are checked against the few that match, not against everyone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
@@ -25,11 +25,14 @@ from ..const import (
     CONF_FAMILY_NAME,
     CONF_GIVEN_NAME,
     SUBENTRY_BOOKING,
+    SUBENTRY_GROUP,
     SUBENTRY_KEYHOLDER,
 )
 
 PEOPLE = (SUBENTRY_KEYHOLDER, SUBENTRY_BOOKING)
 """Subentry types that are keyholders of the site (applied without a reload)."""
+IN_PLACE = (*PEOPLE, SUBENTRY_GROUP)
+"""Subentry types applied without a reload: people and access groups."""
 
 
 def full_name_key(given: str, family: str = "") -> str:
@@ -47,21 +50,25 @@ def details(subentry: ConfigSubentry) -> dict[str, Any]:
 class SubentryChanges:
     """The subentries of a site as Keyholder last saw them, and what changed since."""
 
-    def __init__(self, entry: ConfigEntry, known: set[str]) -> None:
+    def __init__(
+        self, entry: ConfigEntry, known: set[str], groups: Iterable[str] = ()
+    ) -> None:
         """
         Start from the entry's locks and settings.
 
-        Every keyholder subentry, and each id of ``known`` (the keyholders the
-        site's store remembers), is still to be applied.
+        Every keyholder and access group subentry, and each id of ``known``
+        (the keyholders the site's store remembers) and ``groups`` (the groups
+        its memberships name), is still to be applied.
         """
         # subentry id -> (data, title, type) as last seen
         self._seen: dict[str, tuple[Mapping[str, Any], str, str]] = {
             sid: (sub.data, sub.title, sub.subentry_type)
             for sid, sub in entry.subentries.items()
-            if sub.subentry_type not in PEOPLE
+            if sub.subentry_type not in IN_PLACE
         }
         self._settings = _settings(entry)
         self._people = set(known)
+        self._groups = set(groups)
         self._bookings = False
         self.reload = False
         """Whether something only a reload applies changed (a lock, the settings)."""
@@ -165,6 +172,9 @@ class SubentryChanges:
 
     def _changed(self, sid: str, kind: str, subentry: ConfigSubentry | None) -> None:
         """Note a subentry added, changed or removed (None)."""
+        if kind == SUBENTRY_GROUP:
+            self._groups.add(sid)
+            return
         if kind not in PEOPLE:
             self.reload = True
             return
@@ -176,6 +186,11 @@ class SubentryChanges:
         """Return (and forget) the keyholder subentries seen added, changed, removed."""
         people, self._people = self._people, set()
         return people
+
+    def take_groups(self) -> set[str]:
+        """Return (and forget) the access group subentries seen added, changed, removed."""
+        groups, self._groups = self._groups, set()
+        return groups
 
     def take_bookings(self) -> bool:
         """Return (and forget) whether a booking subentry was seen changed."""

@@ -32,7 +32,7 @@ from homeassistant.config_entries import (
 import pytest
 
 from custom_components.keyholder.model.serialize import STORAGE_VERSION, site_to_dict
-from custom_components.keyholder.model.values import Site
+from custom_components.keyholder.model.site import Site
 from custom_components.keyholder.storage.store import STORE_MINOR_VERSION
 
 from ..process.conftest import (

@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo
 from playwright.async_api import Page, async_playwright, expect
 import pytest
 
+from custom_components.keyholder.model.access import grant_for_key
+from custom_components.keyholder.model.serialize import key_grant_id
+from custom_components.keyholder.model.site import Site
 from custom_components.keyholder.model.status import key_status
 from custom_components.keyholder.model.values import (
     Key,
@@ -65,7 +68,11 @@ def thursday_status(at: datetime) -> str:
             windows=(Window(days=frozenset({3}), start=time(13), end=time(17)),)
         ),
     )
-    return key_status(key, holder, at, ZoneInfo(TIME_ZONE)).value
+    site = Site(keyholders={holder.id: holder})
+    site.put_grant(grant_for_key(key, key_grant_id(key.id)))
+    site.put_key(key)
+    terms = site.terms_of(key)
+    return key_status(key, holder, at, ZoneInfo(TIME_ZONE), terms=terms).value
 
 
 def statuses_between(start: datetime, end: datetime) -> re.Pattern[str]:

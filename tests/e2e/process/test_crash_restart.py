@@ -31,15 +31,18 @@ from homeassistant.config_entries import (
 )
 import pytest
 
+from custom_components.keyholder.model.access import grant_for_key
 from custom_components.keyholder.model.passcode import generate_passcode
 from custom_components.keyholder.model.plan import make_plan
 from custom_components.keyholder.model.serialize import (
     STORAGE_VERSION,
     credentials_from_dict,
     credentials_to_dict,
+    key_grant_id,
     site_from_dict,
     site_to_dict,
 )
+from custom_components.keyholder.model.site import Site
 from custom_components.keyholder.model.status import Status, key_status
 from custom_components.keyholder.model.values import (
     CredentialRef,
@@ -49,7 +52,6 @@ from custom_components.keyholder.model.values import (
     LockCapabilities,
     Role,
     Schedule,
-    Site,
     SlotRange,
 )
 from custom_components.keyholder.storage.store import STORE_MINOR_VERSION
@@ -106,9 +108,15 @@ class Scenario:
         codes = Counter(
             key.secret
             for key in self.site.keys.values()
-            if lock_id in key.lock_ids
+            if lock_id in self.site.locks_of(key)
             and key.secret
-            and key_status(key, self.site.keyholders[key.keyholder_id], at, TZ)
+            and key_status(
+                key,
+                self.site.keyholders[key.keyholder_id],
+                at,
+                TZ,
+                terms=self.site.terms_of(key),
+            )
             is Status.ACTIVE
         )
         if lock_id == FRONT:
@@ -267,6 +275,8 @@ def build_scenario(now: datetime) -> Scenario:
         keys=by_id,
         slots={FRONT: front_slots},
     )
+    for key in by_id.values():  # each key with its own access, as issue_key
+        site.put_grant(grant_for_key(key, key_grant_id(key.id)))
     return Scenario(
         site=site,
         written={FRONT: front_written},

@@ -37,7 +37,11 @@ async def async_send_codes(
 def guest_message(runtime: KeyholderRuntime, key: Key) -> str:
     """Return what a guest is told: the code, its doors and its window."""
     locks = ", ".join(
-        sorted(runtime.locks[i].name for i in key.lock_ids if i in runtime.locks)
+        sorted(
+            runtime.locks[i].name
+            for i in runtime.site.locks_of(key)
+            if i in runtime.locks
+        )
     )
     schedule = key.schedule
     assert schedule.valid_from is not None
