@@ -168,6 +168,12 @@ def next_status_change(
     start = key_start(key, keyholder)
     if start is not None and after < start:
         return start if expiry is None else min(start, expiry)
+    live = [term for term in terms if (end := term.end) is None or after < end]
+    starts = [term.start for term in live]
+    if live and all(begin is not None and after < begin for begin in starts):
+        # Upcoming: the status changes when the first access begins.
+        first = min(begin for begin in starts if begin is not None)
+        return first if expiry is None else min(first, expiry)
     flip = terms_next_change(terms, after, tz)
     if flip is None:
         return expiry
