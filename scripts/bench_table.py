@@ -24,6 +24,13 @@ import tempfile
 from typing import Any
 
 from bench_engine import NEXT_TARGET_MS, PLAN_TARGET_MS, measure_engine
+from bench_groups import (
+    GROUPS,
+    GROUPS_PLAN_TARGET_MS,
+    KEYHOLDERS,
+    LOCKS as GROUP_LOCKS,
+    measure_groups,
+)
 from bench_zwave_latency import BenchError, measure_zwave, run_bench_test
 
 HA_TEST = "tests/bench/test_bench_ha.py::test_site_bench"
@@ -71,7 +78,21 @@ def engine_rows(short: bool) -> list[Row]:
             result.next_median < NEXT_TARGET_MS and result.index_agrees,
         ),
         Row("engine: memory, site + first plan", f"{result.peak_mib:.1f} MiB peak"),
+        group_row(short),
     ]
+
+
+def group_row(short: bool) -> Row:
+    """Plan time of a site whose keys follow access groups."""
+    groups = measure_groups(repeats=5 if short else 15)
+    return Row(
+        f"engine: full plan, {KEYHOLDERS:,} keyholders in {GROUPS} groups + "
+        f"personal access, {GROUP_LOCKS} locks",
+        f"median {groups.median:.1f} ms, n={len(groups.plan_ms)}, "
+        f"{groups.placed:,} codes placed",
+        f"< {GROUPS_PLAN_TARGET_MS:.0f} ms",
+        groups.median < GROUPS_PLAN_TARGET_MS and groups.unplaced == 0,
+    )
 
 
 def _latency(samples: list[float | None]) -> tuple[str, float | None, int]:
