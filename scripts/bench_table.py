@@ -35,6 +35,8 @@ from bench_zwave_latency import BenchError, measure_zwave, run_bench_test
 
 HA_TEST = "tests/bench/test_bench_ha.py::test_site_bench"
 COSTS_TEST = "tests/bench/test_bench_costs.py"
+GROUPS_TEST = "tests/bench/test_bench_groups.py"
+GROUP_EDIT_TARGET_S = 1.0
 SETUP_TARGET_S = 1.0
 ENTITIES_TARGET = 3
 EDGE_TARGET_S = 1.0
@@ -257,6 +259,38 @@ def cost_rows() -> list[Row]:
     return rows
 
 
+def group_edit_rows() -> list[Row]:
+    """Editing a 500-member group on 20 virtual locks: time and state writes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        results, code = run_bench_test(GROUPS_TEST, Path(tmp) / "groups.json")
+    if code != 0 or "group_edit" not in results:
+        raise BenchError(f"group benchmark failed (exit {code})")
+    edit = results["group_edit"]
+    cleared, written = edit["edits"]
+    done = all(e["held"] == e["expected"] for e in edit["edits"])
+    slowest = max(e["seconds"] for e in edit["edits"])
+    members, locks = edit["members"], edit["locks"]
+    writes = max(e["writes"] for e in edit["edits"])
+    others = max(e["other_writes"] for e in edit["edits"])
+    return [
+        Row(
+            f"edit a group of {members} members on {locks} virtual locks, until "
+            "every code is cleared / written",
+            f"{cleared['seconds']:.2f} s / {written['seconds']:.2f} s "
+            f"({members * locks:,} codes each)" + ("" if done else ", NOT done"),
+            f"<= {GROUP_EDIT_TARGET_S:.0f} s",
+            done and slowest <= GROUP_EDIT_TARGET_S,
+        ),
+        Row(
+            "  ... state writes of that edit",
+            f"max {writes}: members {cleared['member_writes']}, locks "
+            f"{cleared['lock_writes']}, the {edit['others']} others {others}",
+            f"<= {members} members + {2 * locks} lock writes, others 0",
+            writes <= members + 2 * locks and others == 0,
+        ),
+    ]
+
+
 def zwave_rows(short: bool) -> list[Row]:
     """Schedule edge latency on the Z-Wave JS stack (simulated lock)."""
     runs = 1 if short else 3
@@ -282,7 +316,11 @@ def _guarded(name: str, rows: Callable[[], list[Row]]) -> list[Row]:
 METHODS = """\
 How:
 - engine: scripts/bench_engine.py; make_plan over all locks at several instants,
-  the TransitionIndex query walked through a week of transitions.
+  the TransitionIndex query walked through a week of transitions. With groups:
+  scripts/bench_groups.py, keys following 1-2 of 20 groups + personal access.
+- group edit: tests/bench/test_bench_groups.py; the group's subentry updated as
+  the flow does it, timed until every virtual lock holds what it should; state
+  writes counted per entity (members, locks, the others).
 - HA: tests/bench/test_bench_ha.py in a real hass (pytest-homeassistant-custom-
   component; Keyholder's files are real files, read and written as Home Assistant
   does, other stores mocked; asyncio debug off, real clock). Setup = async_setup +
@@ -372,6 +410,8 @@ def main() -> int:
     print("Home Assistant: done", flush=True)
     rows += _guarded("cost benchmarks", cost_rows)
     print("costs: done", flush=True)
+    rows += _guarded("group benchmark", group_edit_rows)
+    print("groups: done", flush=True)
     rows += _guarded("Z-Wave JS benchmark", lambda: zwave_rows(short))
     print()
     print_table(rows)

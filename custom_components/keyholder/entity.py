@@ -30,6 +30,8 @@ class KeyholderEntity(Entity):
         self._attr_unique_id = f"{device_id}_{key}"
         self._attr_translation_key = key
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, device_id)})
+        # What was written last: available, state and attributes.
+        self._shown: tuple[object, ...] | None = None
 
     async def async_added_to_hass(self) -> None:
         """Write a new state whenever the runtime reports a change."""
@@ -38,7 +40,17 @@ class KeyholderEntity(Entity):
         )
 
     def _handle_update(self) -> None:
-        self.async_write_ha_state()
+        # A change in the site calls every entity of the scope it concerns;
+        # only those whose state or attributes changed are written.
+        shown = (
+            self.available,
+            self.state,
+            self.state_attributes,
+            self.extra_state_attributes,
+        )
+        if shown != self._shown:
+            self._shown = shown
+            self.async_write_ha_state()
 
     async def async_require_admin(self) -> None:
         """
