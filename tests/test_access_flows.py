@@ -279,3 +279,32 @@ async def test_editing_a_group_moves_its_members_codes(
     await hass.async_block_till_done()
     assert code in _codes(site, LOCK_GARAGE)
     assert code not in _codes(site, LOCK_FRONT)
+
+
+async def test_reconfigure_refused_changes_nothing(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    await _add_keyholder(
+        hass, site, {"doors": [LOCK_FRONT]}, {"key": "own", "passcode": "482917"}
+    )
+    carla = _ids(site, "keyholder")["Carla Cleaner"]
+    result = await _next(
+        hass,
+        await _start(hass, site, "keyholder"),
+        {"given_name": "Dora", "role": "keyholder"},
+    )
+    result = await _next(hass, result, {"doors": [LOCK_GARAGE]})
+    result = await _next(hass, result, {"key": "own", "passcode": "482917"})
+    assert result["reason"] == "keyholder_added"
+
+    # Carla's code on the garage would meet Dora's: refused, nothing changed.
+    result = await site.start_subentry_reconfigure_flow(hass, carla)
+    result = await _next(hass, result, {**CARLA, "family_name": "Moved"})
+    result = await _next(hass, result, {"doors": [LOCK_FRONT, LOCK_GARAGE]})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "access_code_taken"}
+    assert result["description_placeholders"]["lock"] == "Garage"
+    await hass.async_block_till_done()
+    assert site.subentries[carla].title == "Carla Cleaner"
+    grant = site.runtime_data.site.grants[personal_grant_id(carla)]
+    assert grant.lock_ids == {LOCK_FRONT}
