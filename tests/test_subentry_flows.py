@@ -165,9 +165,19 @@ async def test_add_keyholder(hass: HomeAssistant, loaded_site: MockConfigEntry) 
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], details
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "Carla Cleaner"
-    assert result["data"] == {**details, "given_name": "Carla"}
+    assert result["step_id"] == "access"
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
+    assert result["step_id"] == "key"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"key": "none"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "keyholder_added_no_key"
+    assert result["description_placeholders"] == {"name": "Carla Cleaner", "doors": "-"}
+    (added,) = (
+        sub for sub in loaded_site.subentries.values() if sub.title == "Carla Cleaner"
+    )
+    assert dict(added.data) == {**details, "given_name": "Carla"}
     await hass.async_block_till_done()
     assert hass.states.get("sensor.carla_cleaner_status").state == "upcoming"
     assert hass.states.get("switch.carla_cleaner_access").state == "on"
@@ -190,6 +200,8 @@ async def test_reconfigure_keyholder(
         result["flow_id"],
         {"given_name": "Plumber", "family_name": "Joe", "role": "keyholder"},
     )
+    assert result["step_id"] == "access"
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()

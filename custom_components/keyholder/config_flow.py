@@ -44,11 +44,13 @@ from .const import (
     MAX_WRONG_CODE_MINUTES,
     MIN_PASSCODE_LENGTH,
     SUBENTRY_BOOKING,
+    SUBENTRY_GROUP,
     SUBENTRY_KEYHOLDER,
     SUBENTRY_LOCK,
 )
 from .families.ttlock import CONF_ADDRESS, PROVIDER_TTLOCK, normalize_address
 from .flows.bookings import BookingSubentryFlow
+from .flows.groups import GroupSubentryFlow
 from .flows.keyholders import KeyholderSubentryFlow
 from .flows.lock_forms import ttlock_lock_data, ttlock_schema
 from .flows.locks import LockSubentryFlow
@@ -155,11 +157,12 @@ class KeyholderConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Return the subentries a site has: locks, keyholders, booking calendars."""
+        """Return the subentries a site has: locks, keyholders, bookings, groups."""
         return {
             SUBENTRY_LOCK: LockSubentryFlow,
             SUBENTRY_KEYHOLDER: KeyholderSubentryFlow,
             SUBENTRY_BOOKING: BookingSubentryFlow,
+            SUBENTRY_GROUP: GroupSubentryFlow,
         }
 
     def _name_taken(self, name: str, exclude_entry_id: str | None = None) -> bool:
