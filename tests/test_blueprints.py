@@ -20,9 +20,11 @@ from pytest_homeassistant_custom_component.common import (
     async_mock_service,
 )
 
+from custom_components.keyholder.access.keys import async_issue_key
 from custom_components.keyholder.const import DOMAIN
+from custom_components.keyholder.model.values import ALWAYS, KeyKind
 
-from .conftest import LOCK_FRONT, LOCK_GARAGE
+from .conftest import LOCK_FRONT, LOCK_GARAGE, PLUMBER
 from .helpers import by_slot, move_to
 
 BLUEPRINTS = Path(__file__).resolve().parent.parent / "blueprints"
@@ -235,6 +237,84 @@ async def test_booking_guest_codes(
     names = {holder.name for holder in site.runtime_data.site.keyholders.values()}
     assert "Guest Smith" not in names
     # Stop the calendar trigger's refresh timer.
+    await hass.services.async_call(
+        "automation", "turn_off", {"entity_id": "all"}, blocking=True
+    )
+
+
+async def test_group_access_for_booking(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, site: MockConfigEntry
+) -> None:
+    calendar = MockConfigEntry(domain="local_calendar", data={"calendar_name": "Gym"})
+    calendar.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(calendar.entry_id)
+    await hass.services.async_call(
+        DOMAIN,
+        "create_group",
+        {"name": "Members", "locks": ["Front door"]},
+        blocking=True,
+        return_response=True,
+    )
+    # The plumber holds a key that opens whatever their access allows (given
+    # once they have some: here the garage of their own).
+    await hass.services.async_call(
+        DOMAIN,
+        "grant_access",
+        {"keyholder": "Plumber", "locks": ["Garage"]},
+        blocking=True,
+    )
+    issued = await async_issue_key(
+        site.runtime_data,
+        keyholder_id=PLUMBER,
+        lock_ids=None,
+        kind=KeyKind.PASSCODE,
+        schedule=ALWAYS,
+        max_uses=None,
+        passcode="2580",
+        tag=None,
+        passcode_length=6,
+    )
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "use_blueprint": {
+                    "path": "keyholder/group_access_for_booking.yaml",
+                    "input": {
+                        "calendar": "calendar.gym",
+                        "group": "Members",
+                        "before": {"minutes": 10},
+                        "after": {"minutes": 20},
+                    },
+                }
+            }
+        },
+    )
+    await hass.async_block_till_done()
+    start = MONDAY.replace(day=2, month=12, hour=18)  # Wednesday 18:00
+    end = start + timedelta(hours=1, minutes=30)
+    await hass.services.async_call(
+        "calendar",
+        "create_event",
+        {
+            "entity_id": "calendar.gym",
+            "summary": "Plumber",  # the event's title names the keyholder
+            "start_date_time": start.isoformat(),
+            "end_date_time": end.isoformat(),
+        },
+        blocking=True,
+    )
+    code = issued.passcode
+    for at, on_front in (
+        (start - timedelta(minutes=10, seconds=1), False),
+        (start - timedelta(minutes=10), True),
+        (end + timedelta(minutes=20, seconds=-1), True),
+        (end + timedelta(minutes=20), False),
+    ):
+        await _move_and_settle(hass, freezer, at)
+        assert (code in codes(site).values()) is on_front, at
+        assert code in codes(site, LOCK_GARAGE).values()
     await hass.services.async_call(
         "automation", "turn_off", {"entity_id": "all"}, blocking=True
     )

@@ -1,5 +1,5 @@
 """
-Finding what a caller names: the site, keyholders and locks.
+Finding what a caller names: the site, keyholders, locks and access groups.
 
 With several sites, a call that does not name its site is for the one site in
 which the keyholder, the locks and the key it names all exist; naming the site
@@ -33,6 +33,18 @@ def resolve_keyholder(runtime: KeyholderRuntime, ref: str) -> str:
     return matches[0]
 
 
+def resolve_group(runtime: KeyholderRuntime, ref: str) -> str:
+    """Resolve an access group by id or name (case-insensitive)."""
+    groups = runtime.site.groups
+    if ref in groups:
+        return ref
+    wanted = ref.strip().casefold()
+    matches = [g.id for g in groups.values() if g.name.casefold() == wanted]
+    if len(matches) != 1:
+        raise validation_error("unknown_group", group=ref)
+    return matches[0]
+
+
 def resolve_locks(
     hass: HomeAssistant, runtime: KeyholderRuntime, refs: Iterable[str]
 ) -> frozenset[str]:
@@ -60,13 +72,17 @@ def _names_all(
     keyholder: str | None,
     locks: Iterable[str],
     key_id: str | None,
+    *,
+    group: str | None = None,
 ) -> bool:
-    """Return True when the keyholder, locks and key all exist in this site."""
+    """Return True when the keyholder, locks, key and group all exist in this site."""
     if key_id is not None and key_id not in runtime.site.keys:
         return False
     try:
         if keyholder is not None:
             resolve_keyholder(runtime, keyholder)
+        if group is not None:
+            resolve_group(runtime, group)
         resolve_locks(hass, runtime, locks)
     except ServiceValidationError:
         return False
@@ -100,6 +116,7 @@ def find_site(
     keyholder: str | None = None,
     locks: Iterable[str] = (),
     key_id: str | None = None,
+    group: str | None = None,
 ) -> ConfigEntry:
     """
     Return the site a call is for.
@@ -120,7 +137,7 @@ def find_site(
     matching = [
         entry
         for entry in entries
-        if _names_all(hass, entry.runtime_data, keyholder, locks, key_id)
+        if _names_all(hass, entry.runtime_data, keyholder, locks, key_id, group=group)
     ]
     if len(matching) == 1:
         return matching[0]

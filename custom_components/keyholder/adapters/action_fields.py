@@ -25,5 +25,7 @@ ATTR_ONLINE = "online"
 ATTR_LOCK = "lock"
 ATTR_SLOT = "slot"
 ATTR_NOT_ON_LOCKS = "not_on_locks"
+ATTR_GROUP = "group"
+ATTR_GROUP_ID = "group_id"
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

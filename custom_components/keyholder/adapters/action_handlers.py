@@ -55,6 +55,7 @@ from ..site import async_sync_keyholders
 from ..sync.runtime import KeyholderRuntime
 from .action_fields import (
     ATTR_END_TIME,
+    ATTR_GROUP,
     ATTR_KEY_ID,
     ATTR_KEYHOLDER,
     ATTR_KIND,
@@ -80,7 +81,7 @@ LATEST = 2999
 """Dates and times of day outside these years are refused (typos, not plans)."""
 
 
-def _entry(call: ServiceCall) -> ConfigEntry:
+def entry_of(call: ServiceCall) -> ConfigEntry:
     """Return the site the call is for (found from what it names when not given)."""
     data = call.data
     locks = data.get(ATTR_LOCKS) or ([data[ATTR_LOCK]] if ATTR_LOCK in data else [])
@@ -90,15 +91,16 @@ def _entry(call: ServiceCall) -> ConfigEntry:
         keyholder=data.get(ATTR_KEYHOLDER),
         locks=locks,
         key_id=data.get(ATTR_KEY_ID),
+        group=data.get(ATTR_GROUP),
     )
 
 
 def _runtime(call: ServiceCall) -> KeyholderRuntime:
-    runtime: KeyholderRuntime = _entry(call).runtime_data
+    runtime: KeyholderRuntime = entry_of(call).runtime_data
     return runtime
 
 
-def _utc(value: datetime | None, field: str) -> datetime | None:
+def utc_of(value: datetime | None, field: str) -> datetime | None:
     """Return a datetime in UTC (naive ones are local); refuse far-off years."""
     if value is None:
         return None
@@ -124,7 +126,7 @@ def _day(value: date | None, field: str) -> date | None:
     return value
 
 
-def _schedule(data: dict[str, Any]) -> Schedule:
+def schedule_of(data: dict[str, Any]) -> Schedule:
     """Build a schedule from an action's fields (always, or weekly windows)."""
     days = data.get(ATTR_WEEKDAYS)
     start: time | None = data.get(ATTR_START_TIME)
@@ -135,15 +137,15 @@ def _schedule(data: dict[str, Any]) -> Schedule:
             raise validation_error("window_needs_times")
         day_numbers = frozenset(WEEKDAYS.index(day) for day in days or WEEKDAYS)
         windows = (Window(days=day_numbers, start=start, end=end),)
-    valid_from = _utc(data.get(ATTR_VALID_FROM), ATTR_VALID_FROM)
-    valid_until = _utc(data.get(ATTR_VALID_UNTIL), ATTR_VALID_UNTIL)
+    valid_from = utc_of(data.get(ATTR_VALID_FROM), ATTR_VALID_FROM)
+    valid_until = utc_of(data.get(ATTR_VALID_UNTIL), ATTR_VALID_UNTIL)
     if valid_from and valid_until and valid_until <= valid_from:
         raise validation_error("until_before_from")
     return Schedule(windows=windows, valid_from=valid_from, valid_until=valid_until)
 
 
 def _passcode_length(call: ServiceCall) -> int:
-    return site_setting(_entry(call), CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH)
+    return site_setting(entry_of(call), CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH)
 
 
 def issued_response(runtime: KeyholderRuntime, issued: IssuedKey) -> dict[str, Any]:
@@ -198,7 +200,7 @@ async def issue_key(call: ServiceCall) -> ServiceResponse:
         keyholder_id=resolve_keyholder(runtime, data[ATTR_KEYHOLDER]),
         lock_ids=resolve_locks(call.hass, runtime, data[ATTR_LOCKS]),
         kind=KeyKind(data[ATTR_KIND]),
-        schedule=_schedule(dict(data)),
+        schedule=schedule_of(dict(data)),
         max_uses=data.get(ATTR_USES),
         passcode=data.get(ATTR_PASSCODE),
         tag=data.get(ATTR_TAG),
@@ -248,10 +250,10 @@ async def list_keys(call: ServiceCall) -> ServiceResponse:
 
 async def add_keyholder(call: ServiceCall) -> ServiceResponse:
     """Create a keyholder subentry, ready for the next action at once."""
-    entry = _entry(call)
+    entry = entry_of(call)
     # Keyholder details are stored as the flows store them: ISO strings.
     user_input = {k: v for k, v in call.data.items() if k != ATTR_SITE}
-    if active := _utc(call.data.get(CONF_ACTIVE_FROM), CONF_ACTIVE_FROM):
+    if active := utc_of(call.data.get(CONF_ACTIVE_FROM), CONF_ACTIVE_FROM):
         user_input[CONF_ACTIVE_FROM] = active.isoformat()
     if expires := _day(call.data.get(CONF_EXPIRES_ON), CONF_EXPIRES_ON):
         user_input[CONF_EXPIRES_ON] = expires.isoformat()
@@ -281,7 +283,7 @@ async def add_keyholder(call: ServiceCall) -> ServiceResponse:
 
 async def remove_keyholder(call: ServiceCall) -> None:
     """Remove a keyholder (never the last active manager)."""
-    entry = _entry(call)
+    entry = entry_of(call)
     runtime: KeyholderRuntime = entry.runtime_data
     keyholder_id = resolve_keyholder(runtime, call.data[ATTR_KEYHOLDER])
     holder = runtime.site.keyholders[keyholder_id]

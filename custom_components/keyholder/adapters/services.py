@@ -8,6 +8,7 @@ action does is in ``action_handlers``.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from datetime import date, datetime
 from typing import Any
 
 from homeassistant.const import ATTR_ENTITY_ID
@@ -36,9 +37,10 @@ from ..const import (
 from ..model.credentials import CREDENTIAL_KINDS
 from ..model.names import MAX_EMAIL_LENGTH
 from ..model.values import KeyKind, Role
-from . import action_handlers as handle
+from . import access_handlers as access, action_handlers as handle
 from .action_fields import (
     ATTR_END_TIME,
+    ATTR_GROUP,
     ATTR_KEY_ID,
     ATTR_KEYHOLDER,
     ATTR_KIND,
@@ -107,6 +109,63 @@ ADOPT_SCHEMA = vol.Schema(
         vol.Optional(ATTR_NAME, default=""): name_text(ATTR_NAME),
     }
 )
+MAX_LOCKS_NAMED = 100
+"""Most locks one action may name."""
+_LOCKS = vol.All(cv.ensure_list, [cv.string], vol.Length(min=1, max=MAX_LOCKS_NAMED))
+_WINDOW: dict[Any, Any] = {
+    vol.Optional(ATTR_WEEKDAYS): vol.All(
+        cv.ensure_list, [vol.In(WEEKDAYS)], vol.Length(max=len(WEEKDAYS))
+    ),
+    vol.Optional(ATTR_START_TIME): cv.time,
+    vol.Optional(ATTR_END_TIME): cv.time,
+}
+_SCHEDULE: dict[Any, Any] = {
+    **_WINDOW,
+    vol.Optional(ATTR_VALID_FROM): cv.datetime,
+    vol.Optional(ATTR_VALID_UNTIL): cv.datetime,
+}
+_GROUP: dict[Any, Any] = {**_SITE, vol.Required(ATTR_GROUP): name_text(ATTR_GROUP)}
+
+
+def date_or_datetime(value: Any) -> date | datetime:
+    """Validate a moment: a date and time, or a date alone (``2026-12-31``)."""
+    if isinstance(value, date):
+        return value
+    text = cv.string(value).strip()
+    if len(text) == len("2026-12-31"):
+        return cv.date(text)
+    return cv.datetime(text)
+
+
+CREATE_GROUP_SCHEMA = vol.Schema(
+    {
+        **_SITE,
+        vol.Required(ATTR_NAME): name_text(ATTR_NAME),
+        vol.Required(ATTR_LOCKS): _LOCKS,
+        **_SCHEDULE,
+    }
+)
+UPDATE_GROUP_SCHEMA = vol.Schema(
+    {
+        **_GROUP,
+        vol.Optional(ATTR_NAME): name_text(ATTR_NAME),
+        vol.Optional(ATTR_LOCKS): _LOCKS,
+        **_SCHEDULE,
+    }
+)
+GROUP_SCHEMA = vol.Schema(_GROUP)
+ADD_TO_GROUP_SCHEMA = vol.Schema(
+    {
+        **_GROUP,
+        vol.Required(ATTR_KEYHOLDER): cv.string,
+        **_WINDOW,
+        vol.Optional(ATTR_VALID_FROM): date_or_datetime,
+        vol.Optional(ATTR_VALID_UNTIL): date_or_datetime,
+    }
+)
+MEMBER_SCHEMA = vol.Schema({**_GROUP, vol.Required(ATTR_KEYHOLDER): cv.string})
+GRANT_SCHEMA = vol.Schema({**_KEYHOLDER, vol.Required(ATTR_LOCKS): _LOCKS, **_SCHEDULE})
+REVOKE_SCHEMA = vol.Schema({**_KEYHOLDER, vol.Optional(ATTR_LOCKS): _LOCKS})
 ONLINE_SCHEMA = vol.Schema(
     {vol.Required(ATTR_ENTITY_ID): cv.entity_id, vol.Required(ATTR_ONLINE): cv.boolean}
 )
@@ -140,6 +199,23 @@ ACTIONS: tuple[tuple[str, _Handler, vol.Schema, SupportsResponse], ...] = (
     ),
     ("adopt_code", handle.adopt_code, ADOPT_SCHEMA, SupportsResponse.OPTIONAL),
     ("set_lock_online", handle.set_lock_online, ONLINE_SCHEMA, SupportsResponse.NONE),
+    (
+        "create_group",
+        access.create_group,
+        CREATE_GROUP_SCHEMA,
+        SupportsResponse.OPTIONAL,
+    ),
+    ("update_group", access.update_group, UPDATE_GROUP_SCHEMA, SupportsResponse.NONE),
+    ("delete_group", access.delete_group, GROUP_SCHEMA, SupportsResponse.NONE),
+    ("add_to_group", access.add_to_group, ADD_TO_GROUP_SCHEMA, SupportsResponse.NONE),
+    (
+        "remove_from_group",
+        access.remove_from_group,
+        MEMBER_SCHEMA,
+        SupportsResponse.NONE,
+    ),
+    ("grant_access", access.grant_access, GRANT_SCHEMA, SupportsResponse.NONE),
+    ("revoke_access", access.revoke_access, REVOKE_SCHEMA, SupportsResponse.NONE),
 )
 """Each action: its name, handler, schema and whether it answers."""
 

@@ -112,6 +112,18 @@ class SubentryChanges:
         if _settings(entry) != self._settings:
             self.reload = True
 
+    def changed_in_place(self, entry: ConfigEntry, sid: str) -> None:
+        """
+        Note that Keyholder itself has just changed subentry ``sid`` in place.
+
+        Its change is then applied at once (before the update listener call it
+        makes, which finds the subentry as noted here); the counts of calls
+        still to come are left alone.
+        """
+        if (sub := entry.subentries.get(sid)) is not None:
+            self._seen[sid] = (sub.data, sub.title, sub.subentry_type)
+            self._changed(sid, sub.subentry_type, sub)
+
     def _take_expected(self, entry: ConfigEntry) -> bool:
         """
         Note Keyholder's own update alone, if it is all that changed.
