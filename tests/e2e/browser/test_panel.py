@@ -129,7 +129,10 @@ async def in_browser(
             page = await context.new_page()
             console: list[str] = []
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-            page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+            page.on(
+                "pageerror",
+                lambda e: console.append(f"pageerror: {e} {e.stack} {e.message}"),
+            )
             await scenario(page, url)
         except Exception:
             if "page" in locals():
