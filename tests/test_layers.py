@@ -48,7 +48,12 @@ layer or below. Every module not named here (the package ``__init__``,
 
 ROOMS = {
     "actions": ("adapters.services", "adapters.action_handlers"),
-    "websocket": ("adapters.websocket_api",),
+    "websocket": (
+        "adapters.websocket_api",
+        "adapters.websocket_access",
+        "adapters.websocket_groups",
+        "adapters.websocket_errors",
+    ),
     "intents": ("intent",),
     "flows": ("config_flow", "flows"),
     "bookings": ("sources.bookings",),

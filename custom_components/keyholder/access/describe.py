@@ -27,6 +27,7 @@ from ..model.status import (
 from ..model.values import Key, KeyKind, Role, Schedule
 from ..sync.runtime import KeyholderRuntime
 from ..sync.state import SyncState
+from .grants import personal_grant_id
 
 
 def lock_names(runtime: KeyholderRuntime, lock_ids: Iterable[str]) -> list[str]:
@@ -248,3 +249,102 @@ def sync_attributes(lock: LockDescription) -> dict[str, Any]:
         "unmanaged_slots": list(lock.unmanaged_slots),
         "keys_not_fitting": lock.not_fitting,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class MemberDescription:
+    """A member of an access group, with the membership's own (reducing) schedule."""
+
+    keyholder_id: str
+    name: str
+    schedule: Schedule
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDescription:
+    """An access group: its locks, its schedule and its members (by name)."""
+
+    id: str
+    name: str
+    lock_ids: tuple[str, ...]
+    locks: tuple[str, ...]
+    schedule: Schedule
+    members: tuple[MemberDescription, ...]
+
+
+def describe_groups(runtime: KeyholderRuntime) -> list[GroupDescription]:
+    """Describe the site's access groups, by name."""
+    site = runtime.site
+    described = []
+    for group in site.groups.values():
+        members = [
+            MemberDescription(m.keyholder_id, holder.name, m.schedule)
+            for m in site.access.members_of(group.id)
+            if (holder := site.keyholders.get(m.keyholder_id)) is not None
+        ]
+        lock_ids = sorted(group.lock_ids)
+        described.append(
+            GroupDescription(
+                id=group.id,
+                name=group.name,
+                lock_ids=tuple(lock_ids),
+                locks=tuple(lock_names(runtime, lock_ids)),
+                schedule=group.schedule,
+                members=tuple(sorted(members, key=lambda m: m.name.casefold())),
+            )
+        )
+    return sorted(described, key=lambda g: (g.name.casefold(), g.id))
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipDescription:
+    """One of a keyholder's memberships: the group and the reduced schedule."""
+
+    group_id: str
+    group: str
+    schedule: Schedule
+
+
+@dataclass(frozen=True, slots=True)
+class GrantDescription:
+    """
+    Personal access of a keyholder: locks and a schedule.
+
+    ``personal`` marks the one the access forms edit; others came with keys.
+    """
+
+    id: str
+    lock_ids: tuple[str, ...]
+    locks: tuple[str, ...]
+    schedule: Schedule
+    personal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AccessDescription:
+    """A keyholder's access: memberships and personal access (no secrets)."""
+
+    memberships: tuple[MembershipDescription, ...]
+    grants: tuple[GrantDescription, ...]
+
+
+def describe_access(runtime: KeyholderRuntime, keyholder_id: str) -> AccessDescription:
+    """Describe a keyholder's memberships and personal access."""
+    site = runtime.site
+    memberships = tuple(
+        MembershipDescription(m.group_id, site.groups[m.group_id].name, m.schedule)
+        for m in site.access.memberships_of(keyholder_id)
+        if m.group_id in site.groups
+    )
+    personal = personal_grant_id(keyholder_id)
+    grants = tuple(
+        GrantDescription(
+            id=grant.id,
+            lock_ids=tuple(sorted(grant.lock_ids)),
+            locks=tuple(lock_names(runtime, grant.lock_ids)),
+            schedule=grant.schedule,
+            personal=grant.id == personal,
+        )
+        for grant in site.access.grants_of(keyholder_id)
+    )
+    return AccessDescription(memberships, grants)

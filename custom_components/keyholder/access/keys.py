@@ -145,6 +145,8 @@ async def async_issue_key(
     if lock_ids is not None:
         _check_locks(runtime, lock_ids)
     locks = access_locks(runtime, keyholder_id) if lock_ids is None else lock_ids
+    if not locks:
+        raise validation_error("no_access_given")
     spec = credential_kind(kind)
     unsupported = [
         runtime.locks[lock_id].name

@@ -44,7 +44,8 @@ from .action_fields import (
     ATTR_VALID_UNTIL,
     ATTR_WEEKDAYS,
 )
-from .action_handlers import EARLIEST, LATEST, entry_of, schedule_of
+from .action_handlers import entry_of
+from .schedule_fields import EARLIEST, LATEST, schedule_from_fields
 
 SCHEDULE_FIELDS = (
     ATTR_WEEKDAYS,
@@ -105,7 +106,7 @@ async def create_group(call: ServiceCall) -> ServiceResponse:
     runtime = _runtime(entry)
     name = _group_name(entry, call.data[ATTR_NAME])
     lock_ids = resolve_locks(call.hass, runtime, call.data[ATTR_LOCKS])
-    schedule = schedule_of(dict(call.data))
+    schedule = schedule_from_fields(dict(call.data))
     subentry = ConfigSubentry(
         data=MappingProxyType(_group_data(lock_ids, schedule)),
         subentry_type=SUBENTRY_GROUP,
@@ -137,7 +138,7 @@ async def update_group(call: ServiceCall) -> None:
         lock_ids = resolve_locks(call.hass, runtime, data[ATTR_LOCKS])
     schedule = group.schedule
     if any(field in data for field in SCHEDULE_FIELDS):
-        schedule = schedule_of(dict(data))
+        schedule = schedule_from_fields(dict(data))
     subentry = entry.subentries[group.id]
     changed = call.hass.config_entries.async_update_subentry(
         entry, subentry, data=_group_data(lock_ids, schedule), title=name
@@ -185,7 +186,7 @@ async def add_to_group(call: ServiceCall) -> None:
         runtime,
         resolve_keyholder(runtime, data[ATTR_KEYHOLDER]),
         resolve_group(runtime, data[ATTR_GROUP]),
-        schedule_of(data),
+        schedule_from_fields(data),
     )
 
 
@@ -206,7 +207,7 @@ async def grant_access(call: ServiceCall) -> None:
         runtime,
         resolve_keyholder(runtime, call.data[ATTR_KEYHOLDER]),
         resolve_locks(call.hass, runtime, call.data[ATTR_LOCKS]),
-        schedule_of(dict(call.data)),
+        schedule_from_fields(dict(call.data)),
     )
 
 

@@ -10,7 +10,6 @@ the description callers need.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
 from types import MappingProxyType
 from typing import Any
 
@@ -18,7 +17,6 @@ from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import ServiceCall, ServiceResponse
 from homeassistant.helpers import entity_registry as er
-from homeassistant.util import dt as dt_util
 
 from ..access.describe import KeyDescription, describe_key, describe_keys, iso
 from ..access.errors import validation_error
@@ -50,7 +48,7 @@ from ..const import (
     site_setting,
 )
 from ..families.virtual import VirtualLock
-from ..model.values import KeyKind, Schedule, Window
+from ..model.values import KeyKind
 from ..site import async_sync_keyholders
 from ..sync.runtime import KeyholderRuntime
 from .action_fields import (
@@ -75,10 +73,7 @@ from .action_fields import (
     ATTR_WEEKDAYS,
     WEEKDAYS,
 )
-
-EARLIEST = 1970
-LATEST = 2999
-"""Dates and times of day outside these years are refused (typos, not plans)."""
+from .schedule_fields import day_in_range, schedule_from_fields, utc_in_range
 
 
 def entry_of(call: ServiceCall) -> ConfigEntry:
@@ -98,50 +93,6 @@ def entry_of(call: ServiceCall) -> ConfigEntry:
 def _runtime(call: ServiceCall) -> KeyholderRuntime:
     runtime: KeyholderRuntime = entry_of(call).runtime_data
     return runtime
-
-
-def utc_of(value: datetime | None, field: str) -> datetime | None:
-    """Return a datetime in UTC (naive ones are local); refuse far-off years."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt_util.get_default_time_zone())
-    try:
-        utc = dt_util.as_utc(value)
-    except OverflowError:
-        utc = None
-    if utc is None or not EARLIEST <= utc.year <= LATEST:
-        raise validation_error("out_of_range", field=field)
-    return utc
-
-
-def _day(value: date | None, field: str) -> date | None:
-    """Return the day of a date (or of a datetime); refuse far-off years."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        value = value.date()
-    if not EARLIEST <= value.year <= LATEST:
-        raise validation_error("out_of_range", field=field)
-    return value
-
-
-def schedule_of(data: dict[str, Any]) -> Schedule:
-    """Build a schedule from an action's fields (always, or weekly windows)."""
-    days = data.get(ATTR_WEEKDAYS)
-    start: time | None = data.get(ATTR_START_TIME)
-    end: time | None = data.get(ATTR_END_TIME)
-    windows: tuple[Window, ...] = ()
-    if days or start is not None or end is not None:
-        if start is None or end is None:
-            raise validation_error("window_needs_times")
-        day_numbers = frozenset(WEEKDAYS.index(day) for day in days or WEEKDAYS)
-        windows = (Window(days=day_numbers, start=start, end=end),)
-    valid_from = utc_of(data.get(ATTR_VALID_FROM), ATTR_VALID_FROM)
-    valid_until = utc_of(data.get(ATTR_VALID_UNTIL), ATTR_VALID_UNTIL)
-    if valid_from and valid_until and valid_until <= valid_from:
-        raise validation_error("until_before_from")
-    return Schedule(windows=windows, valid_from=valid_from, valid_until=valid_until)
 
 
 def _passcode_length(call: ServiceCall) -> int:
@@ -200,7 +151,7 @@ async def issue_key(call: ServiceCall) -> ServiceResponse:
         keyholder_id=resolve_keyholder(runtime, data[ATTR_KEYHOLDER]),
         lock_ids=resolve_locks(call.hass, runtime, data[ATTR_LOCKS]),
         kind=KeyKind(data[ATTR_KIND]),
-        schedule=schedule_of(dict(data)),
+        schedule=schedule_from_fields(dict(data)),
         max_uses=data.get(ATTR_USES),
         passcode=data.get(ATTR_PASSCODE),
         tag=data.get(ATTR_TAG),
@@ -253,9 +204,9 @@ async def add_keyholder(call: ServiceCall) -> ServiceResponse:
     entry = entry_of(call)
     # Keyholder details are stored as the flows store them: ISO strings.
     user_input = {k: v for k, v in call.data.items() if k != ATTR_SITE}
-    if active := utc_of(call.data.get(CONF_ACTIVE_FROM), CONF_ACTIVE_FROM):
+    if active := utc_in_range(call.data.get(CONF_ACTIVE_FROM), CONF_ACTIVE_FROM):
         user_input[CONF_ACTIVE_FROM] = active.isoformat()
-    if expires := _day(call.data.get(CONF_EXPIRES_ON), CONF_EXPIRES_ON):
+    if expires := day_in_range(call.data.get(CONF_EXPIRES_ON), CONF_EXPIRES_ON):
         user_input[CONF_EXPIRES_ON] = expires.isoformat()
     # Only the keyholders (and booking calendars) with the same name or e-mail.
     others = entry.runtime_data.subentries.others(

@@ -23,9 +23,7 @@ from typing import Any
 from homeassistant.components.websocket_api import async_register_command
 from homeassistant.components.websocket_api.connection import ActiveConnection
 from homeassistant.components.websocket_api.const import (
-    ERR_HOME_ASSISTANT_ERROR,
     ERR_INVALID_FORMAT,
-    ERR_SERVICE_VALIDATION_ERROR,
     WebSocketCommandHandler,
 )
 from homeassistant.components.websocket_api.decorators import (
@@ -40,7 +38,7 @@ from homeassistant.config_entries import (
     ConfigEntryChange,
 )
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 import probatio as vol
@@ -74,6 +72,12 @@ from .action_fields import (
     WEEKDAYS,
 )
 from .run_action import async_run_action
+from .websocket_access import (
+    access_shown,
+    async_register_access_commands,
+)
+from .websocket_errors import send_failure
+from .websocket_groups import async_register_group_commands, groups_shown
 
 _SITE: dict[Any, Any] = {vol.Optional(ATTR_SITE): str}
 _ANY_PASSCODE = object
@@ -87,6 +91,8 @@ def async_register_websocket_api(hass: HomeAssistant) -> None:
     async_register_command(hass, ws_subscribe)
     for command, action, fields, answers in _ACTION_COMMANDS:
         async_register_command(hass, _action_command(command, action, fields, answers))
+    async_register_access_commands(hass)
+    async_register_group_commands(hass)
 
 
 # -- describing the sites ------------------------------------------------------
@@ -172,9 +178,13 @@ def describe_sites(hass: HomeAssistant) -> dict[str, Any]:
                 "entry_id": entry.entry_id,
                 "title": entry.title,
                 "keyholders": [
-                    _keyholder(runtime, holder, now)
+                    {
+                        **_keyholder(runtime, holder, now),
+                        "access": access_shown(runtime, holder.id),
+                    }
                     for holder in describe_keyholders(runtime, now)
                 ],
+                "groups": groups_shown(runtime),
                 "locks": [_lock(lock) for lock in describe_locks(runtime)],
             }
         )
@@ -279,37 +289,9 @@ async def _call(
         return (
             await async_run_action(hass, service, data, connection.context(msg)) or {}
         )
-    except vol.Invalid as err:
-        connection.send_error(msg["id"], ERR_INVALID_FORMAT, _invalid_message(err))
-    except ServiceValidationError as err:
-        connection.send_error(
-            msg["id"],
-            ERR_SERVICE_VALIDATION_ERROR,
-            str(err),
-            translation_domain=err.translation_domain,
-            translation_key=err.translation_key,
-            translation_placeholders=err.translation_placeholders,
-        )
-    except HomeAssistantError as err:
-        connection.send_error(
-            msg["id"],
-            ERR_HOME_ASSISTANT_ERROR,
-            str(err),
-            translation_domain=err.translation_domain,
-            translation_key=err.translation_key,
-            translation_placeholders=err.translation_placeholders,
-        )
+    except (vol.Invalid, HomeAssistantError) as err:
+        send_failure(connection, msg["id"], err)
     return None
-
-
-def _invalid_message(err: vol.Invalid) -> str:
-    """Name the field a value was refused for (never echo the value)."""
-    errors = err.errors if isinstance(err, vol.MultipleInvalid) else [err]
-    parts = []
-    for error in errors:
-        field = ".".join(str(p) for p in error.path) or "input"
-        parts.append(f"{field}: {error.error_message}")
-    return "Invalid " + "; ".join(parts)
 
 
 _KEY: dict[Any, Any] = {**_SITE, vol.Required(ATTR_KEY_ID): str}

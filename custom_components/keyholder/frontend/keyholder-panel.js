@@ -185,6 +185,9 @@ const STYLE = `
   }
   fieldset input[type="checkbox"] { margin-right: 4px; }
   .empty { color: var(--secondary-text-color); font-style: italic; }
+  .access { margin-top: 8px; }
+  .steps { font-size: 13px; color: var(--secondary-text-color); }
+  .steps b { color: var(--primary-text-color); }
 `;
 
 class KeyholderPanel extends HTMLElement {
@@ -270,10 +273,14 @@ class KeyholderPanel extends HTMLElement {
         <div class="row">
           <button class="primary" data-action="open-keyholder">Add keyholder</button>
           <button class="primary" data-action="open-key">Issue key</button>
+          <button class="primary" data-action="open-person">Add person</button>
+          <button data-action="open-group">New group</button>
         </div>
         <div id="form"></div>
         <h2>Keyholders</h2>
         <div id="holders"><p class="empty">Loading…</p></div>
+        <h2>Groups</h2>
+        <div id="groups"></div>
         <h2>Locks</h2>
         <div id="locks"></div>
       </div>`;
@@ -404,11 +411,13 @@ class KeyholderPanel extends HTMLElement {
           <span class="muted">${holder.role === "manager" ? "manager" : ""} ${limits.join(" ")}</span>
         </h3>
         ${this._chip(holder.status)}
+        <button data-action="open-access" data-holder="${esc(holder.id)}">Edit access</button>
         <button data-action="open-key" data-holder="${esc(holder.id)}">Issue key</button>
         <button class="${holder.blocked ? "" : "danger"}"
           data-action="${holder.blocked ? "unblock" : "block"}"
           data-holder="${esc(holder.id)}">${holder.blocked ? "Unblock" : "Block"}</button>
       </div>
+      ${this._access(site, holder)}
       ${keys}
     </ha-card>`;
   }
@@ -451,11 +460,16 @@ class KeyholderPanel extends HTMLElement {
       root.getElementById("holders").innerHTML =
         `<p class="empty">No Keyholder site is set up.</p>`;
       root.getElementById("locks").innerHTML = "";
+      root.getElementById("groups").innerHTML = "";
       return;
     }
     root.getElementById("holders").innerHTML = site.keyholders.length
       ? site.keyholders.map((h) => this._holder(site, h)).join("")
       : `<p class="empty">No keyholders yet.</p>`;
+    const groups = site.groups || [];
+    root.getElementById("groups").innerHTML = groups.length
+      ? groups.map((g) => this._group(site, g)).join("")
+      : `<p class="empty">No groups yet.</p>`;
     root.getElementById("locks").innerHTML = site.locks.length
       ? site.locks.map((l) => this._lock(l)).join("")
       : `<p class="empty">No locks yet: add one under Settings → Devices & services.</p>`;
@@ -473,9 +487,13 @@ class KeyholderPanel extends HTMLElement {
       // Drawn once: later updates leave it alone until it is dismissed.
       box.innerHTML = `<div class="notice passcode" role="status">
         <div>${esc(notice.title)}. Write it down or send it now: it is shown only this once.</div>
+        ${notice.who ? `<div class="who"><b>${esc(notice.who)}</b>${
+          notice.doors && notice.doors.length ? ` · ${notice.doors.map(esc).join(", ")}` : ""
+        }</div>` : ""}
         <div class="row">
           <span class="code" id="passcode">${esc(notice.passcode)}</span>
           <button data-action="copy">Copy</button>
+          ${navigator.share ? `<button data-action="share">Share</button>` : ""}
           <button data-action="dismiss">Done</button>
         </div>
       </div>`;
@@ -487,6 +505,18 @@ class KeyholderPanel extends HTMLElement {
     const site = this._site;
     if (!this._form || !site) {
       box.innerHTML = "";
+      return;
+    }
+    if (this._form.kind === "group") {
+      box.innerHTML = this._groupForm(site);
+      return;
+    }
+    if (this._form.kind === "access") {
+      box.innerHTML = this._accessForm(site);
+      return;
+    }
+    if (this._form.kind === "person") {
+      box.innerHTML = this._personForm(site);
       return;
     }
     if (this._form.kind === "keyholder") {
@@ -547,6 +577,322 @@ class KeyholderPanel extends HTMLElement {
     </form></ha-card>`;
   }
 
+  // -- access: groups, a person's access, adding a person ---------------------
+
+  // " (Mon, Fri 09:00–12:00)" for a limited schedule, nothing for any time.
+  _limits(schedule) {
+    const always = !schedule.windows.length && !schedule.valid_from && !schedule.valid_until;
+    return always ? "" : ` (${this._schedule(schedule)})`;
+  }
+
+  _lockList(site, ids) {
+    return ids.map((id) => esc(this._lockName(site, id))).join(", ") || "no door";
+  }
+
+  _access(site, holder) {
+    const access = holder.access || { groups: [], personal: [] };
+    const groups = access.groups.map((g) => `${esc(g.name)}${this._limits(g.schedule)}`);
+    const own = access.personal.map(
+      (p) => `${this._lockList(site, p.locks)}${this._limits(p.schedule)}`,
+    );
+    const parts = [];
+    if (groups.length) parts.push(`Groups: ${groups.join(", ")}`);
+    if (own.length) parts.push(`Own doors: ${own.join("; ")}`);
+    return `<div class="muted access">${parts.join(" · ") || "No access yet."}</div>`;
+  }
+
+  _group(site, group) {
+    const members = group.members.length
+      ? group.members.map((m) => `${esc(m.name)}${this._limits(m.schedule)}`).join(", ")
+      : "no members";
+    return `<ha-card class="group" data-group="${esc(group.name)}">
+      <div class="row">
+        <h3 class="grow">${esc(group.name)}</h3>
+        <button data-action="open-group" data-group="${esc(group.id)}">Edit</button>
+        <button class="danger" data-action="delete-group" data-group="${esc(group.id)}">Delete</button>
+      </div>
+      <div class="muted">${this._lockList(site, group.locks)} · <span class="when">${this._schedule(
+        group.schedule,
+      )}</span></div>
+      <div class="muted members">Members: ${members}</div>
+    </ha-card>`;
+  }
+
+  // A day in the home's time zone, as a date input wants it (YYYY-MM-DD).
+  _day(iso) {
+    if (!iso) return "";
+    const options = { year: "numeric", month: "2-digit", day: "2-digit" };
+    const tz = this._hass && this._hass.config && this._hass.config.time_zone;
+    if (tz) options.timeZone = tz;
+    return new Intl.DateTimeFormat("en-CA", options).format(new Date(iso));
+  }
+
+  // Always / weekdays and times / dates: the fields of one schedule.
+  _scheduleFields(schedule, prefix = "") {
+    const s = schedule || { windows: [], valid_from: null, valid_until: null };
+    const w = s.windows[0];
+    const mode = w ? "weekly" : s.valid_from || s.valid_until ? "dates" : "always";
+    const option = (value, label) =>
+      `<option value="${value}" ${mode === value ? "selected" : ""}>${label}</option>`;
+    const days = DAYS.map(
+      (d, i) =>
+        `<label><input type="checkbox" name="${prefix}weekday" value="${d}" ${
+          w && w.days.includes(d) ? "checked" : ""
+        }>${DAY_LABELS[i]}</label>`,
+    ).join("");
+    return `<label>When <select name="${prefix}mode">
+        ${option("always", "Always")}${option("weekly", "Weekdays and times")}${option(
+          "dates",
+          "Dates",
+        )}</select></label>
+      <fieldset><legend>Weekdays (none: every day)</legend>${days}</fieldset>
+      <div class="row">
+        <label>From <input type="time" name="${prefix}start_time" value="${esc(w ? w.start : "")}"></label>
+        <label>to <input type="time" name="${prefix}end_time" value="${esc(w ? w.end : "")}"></label>
+      </div>
+      <div class="row">
+        <label>Valid from <input type="date" name="${prefix}valid_from" value="${esc(
+          this._day(s.valid_from),
+        )}"></label>
+        <label>until (inclusive) <input type="date" name="${prefix}valid_until" value="${esc(
+          this._day(s.valid_until),
+        )}"></label>
+      </div>`;
+  }
+
+  _readSchedule(data, prefix = "") {
+    const mode = data.get(`${prefix}mode`) || "always";
+    const schedule = {};
+    if (mode === "always") return schedule;
+    if (mode === "weekly") {
+      const days = data.getAll(`${prefix}weekday`);
+      if (days.length) schedule.weekdays = days;
+      if (data.get(`${prefix}start_time`)) schedule.start_time = data.get(`${prefix}start_time`);
+      if (data.get(`${prefix}end_time`)) schedule.end_time = data.get(`${prefix}end_time`);
+    }
+    const from = data.get(`${prefix}valid_from`);
+    const until = data.get(`${prefix}valid_until`);
+    if (from) schedule.valid_from = `${from}T00:00:00`;
+    if (until) schedule.valid_until = `${until}T23:59:59`;
+    return schedule;
+  }
+
+  // A schedule as described, sent back unchanged (one weekly window at most).
+  _scheduleMessage(shown) {
+    const schedule = {};
+    const w = shown.windows[0];
+    if (w) Object.assign(schedule, { weekdays: w.days, start_time: w.start, end_time: w.end });
+    if (shown.valid_from) schedule.valid_from = shown.valid_from;
+    if (shown.valid_until) schedule.valid_until = shown.valid_until;
+    return schedule;
+  }
+
+  _lockBoxes(site, checked, name) {
+    return (
+      site.locks
+        .map(
+          (l) =>
+            `<label><input type="checkbox" name="${name}" value="${esc(l.id)}" ${
+              checked.includes(l.id) ? "checked" : ""
+            }>${esc(l.name)}</label>`,
+        )
+        .join("") || '<span class="empty">No locks.</span>'
+    );
+  }
+
+  _groupBoxes(site, checked) {
+    return (
+      (site.groups || [])
+        .map(
+          (g) =>
+            `<label><input type="checkbox" name="group" value="${esc(g.id)}" ${
+              checked.includes(g.id) ? "checked" : ""
+            }>${esc(g.name)}</label>`,
+        )
+        .join("") || '<span class="empty">No groups yet.</span>'
+    );
+  }
+
+  _groupForm(site) {
+    const group = (site.groups || []).find((g) => g.id === this._form.group);
+    return `<ha-card><form id="group-form">
+      <h3>${group ? "Edit group" : "New group"}</h3>
+      <label>Group name <input name="group_name" required value="${esc(group ? group.name : "")}"></label>
+      <fieldset><legend>Doors</legend>${this._lockBoxes(site, group ? group.locks : [], "lock")}</fieldset>
+      ${this._scheduleFields(group && group.schedule)}
+      <div class="row">
+        <button class="primary" type="submit">Save</button>
+        <button type="button" data-action="close">Close</button>
+      </div>
+    </form></ha-card>`;
+  }
+
+  // Groups and own doors: what a form gives a person.
+  _accessFields(site, access) {
+    const own = access.personal.find((p) => p.editable);
+    return `<fieldset><legend>Groups</legend>${this._groupBoxes(
+      site,
+      access.groups.map((g) => g.id),
+    )}</fieldset>
+      <fieldset><legend>Own doors</legend>${this._lockBoxes(
+        site,
+        own ? own.locks : [],
+        "p_lock",
+      )}</fieldset>
+      ${this._scheduleFields(own && own.schedule, "p_")}`;
+  }
+
+  _readAccess(data, access) {
+    const kept = Object.fromEntries(access.groups.map((g) => [g.id, g.schedule]));
+    const groups = data.getAll("group").map((id) => ({
+      group_id: id,
+      ...(kept[id] ? { schedule: this._scheduleMessage(kept[id]) } : {}),
+    }));
+    const locks = data.getAll("p_lock");
+    const personal = locks.length ? { locks, schedule: this._readSchedule(data, "p_") } : null;
+    return { groups, personal };
+  }
+
+  _accessForm(site) {
+    const holder = site.keyholders.find((h) => h.id === this._form.keyholder);
+    if (!holder) return "";
+    return `<ha-card><form id="access-form">
+      <h3>Access of ${esc(holder.name)}</h3>
+      ${this._accessFields(site, holder.access || { groups: [], personal: [] })}
+      <div class="row">
+        <button class="primary" type="submit">Save access</button>
+        <button type="button" data-action="close">Close</button>
+      </div>
+    </form></ha-card>`;
+  }
+
+  _personForm(site) {
+    const { step, person } = this._form;
+    const names = { details: "1 Details", access: "2 Access", key: "3 Key" };
+    const steps = Object.entries(names)
+      .map(([s, label]) => (s === step ? `<b>${label}</b>` : label))
+      .join(" › ");
+    let body;
+    if (step === "details") {
+      body = `<label>Given name <input name="given_name" required value="${esc(person.given_name)}"></label>
+        <label>Family name <input name="family_name" value="${esc(person.family_name)}"></label>
+        <label>Role <select name="role">
+          <option value="keyholder">Keyholder</option>
+          <option value="manager" ${person.role === "manager" ? "selected" : ""}>Manager</option>
+        </select></label>`;
+    } else if (step === "access") {
+      body = this._accessFields(site, person.access || { groups: [], personal: [] });
+    } else {
+      body = `<fieldset><legend>Passcode</legend>
+          <label><input type="radio" name="code" value="generate" checked>Generate one</label>
+          <label><input type="radio" name="code" value="own">Use my own</label>
+          <input name="passcode" inputmode="numeric" autocomplete="off" aria-label="Own passcode">
+        </fieldset>
+        <label>Key name (optional) <input name="key_name" placeholder="e.g. Main code"></label>`;
+    }
+    return `<ha-card><form id="person-form" data-step="${step}">
+      <h3>Add person</h3>
+      <div class="steps">${steps}</div>
+      ${body}
+      <div class="row">
+        ${step === "details" ? "" : `<button type="button" data-action="back">Back</button>`}
+        <button class="primary" type="submit">${step === "key" ? "Add and make key" : "Next"}</button>
+        <button type="button" data-action="close">Close</button>
+      </div>
+    </form></ha-card>`;
+  }
+
+  async _submitGroup(data) {
+    const message = {
+      type: "keyholder/save_group",
+      name: data.get("group_name"),
+      locks: data.getAll("lock"),
+      schedule: this._readSchedule(data),
+    };
+    if (this._form.group) message.group_id = this._form.group;
+    if (!message.locks.length) {
+      this._showError({ message: "Choose at least one door." });
+      return;
+    }
+    if (await this._send(message)) {
+      this._form = null;
+      this._renderForm();
+    }
+  }
+
+  async _submitAccess(data) {
+    const site = this._site;
+    const holder = site.keyholders.find((h) => h.id === this._form.keyholder);
+    const access = this._readAccess(data, holder.access || { groups: [], personal: [] });
+    const result = await this._send({
+      type: "keyholder/set_access",
+      keyholder: holder.id,
+      ...access,
+    });
+    if (result !== undefined) {
+      this._form = null;
+      this._renderForm();
+    }
+  }
+
+  async _submitPerson(form, data) {
+    const f = this._form;
+    const person = f.person;
+    if (f.step === "details") {
+      person.given_name = data.get("given_name");
+      person.family_name = data.get("family_name");
+      person.role = data.get("role");
+      f.step = "access";
+      this._renderForm();
+      return;
+    }
+    if (f.step === "access") {
+      const access = this._readAccess(data, { groups: [], personal: [] });
+      if (!access.groups.length && !access.personal) {
+        this._showError({ message: "Choose a group or at least one door." });
+        return;
+      }
+      person.message = access;
+      f.step = "key";
+      this._renderForm();
+      return;
+    }
+    const message = {
+      type: "keyholder/add_person",
+      given_name: person.given_name,
+      role: person.role,
+      ...person.message,
+    };
+    if (person.family_name) message.family_name = person.family_name;
+    if (data.get("key_name")) message.key_name = data.get("key_name");
+    if (data.get("code") === "own") message.passcode = data.get("passcode");
+    const result = await this._send(message);
+    if (result) {
+      this._form = null;
+      this._renderForm();
+      this._showPasscode(
+        `Passcode of ${result.keyholder}`,
+        result.passcode,
+        result.keyholder,
+        result.locks,
+      );
+    }
+  }
+
+  async _share() {
+    const notice = this._notice;
+    if (!notice || !navigator.share) return;
+    const doors = notice.doors && notice.doors.length ? ` (${notice.doors.join(", ")})` : "";
+    try {
+      await navigator.share({
+        title: "Door code",
+        text: `${notice.who || "Your"} code${doors}: ${notice.passcode}`,
+      });
+    } catch (_err) {
+      // Closed without sharing.
+    }
+  }
+
   // -- actions -----------------------------------------------------------------
 
   _showError(err) {
@@ -573,10 +919,10 @@ class KeyholderPanel extends HTMLElement {
     }
   }
 
-  _showPasscode(title, passcode) {
+  _showPasscode(title, passcode, who = null, doors = null) {
     this._notice = null;
     this._renderNotice();
-    this._notice = { kind: "passcode", title, passcode };
+    this._notice = { kind: "passcode", title, passcode, who, doors };
     this._renderNotice();
   }
 
@@ -603,6 +949,34 @@ class KeyholderPanel extends HTMLElement {
       case "close":
         this._form = null;
         this._renderForm();
+        break;
+      case "open-group":
+        this._form = { kind: "group", group: button.dataset.group || null };
+        this._renderForm();
+        break;
+      case "delete-group":
+        if (this._confirmingGroup !== button.dataset.group) {
+          this._confirmingGroup = button.dataset.group;
+          button.textContent = "Really delete?";
+          break;
+        }
+        this._confirmingGroup = null;
+        await this._send({ type: "keyholder/delete_group", group_id: button.dataset.group });
+        break;
+      case "open-access":
+        this._form = { kind: "access", keyholder: holder };
+        this._renderForm();
+        break;
+      case "open-person":
+        this._form = { kind: "person", step: "details", person: {} };
+        this._renderForm();
+        break;
+      case "back":
+        this._form.step = this._form.step === "key" ? "access" : "details";
+        this._renderForm();
+        break;
+      case "share":
+        await this._share();
         break;
       case "block":
         await this._send({ type: "keyholder/block", keyholder: holder });
@@ -661,7 +1035,13 @@ class KeyholderPanel extends HTMLElement {
     const submit = form.querySelector("button[type=submit]");
     submit.disabled = true;
     try {
-      if (form.id === "keyholder-form") {
+      if (form.id === "group-form") {
+        await this._submitGroup(data);
+      } else if (form.id === "access-form") {
+        await this._submitAccess(data);
+      } else if (form.id === "person-form") {
+        await this._submitPerson(form, data);
+      } else if (form.id === "keyholder-form") {
         const message = { type: "keyholder/add_keyholder", given_name: data.get("given_name") };
         if (data.get("family_name")) message.family_name = data.get("family_name");
         message.role = data.get("role");

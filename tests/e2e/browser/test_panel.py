@@ -9,6 +9,7 @@ its status, its week drawn and its passcode shown once. Screenshots go to
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 import os
 from pathlib import Path
@@ -94,6 +95,21 @@ async def shot(page: Page, name: str) -> None:
 async def test_issue_a_thursday_key_from_the_panel(
     chromium: str, running_hass: RunningHass
 ) -> None:
+    await in_browser(chromium, running_hass, run_scenario)
+
+
+async def test_groups_and_adding_a_person_with_access(
+    chromium: str, running_hass: RunningHass
+) -> None:
+    await in_browser(chromium, running_hass, run_access_scenario)
+
+
+async def in_browser(
+    chromium: str,
+    running_hass: RunningHass,
+    scenario: Callable[[Page, str], Awaitable[None]],
+) -> None:
+    """Run ``scenario`` in chromium; no page error, no trouble in the log."""
     expect.set_options(timeout=TIMEOUT_MS)
     url = running_hass.url
     async with async_playwright() as playwright:
@@ -113,8 +129,11 @@ async def test_issue_a_thursday_key_from_the_panel(
             page = await context.new_page()
             console: list[str] = []
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-            page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-            await run_scenario(page, url)
+            page.on(
+                "pageerror",
+                lambda e: console.append(f"pageerror: {e} {e.stack} {e.message}"),
+            )
+            await scenario(page, url)
         except Exception:
             if "page" in locals():
                 await shot(page, "failure")
@@ -128,6 +147,80 @@ async def test_issue_a_thursday_key_from_the_panel(
     assert not [line for line in console if line.startswith("pageerror")], console
     log = running_hass.run.text()
     assert not TROUBLE.search(log), log[-3000:]
+
+
+async def open_panel(page: Page, url: str) -> None:
+    """Log in as the owner and open the Keyholder panel from the sidebar."""
+    await page.goto(f"{url}/")
+    await page.get_by_label("Username").fill(USERNAME)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    sidebar_item = page.locator("ha-sidebar").get_by_text("Keyholder", exact=True)
+    await expect(sidebar_item).to_be_visible()
+    await sidebar_item.click()
+    await page.wait_for_url(f"{url}/keyholder")
+
+
+async def run_access_scenario(page: Page, url: str) -> None:
+    await open_panel(page, url)
+    panel = page.locator("keyholder-panel")
+    await expect(panel.locator("ha-card.holder")).to_have_count(1)
+
+    # A group: the front door on Mondays 09:00-12:00.
+    await panel.get_by_role("button", name="New group").click()
+    form = panel.locator("#group-form")
+    await form.get_by_label("Group name").fill("Cleaners")
+    await form.get_by_label("Front door").check()
+    await form.get_by_label("When").select_option("weekly")
+    await form.get_by_label("Mon").check()
+    await form.locator("input[name=start_time]").fill("09:00")
+    await form.locator("input[name=end_time]").fill("12:00")
+    await form.get_by_role("button", name="Save").click()
+    group = panel.locator('ha-card.group[data-group="Cleaners"]')
+    await expect(group.locator(".when")).to_have_text("Mon 09:00\u201312:00")
+    await expect(form).to_have_count(0)
+
+    # Its times changed: saved, and still there after a reload.
+    await group.get_by_role("button", name="Edit").click()
+    await expect(form.get_by_label("Group name")).to_have_value("Cleaners")
+    await form.locator("input[name=start_time]").fill("10:00")
+    await form.locator("input[name=end_time]").fill("13:00")
+    await form.get_by_role("button", name="Save").click()
+    await expect(group.locator(".when")).to_have_text("Mon 10:00\u201313:00")
+    await page.reload()
+    await expect(group.locator(".when")).to_have_text("Mon 10:00\u201313:00")
+    await shot(page, "6-group")
+
+    # Add a person: details, then access (the group), then a generated key.
+    await panel.get_by_role("button", name="Add person").click()
+    person = panel.locator("#person-form")
+    await person.get_by_label("Given name").fill("Carla")
+    await person.get_by_role("button", name="Next").click()
+    await person.get_by_label("Cleaners").check()
+    await person.get_by_role("button", name="Next").click()
+    await expect(person.get_by_label("Generate one")).to_be_checked()
+    await person.get_by_role("button", name="Add and make key").click()
+
+    # The code, once, with her name and the doors.
+    passcode = panel.locator("#passcode")
+    await expect(passcode).to_have_text(re.compile(r"^\d{6}$"))
+    code = await passcode.inner_text()
+    notice = panel.locator(".notice.passcode")
+    await expect(notice.locator(".who")).to_have_text("Carla \u00b7 Front door")
+    await shot(page, "7-person-code")
+    await panel.get_by_role("button", name="Copy").click()
+    assert await page.evaluate("navigator.clipboard.readText()") == code
+
+    carla = panel.locator('ha-card.holder[data-keyholder="Carla"]')
+    await expect(carla.locator(".access")).to_contain_text("Groups: Cleaners")
+    await expect(carla.locator(".key")).to_have_count(1)
+    await expect(group.locator(".members")).to_have_text("Members: Carla")
+    await panel.get_by_role("button", name="Done").click()
+    await expect(passcode).to_have_count(0)
+    await page.reload()
+    await expect(carla.locator(".key")).to_have_count(1)
+    assert code not in await page.content()
+    assert code not in await panel.inner_html()
 
 
 async def run_scenario(page: Page, url: str) -> None:
