@@ -118,6 +118,33 @@ def access_locks(runtime: KeyholderRuntime, keyholder_id: str) -> frozenset[str]
     return term_locks(terms) & runtime.locks.keys()
 
 
+def _key_locks(
+    runtime: KeyholderRuntime,
+    keyholder_id: str,
+    lock_ids: frozenset[str] | None,
+    kind: KeyKind,
+) -> frozenset[str]:
+    """Return the locks a new key will open; refuse what cannot be issued."""
+    if keyholder_id not in runtime.site.keyholders:
+        raise validation_error("unknown_keyholder", keyholder=keyholder_id)
+    if lock_ids is not None:
+        _check_locks(runtime, lock_ids)
+    locks = access_locks(runtime, keyholder_id) if lock_ids is None else lock_ids
+    if not locks:
+        raise validation_error("no_access_given")
+    spec = credential_kind(kind)
+    unsupported = [
+        runtime.locks[lock_id].name
+        for lock_id in sorted(locks)
+        if not spec.can_hold(runtime.locks[lock_id].provider.capabilities)
+    ]
+    if unsupported:
+        raise validation_error(
+            "kind_not_supported", kind=kind.value, lock=", ".join(unsupported)
+        )
+    return locks
+
+
 async def async_issue_key(
     runtime: KeyholderRuntime,
     *,
@@ -140,23 +167,8 @@ async def async_issue_key(
     keyholder's access allows, limited by ``schedule``.
     """
     site = runtime.site
-    if keyholder_id not in site.keyholders:
-        raise validation_error("unknown_keyholder", keyholder=keyholder_id)
-    if lock_ids is not None:
-        _check_locks(runtime, lock_ids)
-    locks = access_locks(runtime, keyholder_id) if lock_ids is None else lock_ids
-    if not locks:
-        raise validation_error("no_access_given")
+    locks = _key_locks(runtime, keyholder_id, lock_ids, kind)
     spec = credential_kind(kind)
-    unsupported = [
-        runtime.locks[lock_id].name
-        for lock_id in sorted(locks)
-        if not spec.can_hold(runtime.locks[lock_id].provider.capabilities)
-    ]
-    if unsupported:
-        raise validation_error(
-            "kind_not_supported", kind=kind.value, lock=", ".join(unsupported)
-        )
     entered = {KeyKind.PASSCODE: passcode, KeyKind.TAG: tag}.get(kind)
     secret = _secret_for(runtime, kind, locks, entered, passcode_length)
     key = Key(
