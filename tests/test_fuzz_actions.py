@@ -335,7 +335,10 @@ def check_site(runtime: KeyholderRuntime, *, offline_ok: bool = False) -> None:
     """An accepted action leaves a site that saves, loads back and is in sync."""
     stored = site_to_dict(runtime.site)
     json.dumps(stored)
-    assert site_from_dict(stored) == runtime.site
+    loaded = site_from_dict(stored)
+    for group in runtime.site.groups.values():  # groups live in subentries
+        loaded.put_group(group)
+    assert loaded == runtime.site
     for lock_id, info in runtime.locks.items():
         provider = info.provider
         assert isinstance(provider, VirtualLock)
@@ -622,3 +625,84 @@ def test_fuzz_set_lock_online(fuzzer: Fuzzer) -> None:
 
     outcomes = fuzzer.run("set_lock_online", build, offline_ok=True)
     assert_explored(outcomes, "not_a_virtual_lock")
+
+
+GROUPS = Field(
+    st.sampled_from(["Cleaners", "cleaners", " CLEANERS "]),
+    st.sampled_from(["Gardeners", "Gardeners", "Nobody", ""]) | st.text(max_size=20),
+)
+SCHEDULE_FIELDS = {
+    "weekdays": DAYS,
+    "start_time": TIMES,
+    "end_time": TIMES,
+    "valid_from": DATETIMES,
+    "valid_until": DATETIMES,
+}
+
+
+async def _ensure_group(fuzz: Fuzzer, data: Draw) -> None:
+    """Keep the plumber with a key, and a group "Cleaners" on the front door."""
+    await _ensure_keys(fuzz, data)
+    if not any(g.name == "Cleaners" for g in fuzz.runtime.site.groups.values()):
+        await fuzz.call("create_group", {"name": "Cleaners", "locks": ["Front door"]})
+
+
+def test_fuzz_create_group(fuzzer: Fuzzer) -> None:
+    async def prepare(data: Draw) -> None:
+        await _ensure_group(fuzzer, data)
+
+    def build(data: Draw, _runtime: KeyholderRuntime) -> dict[str, Any]:
+        names = Field(TEXT.valid, TEXT.wrong | GROUPS.valid)
+        return payload(
+            data,
+            {"name": names, "locks": LOCKS},
+            SCHEDULE_FIELDS,
+            together=("start_time", "end_time"),
+        )
+
+    outcomes = fuzzer.run("create_group", build, prepare, examples=EXAMPLES * 2)
+    assert_explored(outcomes, "group_name_taken", "unknown_lock")
+
+
+@pytest.mark.parametrize("action", ["add_to_group", "remove_from_group"])
+def test_fuzz_memberships(fuzzer: Fuzzer, action: str) -> None:
+    async def prepare(data: Draw) -> None:
+        await _ensure_group(fuzzer, data)
+        if action == "remove_from_group" and data.draw(st.booleans(), label="join"):
+            await fuzz_join(fuzzer)
+
+    def build(data: Draw, _runtime: KeyholderRuntime) -> dict[str, Any]:
+        optional = SCHEDULE_FIELDS if action == "add_to_group" else {}
+        return payload(
+            data,
+            {"keyholder": KEYHOLDERS, "group": GROUPS},
+            optional,
+            together=("start_time", "end_time"),
+        )
+
+    outcomes = fuzzer.run(action, build, prepare, examples=EXAMPLES * 2)
+    assert_explored(outcomes, "unknown_group", "unknown_keyholder")
+
+
+async def fuzz_join(fuzz: Fuzzer) -> None:
+    """Make the plumber a member of the Cleaners (again)."""
+    await fuzz.call("add_to_group", {"keyholder": "Plumber", "group": "Cleaners"})
+
+
+@pytest.mark.parametrize("action", ["grant_access", "revoke_access"])
+def test_fuzz_personal_access(fuzzer: Fuzzer, action: str) -> None:
+    async def prepare(data: Draw) -> None:
+        await _ensure_keys(fuzzer, data)
+
+    def build(data: Draw, _runtime: KeyholderRuntime) -> dict[str, Any]:
+        if action == "grant_access":
+            return payload(
+                data,
+                {"keyholder": KEYHOLDERS, "locks": LOCKS},
+                SCHEDULE_FIELDS,
+                together=("start_time", "end_time"),
+            )
+        return payload(data, {"keyholder": KEYHOLDERS}, {"locks": LOCKS})
+
+    outcomes = fuzzer.run(action, build, prepare)
+    assert_explored(outcomes, "unknown_keyholder", "unknown_lock")

@@ -8,7 +8,7 @@ action does is in ``action_handlers``.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from homeassistant.const import ATTR_ENTITY_ID
@@ -60,6 +60,15 @@ from .action_fields import (
     WEEKDAYS,
 )
 
+
+def wall_time(value: Any) -> time:
+    """Validate a time of day on the site's clock (one with a time zone is not)."""
+    checked: time = cv.time(value)
+    if checked.tzinfo is not None:
+        raise vol.Invalid("a time of day without a time zone")
+    return checked
+
+
 _SITE: dict[Any, Any] = {vol.Optional(ATTR_SITE): cv.string}
 _KEYHOLDER = {**_SITE, vol.Required(ATTR_KEYHOLDER): cv.string}
 
@@ -73,8 +82,8 @@ ISSUE_KEY_SCHEMA = vol.Schema(
             [kind.value for kind, spec in CREDENTIAL_KINDS.items() if spec.issuable]
         ),
         vol.Optional(ATTR_WEEKDAYS): vol.All(cv.ensure_list, [vol.In(WEEKDAYS)]),
-        vol.Optional(ATTR_START_TIME): cv.time,
-        vol.Optional(ATTR_END_TIME): cv.time,
+        vol.Optional(ATTR_START_TIME): wall_time,
+        vol.Optional(ATTR_END_TIME): wall_time,
         vol.Optional(ATTR_VALID_FROM): cv.datetime,
         vol.Optional(ATTR_VALID_UNTIL): cv.datetime,
         vol.Optional(ATTR_USES): whole_number(ATTR_USES, 1, MAX_USES),
@@ -116,8 +125,8 @@ _WINDOW: dict[Any, Any] = {
     vol.Optional(ATTR_WEEKDAYS): vol.All(
         cv.ensure_list, [vol.In(WEEKDAYS)], vol.Length(max=len(WEEKDAYS))
     ),
-    vol.Optional(ATTR_START_TIME): cv.time,
-    vol.Optional(ATTR_END_TIME): cv.time,
+    vol.Optional(ATTR_START_TIME): wall_time,
+    vol.Optional(ATTR_END_TIME): wall_time,
 }
 _SCHEDULE: dict[Any, Any] = {
     **_WINDOW,

@@ -37,10 +37,18 @@ class AccessIndex:
     memberships: dict[str, Membership] = field(default_factory=dict)
     grants: dict[str, Grant] = field(default_factory=dict)
     # keyholder id -> ids of their memberships / grants; group id -> membership ids
-    _holder_memberships: dict[str, set[str]] = field(default_factory=dict)
-    _holder_grants: dict[str, set[str]] = field(default_factory=dict)
-    _group_members: dict[str, set[str]] = field(default_factory=dict)
-    _terms: dict[str, tuple[Term, ...]] = field(default_factory=dict)
+    _holder_memberships: dict[str, set[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _holder_grants: dict[str, set[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _group_members: dict[str, set[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _terms: dict[str, tuple[Term, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         """Index the records given."""
