@@ -15,9 +15,7 @@ import probatio as vol
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.keyholder.access.keys import async_issue_key
 from custom_components.keyholder.const import DOMAIN, SUBENTRY_GROUP
-from custom_components.keyholder.model.values import ALWAYS, KeyKind
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
 from .helpers import move_to
@@ -51,24 +49,20 @@ async def join(hass: HomeAssistant, holder: str, group: str, **data: Any) -> Non
     """
     Add a keyholder to a group; give them a key the first time.
 
-    Their key opens whatever their access allows (``lock_ids=None``): it is
-    issued once they have some (a key needs a lock to fit its code to).
+    ``issue_key`` without locks: the key opens whatever their access allows.
     """
     await call(hass, "add_to_group", {"keyholder": holder, "group": group, **data})
     (entry,) = hass.config_entries.async_loaded_entries(DOMAIN)
     holder_id, code = HOLDERS[holder]
     if not entry.runtime_data.site.keys_of(holder_id):
-        await async_issue_key(
-            entry.runtime_data,
-            keyholder_id=holder_id,
-            lock_ids=None,
-            kind=KeyKind.PASSCODE,
-            schedule=ALWAYS,
-            max_uses=None,
-            passcode=code,
-            tag=None,
-            passcode_length=6,
+        response = await call(
+            hass,
+            "issue_key",
+            {"keyholder": holder, "passcode": code},
+            return_response=True,
         )
+        assert response["passcode"] == code
+        assert entry.runtime_data.site.keys[response["key_id"]].lock_ids is None
 
 
 async def call(
@@ -444,3 +438,43 @@ async def test_only_admins_may_change_access(
     )
     await hass.async_block_till_done()
     assert snapshot(site) != before
+
+
+async def test_a_key_without_locks_needs_access_first(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "issue_key", {"keyholder": "Plumber"}, return_response=True)
+    assert err.value.translation_key == "no_access_given"
+    assert site.runtime_data.site.keys == {}
+
+
+async def test_a_key_without_locks_follows_group_and_own_access(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, site: MockConfigEntry
+) -> None:
+    await create(
+        hass, "Cleaners", weekdays=["mon"], start_time="10:00", end_time="12:00"
+    )
+    await join(hass, "Plumber", "Cleaners")
+    await call(
+        hass,
+        "grant_access",
+        {
+            "keyholder": "Plumber",
+            "locks": ["Garage"],
+            "weekdays": ["mon"],
+            "start_time": "08:00",
+            "end_time": "09:30",
+        },
+    )
+    await hass.async_block_till_done()
+    # 9:00: the garage (own access), not the front door (the group's hours).
+    assert codes(site, LOCK_GARAGE) == {PLUMBER_CODE}
+    assert codes(site) == set()
+    await move_to(hass, freezer, MONDAY.replace(hour=10, minute=30))
+    assert codes(site) == {PLUMBER_CODE}
+    assert codes(site, LOCK_GARAGE) == set()
+    # Leaving the group takes the front door away; the key stays.
+    await call(hass, "remove_from_group", {"keyholder": "Plumber", "group": "Cleaners"})
+    assert codes(site) == set()
+    assert len(site.runtime_data.site.keys_of(PLUMBER)) == 1

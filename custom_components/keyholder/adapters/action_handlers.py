@@ -149,7 +149,11 @@ async def issue_key(call: ServiceCall) -> ServiceResponse:
     issued = await async_issue_key(
         runtime,
         keyholder_id=resolve_keyholder(runtime, data[ATTR_KEYHOLDER]),
-        lock_ids=resolve_locks(call.hass, runtime, data[ATTR_LOCKS]),
+        lock_ids=(
+            resolve_locks(call.hass, runtime, data[ATTR_LOCKS])
+            if ATTR_LOCKS in data
+            else None  # the key follows the keyholder's access
+        ),
         kind=KeyKind(data[ATTR_KIND]),
         schedule=schedule_from_fields(dict(data)),
         max_uses=data.get(ATTR_USES),

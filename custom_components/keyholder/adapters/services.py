@@ -72,12 +72,13 @@ def wall_time(value: Any) -> time:
 _SITE: dict[Any, Any] = {vol.Optional(ATTR_SITE): cv.string}
 _KEYHOLDER = {**_SITE, vol.Required(ATTR_KEYHOLDER): cv.string}
 
+MAX_LOCKS_NAMED = 100
+"""Most locks one action may name."""
+_LOCKS = vol.All(cv.ensure_list, [cv.string], vol.Length(min=1, max=MAX_LOCKS_NAMED))
 ISSUE_KEY_SCHEMA = vol.Schema(
     {
         **_KEYHOLDER,
-        vol.Required(ATTR_LOCKS): vol.All(
-            cv.ensure_list, [cv.string], vol.Length(min=1)
-        ),
+        vol.Optional(ATTR_LOCKS): _LOCKS,
         vol.Optional(ATTR_KIND, default=KeyKind.PASSCODE.value): vol.In(
             [kind.value for kind, spec in CREDENTIAL_KINDS.items() if spec.issuable]
         ),
@@ -118,9 +119,6 @@ ADOPT_SCHEMA = vol.Schema(
         vol.Optional(ATTR_NAME, default=""): name_text(ATTR_NAME),
     }
 )
-MAX_LOCKS_NAMED = 100
-"""Most locks one action may name."""
-_LOCKS = vol.All(cv.ensure_list, [cv.string], vol.Length(min=1, max=MAX_LOCKS_NAMED))
 _WINDOW: dict[Any, Any] = {
     vol.Optional(ATTR_WEEKDAYS): vol.All(
         cv.ensure_list, [vol.In(WEEKDAYS)], vol.Length(max=len(WEEKDAYS))
