@@ -193,6 +193,13 @@ async def test_own_code_and_refusals_on_the_field(
     hass: HomeAssistant, site: MockConfigEntry
 ) -> None:
     before = dict(site.subentries)
+    added: list[str] = []
+    site.async_on_unload(
+        hass.bus.async_listen(
+            "device_registry_updated",
+            lambda event: added.append(event.data["action"]),
+        )
+    )
     result = await _next(hass, await _start(hass, site, "keyholder"), CARLA)
     result = await _next(hass, result, {"doors": [LOCK_GARAGE]})
     for key, errors in (
@@ -209,6 +216,8 @@ async def test_own_code_and_refusals_on_the_field(
         assert "Carla Cleaner" not in {
             h.name for h in site.runtime_data.site.keyholders.values()
         }
+    # A refused code is refused before anyone is added (no device came and went).
+    assert added == []
     result = await _next(hass, result, {"key": "own", "passcode": "482917"})
     await hass.async_block_till_done()
     assert result["reason"] == "keyholder_added"

@@ -63,7 +63,7 @@ def _foreign(
     return runtime.queries.foreign_codes(lock_ids) if kind is KeyKind.PASSCODE else {}
 
 
-def _secret_for(
+def secret_for(
     runtime: KeyholderRuntime,
     kind: KeyKind,
     lock_ids: frozenset[str],
@@ -170,7 +170,7 @@ async def async_issue_key(
     locks = _key_locks(runtime, keyholder_id, lock_ids, kind)
     spec = credential_kind(kind)
     entered = {KeyKind.PASSCODE: passcode, KeyKind.TAG: tag}.get(kind)
-    secret = _secret_for(runtime, kind, locks, entered, passcode_length)
+    secret = secret_for(runtime, kind, locks, entered, passcode_length)
     key = Key(
         id=uuid.uuid4().hex,
         keyholder_id=keyholder_id,
@@ -271,9 +271,7 @@ async def async_new_passcode(
     if key.cancelled:
         raise validation_error("key_cancelled", key_id=key_id)
     locks = runtime.site.locks_of(key)
-    code = _secret_for(
-        runtime, key.kind, locks, passcode, length, exclude_key_id=key.id
-    )
+    code = secret_for(runtime, key.kind, locks, passcode, length, exclude_key_id=key.id)
     assert code is not None  # a passcode is always made or entered
     runtime.site.put_key(replace(key, secret=code))
     await runtime.async_apply_changes(set(locks))

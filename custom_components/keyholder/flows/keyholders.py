@@ -35,7 +35,7 @@ from ..access.keyholder_details import (
     keyholder_problems,
     keyholder_title,
 )
-from ..access.keys import access_locks, async_issue_key
+from ..access.keys import access_locks, async_issue_key, secret_for
 from ..const import (
     CONF_ACTIVE_FROM,
     CONF_EMAIL,
@@ -197,6 +197,8 @@ class KeyholderSubentryFlow(SiteSubentryFlow):
                 errors = {CONF_KEY: "key_needs_access"}
             else:
                 try:
+                    if mode == KEY_OWN:  # checked before anyone is added
+                        own = self._checked_code(own)
                     return await self._async_add(mode, own if mode == KEY_OWN else None)
                 except ServiceValidationError as err:
                     errors, placeholders = refusal(err, field)
@@ -209,6 +211,21 @@ class KeyholderSubentryFlow(SiteSubentryFlow):
                 "name": keyholder_title(self._details),
                 **placeholders,
             },
+        )
+
+    def _checked_code(self, own: str) -> str:
+        """Return an own passcode as kept, if it fits the chosen doors (else raise)."""
+        runtime = self._runtime
+        locks = self._access.lock_ids(runtime.site) & runtime.locks.keys()
+        code = secret_for(
+            runtime, KeyKind.PASSCODE, locks, own, self._passcode_length()
+        )
+        assert code is not None  # a passcode is always checked and kept
+        return code
+
+    def _passcode_length(self) -> int:
+        return site_setting(
+            self._get_entry(), CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH
         )
 
     async def _async_add(self, mode: str, own: str | None) -> SubentryFlowResult:
@@ -245,9 +262,7 @@ class KeyholderSubentryFlow(SiteSubentryFlow):
                     max_uses=None,
                     passcode=own,
                     tag=None,
-                    passcode_length=site_setting(
-                        entry, CONF_PASSCODE_LENGTH, DEFAULT_PASSCODE_LENGTH
-                    ),
+                    passcode_length=self._passcode_length(),
                 )
             )
         except ServiceValidationError:
