@@ -317,3 +317,66 @@ async def test_reconfigure_refused_changes_nothing(
     assert site.subentries[carla].title == "Carla Cleaner"
     grant = site.runtime_data.site.grants[personal_grant_id(carla)]
     assert grant.lock_ids == {LOCK_FRONT}
+
+
+async def test_cleaners_scenario_status_calendar_and_a_group_moved(
+    hass: HomeAssistant, site: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """The new user's path: Cleaners, Anna through the flow, then 10:00-13:00."""
+    freezer.move_to(MONDAY.replace(hour=8))
+    group_id = await _add_group(hass, site, CLEANERS)
+    result = await _next(
+        hass,
+        await _start(hass, site, "keyholder"),
+        {"given_name": "Anna", "role": "keyholder"},
+    )
+    result = await _next(hass, result, {"groups": [group_id]})
+    result = await _next(hass, result, {})
+    await hass.async_block_till_done()
+    code = result["description_placeholders"]["code"]
+    assert hass.states.get("sensor.anna_status").state == "outside_schedule"
+    await move_to(hass, freezer, MONDAY.replace(hour=9))
+    assert hass.states.get("sensor.anna_status").state == "active"
+    assert code in _codes(site, LOCK_FRONT)
+
+    events = await hass.services.async_call(
+        "calendar",
+        "get_events",
+        {
+            "entity_id": "calendar.home_access",
+            "start_date_time": MONDAY.replace(hour=0),
+            "end_date_time": MONDAY.replace(hour=0) + timedelta(days=7),
+        },
+        blocking=True,
+        return_response=True,
+    )
+    shown = [
+        (e["summary"], e["start"], e["end"])
+        for e in events["calendar.home_access"]["events"]
+    ]
+    assert shown == [
+        (
+            "Cleaners — Anna — Front door",
+            "2026-11-30T09:00:00+01:00",
+            "2026-11-30T12:00:00+01:00",
+        ),
+        (
+            "Cleaners — Anna — Front door",
+            "2026-12-04T09:00:00+01:00",
+            "2026-12-04T12:00:00+01:00",
+        ),
+    ]
+
+    # The group moves to 10:00-13:00: at 9:30 Anna's code is off the door.
+    await move_to(hass, freezer, MONDAY.replace(hour=9, minute=30))
+    result = await site.start_subentry_reconfigure_flow(hass, group_id)
+    result = await _next(
+        hass, result, {**CLEANERS, "start_time": "10:00:00", "end_time": "13:00:00"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert code not in _codes(site, LOCK_FRONT)
+    assert hass.states.get("sensor.anna_status").state == "outside_schedule"
+    await move_to(hass, freezer, MONDAY.replace(hour=12, minute=30))
+    assert code in _codes(site, LOCK_FRONT)
+    assert hass.states.get("sensor.anna_status").state == "active"
