@@ -69,9 +69,9 @@ from .action_fields import (
     ATTR_VALID_FROM,
     ATTR_VALID_UNTIL,
     ATTR_WEEKDAYS,
-    WEEKDAYS,
 )
 from .run_action import async_run_action
+from .schedule_fields import schedule_shown
 from .websocket_access import (
     access_shown,
     async_register_access_commands,
@@ -127,16 +127,7 @@ def _key(
         "not_on_locks": list(key.not_on_locks),
         "uses": key.uses,
         "max_uses": key.max_uses,
-        "windows": [
-            {
-                "days": [WEEKDAYS[day] for day in sorted(window.days)],
-                "start": window.start.strftime("%H:%M"),
-                "end": window.end.strftime("%H:%M"),
-            }
-            for window in schedule.windows
-        ],
-        "valid_from": iso(schedule.valid_from),
-        "valid_until": iso(schedule.valid_until),
+        **schedule_shown(schedule),
         "week": _week(schedule, now, runtime),
     }
 
