@@ -478,3 +478,36 @@ async def test_a_key_without_locks_follows_group_and_own_access(
     await call(hass, "remove_from_group", {"keyholder": "Plumber", "group": "Cleaners"})
     assert codes(site) == set()
     assert len(site.runtime_data.site.keys_of(PLUMBER)) == 1
+
+
+async def test_access_bringing_a_code_to_a_lock_that_has_it_is_refused(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    await call(hass, "grant_access", {"keyholder": "Plumber", "locks": ["Front door"]})
+    await call(
+        hass,
+        "issue_key",
+        {"keyholder": "Plumber", "passcode": PLUMBER_CODE},
+        return_response=True,
+    )
+    # The owner's key on the garage has the very same code.
+    await call(
+        hass,
+        "issue_key",
+        {"keyholder": "Alice Owner", "locks": ["Garage"], "passcode": PLUMBER_CODE},
+        return_response=True,
+    )
+    runtime = site.runtime_data
+    grants = dict(runtime.site.grants)
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "grant_access", {"keyholder": "Plumber", "locks": ["Garage"]})
+    assert err.value.translation_key == "access_code_taken"
+    assert err.value.translation_placeholders == {
+        "keyholder": "Plumber",
+        "lock": "Garage",
+    }
+    # Nothing changed: the plumber's code is on the front door only.
+    assert runtime.site.grants == grants
+    assert runtime.site.locks_of(runtime.site.keys_of(PLUMBER)[0]) == {LOCK_FRONT}
+    assert codes(site) == {PLUMBER_CODE}
+    assert list(codes(site, LOCK_GARAGE)) == [PLUMBER_CODE]  # the owner's
