@@ -471,6 +471,15 @@ async def test_a_key_without_locks_follows_group_and_own_access(
     # 9:00: the garage (own access), not the front door (the group's hours).
     assert codes(site, LOCK_GARAGE) == {PLUMBER_CODE}
     assert codes(site) == set()
+    listed = await call(
+        hass, "list_keys", {"keyholder": "Plumber"}, return_response=True
+    )
+    (key,) = [k for k in listed["keys"] if k["follows_access"]]
+    assert key["status"] == "active"
+    assert key["lock_statuses"] == [
+        {"lock": "Front door", "lock_id": LOCK_FRONT, "status": "outside_schedule"},
+        {"lock": "Garage", "lock_id": LOCK_GARAGE, "status": "active"},
+    ]
     await move_to(hass, freezer, MONDAY.replace(hour=10, minute=30))
     assert codes(site) == {PLUMBER_CODE}
     assert codes(site, LOCK_GARAGE) == set()

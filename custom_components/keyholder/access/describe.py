@@ -64,6 +64,11 @@ class KeyDescription:
     uses: int
     max_uses: int | None
     schedule: Schedule
+    """The key's own schedule (a limit on its keyholder's access)."""
+    follows_access: bool = False
+    """The key opens whatever its keyholder's access allows (no locks of its own)."""
+    lock_statuses: tuple[tuple[str, str, Status], ...] = ()
+    """(lock id, lock name, status) for each of ``lock_ids``: its access there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +136,14 @@ def describe_key(
     site = runtime.site
     terms = site.terms_of(key)
     lock_ids = sorted(site.locks_of(key) & runtime.locks.keys())
+    status = key_status(key, holder, now, runtime.tz, terms=terms)
     return KeyDescription(
         id=key.id,
         name=key.name,
         kind=key.kind,
         keyholder_id=holder.id,
         keyholder=holder.name,
-        status=key_status(key, holder, now, runtime.tz, terms=terms),
+        status=status,
         next_change=next_status_change(key, holder, now, runtime.tz, terms=terms),
         cancelled=key.cancelled,
         lock_ids=tuple(lock_ids),
@@ -146,6 +152,23 @@ def describe_key(
         uses=key.uses,
         max_uses=key.max_uses,
         schedule=key.schedule,
+        follows_access=key.lock_ids is None,
+        lock_statuses=tuple(
+            (
+                lock_id,
+                runtime.locks[lock_id].name,
+                key_status(
+                    key,
+                    holder,
+                    now,
+                    runtime.tz,
+                    terms=tuple(t for t in terms if lock_id in t.lock_ids),
+                )
+                if len(lock_ids) > 1
+                else status,
+            )
+            for lock_id in lock_ids
+        ),
     )
 
 

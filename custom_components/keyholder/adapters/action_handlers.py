@@ -126,6 +126,11 @@ def listed_key(key: KeyDescription) -> dict[str, Any]:
         ATTR_KIND: key.kind.value,
         ATTR_LOCKS: list(key.locks),
         "status": key.status.value,
+        "lock_statuses": [
+            {"lock": name, "lock_id": lock_id, "status": status.value}
+            for lock_id, name, status in key.lock_statuses
+        ],
+        "follows_access": key.follows_access,
         ATTR_NOT_ON_LOCKS: list(key.not_on_locks),
         ATTR_USES: key.uses,
         "max_uses": key.max_uses,

@@ -124,6 +124,8 @@ def _key(
         "status": key.status.value,
         "next_change": iso(key.next_change),
         "locks": list(key.lock_ids),
+        "lock_statuses": {lock_id: status for lock_id, _, status in key.lock_statuses},
+        "follows_access": key.follows_access,
         "not_on_locks": list(key.not_on_locks),
         "uses": key.uses,
         "max_uses": key.max_uses,
