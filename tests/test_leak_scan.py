@@ -410,6 +410,64 @@ async def setup(
     await frontend.close()
 
 
+async def _access_scenario(setup: Setup) -> list[str]:
+    """
+    A group; a cleaner added through the flow (code shown once); a group member
+    given a key that follows her access; the group's hours moved.
+
+    Return the generated PINs.
+    """
+    hass, entry = setup.hass, setup.entry
+    await hass.services.async_call(
+        DOMAIN,
+        "create_group",
+        {
+            "name": "Cleaners",
+            "locks": ["Front door"],
+            "weekdays": ["thu"],
+            "start_time": "08:00",
+            "end_time": "18:00",
+        },
+        blocking=True,
+        return_response=True,
+    )
+    group_id = next(
+        sid for sid, sub in entry.subentries.items() if sub.title == "Cleaners"
+    )
+    flows = hass.config_entries.subentries
+    result = await flows.async_init(
+        (entry.entry_id, "keyholder"), context={"source": "user"}
+    )
+    for step in (
+        {"given_name": "Carla", "role": "keyholder"},
+        {"groups": [group_id]},
+        {"key": "generate"},
+    ):
+        result = await flows.async_configure(result["flow_id"], step)
+    assert result["reason"] == "keyholder_added"
+    await hass.services.async_call(
+        DOMAIN,
+        "add_to_group",
+        {"keyholder": "Alice Owner", "group": "Cleaners"},
+        blocking=True,
+    )
+    follows = await hass.services.async_call(
+        DOMAIN,
+        "issue_key",
+        {"keyholder": "Alice Owner"},  # no locks: it follows her access
+        blocking=True,
+        return_response=True,
+    )
+    assert isinstance(follows, dict)
+    await hass.services.async_call(
+        DOMAIN,
+        "update_group",
+        {"group": "Cleaners", "start_time": "09:00", "end_time": "17:00"},
+        blocking=True,
+    )
+    return [result["description_placeholders"]["code"], follows["passcode"]]
+
+
 async def run_scenario(
     setup: Setup, freezer: FrozenDateTimeFactory
 ) -> tuple[list[str], list[str]]:
@@ -518,6 +576,7 @@ async def run_scenario(
         blocking=True,
     )
 
+    secret += await _access_scenario(setup)
     await hass.services.async_call(
         DOMAIN, "cancel_key", {"key_id": own["key_id"]}, blocking=True
     )
