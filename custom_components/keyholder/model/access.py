@@ -16,7 +16,7 @@ group with 500 members is looked at once).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from .schedule import Interval, active_intervals, is_active, next_change
@@ -34,18 +34,17 @@ class Term:
     lock_ids: frozenset[str]
     schedules: tuple[Schedule, ...]
     source: str
+    start: datetime | None = field(init=False, compare=False)
+    """The instant before which the term never opens (None: no such)."""
+    end: datetime | None = field(init=False, compare=False)
+    """The instant from which the term never opens again (None: never)."""
 
-    @property
-    def start(self) -> datetime | None:
-        """Return the instant before which the term never opens (None: no such)."""
+    def __post_init__(self) -> None:
+        """Work out when the term can open at all (looked at for every plan)."""
         starts = [s.valid_from for s in self.schedules if s.valid_from is not None]
-        return max(starts, default=None)
-
-    @property
-    def end(self) -> datetime | None:
-        """Return the instant from which the term never opens again (None: never)."""
         ends = [s.valid_until for s in self.schedules if s.valid_until is not None]
-        return min(ends, default=None)
+        object.__setattr__(self, "start", max(starts, default=None))
+        object.__setattr__(self, "end", min(ends, default=None))
 
 
 def _schedules(*schedules: Schedule) -> tuple[Schedule, ...]:
@@ -87,7 +86,10 @@ def key_terms(terms: tuple[Term, ...], key: Key) -> tuple[Term, ...]:
     for term in terms:
         locks = term.lock_ids if key.lock_ids is None else term.lock_ids & key.lock_ids
         if locks:
-            out.append(Term(locks, term.schedules + own, term.source))
+            # The key's own schedule adds nothing where the term has it already
+            # (the personal access issue_key gives with a key).
+            extra = tuple(s for s in own if s not in term.schedules)
+            out.append(Term(locks, term.schedules + extra, term.source))
     return tuple(out)
 
 
@@ -114,15 +116,16 @@ def grant_for_key(key: Key, grant_id: str) -> Grant:
 class Moment:
     """One instant in a time zone, remembering which schedules are active at it."""
 
-    __slots__ = ("_active", "at", "tz")
+    __slots__ = ("_active", "_open", "at", "tz")
 
     def __init__(self, at: datetime, tz: tzinfo) -> None:
         """Look at ``at`` in ``tz``."""
         self.at = at
         self.tz = tz
-        # id(schedule) -> (schedule, active): the schedule is kept so that its
-        # id is not reused while the moment lives
+        # id(schedule or term) -> (it, whether open): the object is kept so
+        # that its id is not reused while the moment lives
         self._active: dict[int, tuple[Schedule, bool]] = {}
+        self._open: dict[int, tuple[Term, bool]] = {}
 
     def active(self, schedule: Schedule) -> bool:
         """Return whether ``schedule`` is active at this instant."""
@@ -134,7 +137,11 @@ class Moment:
 
     def term_active(self, term: Term) -> bool:
         """Return whether ``term`` is open at this instant."""
-        return all(self.active(schedule) for schedule in term.schedules)
+        hit = self._open.get(id(term))
+        if hit is None:
+            hit = (term, all(self.active(schedule) for schedule in term.schedules))
+            self._open[id(term)] = hit
+        return hit[1]
 
     def open_locks(self, terms: Iterable[Term]) -> frozenset[str]:
         """Return the locks some of ``terms`` opens at this instant."""
