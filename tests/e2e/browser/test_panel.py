@@ -126,6 +126,13 @@ async def in_browser(
                 permissions=["clipboard-read", "clipboard-write"],
             )
             context.set_default_timeout(TIMEOUT_MS)
+            # A rejected promise nobody handles is a page error "Object" with no
+            # stack when its reason is not an Error: log the reason itself.
+            await context.add_init_script(
+                "window.addEventListener('unhandledrejection', (e) => console.error("
+                "'unhandledrejection ' + JSON.stringify(e.reason) + ' at ' + location.href"
+                " + ' ' + performance.now()));"
+            )
             page = await context.new_page()
             console: list[str] = []
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
