@@ -7,6 +7,8 @@ refused or Keyholder's translated message. Groups are access group subentries
 of the site, created, changed and removed the way the actions add keyholders.
 ``keyholder/add_person`` adds a keyholder with their access and a first key in
 one go, and answers with the key's passcode: the only time it is ever sent.
+``keyholder/reschedule_key`` gives a key a new schedule on the same locks (no
+passcode in or out).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ..access.describe import describe_access, describe_key
 from ..access.errors import validation_error
 from ..access.grants import async_set_access
 from ..access.inputs import name_text
-from ..access.keys import async_issue_key
+from ..access.keys import async_issue_key, async_reschedule_key
 from ..access.resolve import find_site, resolve_keyholder, resolve_locks
 from ..const import (
     CONF_PASSCODE_LENGTH,
@@ -42,10 +44,16 @@ from ..model.values import ALWAYS, KeyKind, Schedule
 from ..site import async_sync_keyholders
 from ..sync.runtime import KeyholderRuntime
 from .action_fields import (
+    ATTR_END_TIME,
+    ATTR_KEY_ID,
     ATTR_KEYHOLDER,
     ATTR_LOCKS,
     ATTR_PASSCODE,
     ATTR_SITE,
+    ATTR_START_TIME,
+    ATTR_VALID_FROM,
+    ATTR_VALID_UNTIL,
+    ATTR_WEEKDAYS,
 )
 from .run_action import async_run_action
 from .schedule_fields import SCHEDULE_FIELDS, schedule_from_fields, schedule_shown
@@ -92,7 +100,7 @@ Access = tuple[dict[str, Schedule], tuple[frozenset[str], Schedule] | None]
 
 def async_register_access_commands(hass: HomeAssistant) -> None:
     """Register the access commands (from ``async_register_websocket_api``)."""
-    for command in (ws_set_access, ws_add_person):
+    for command in (ws_set_access, ws_add_person, ws_reschedule_key):
         async_register_command(hass, command)
 
 
@@ -300,3 +308,53 @@ async def _async_add_person(
         "not_on_locks": list(key.not_on_locks),
         ATTR_PASSCODE: issued.passcode,
     }
+
+
+# -- a key's schedule ----------------------------------------------------------------
+
+
+@require_admin
+@websocket_command(
+    {
+        vol.Required("type"): "keyholder/reschedule_key",
+        vol.Optional(ATTR_SITE): str,
+        vol.Required(ATTR_KEY_ID): str,
+        vol.Optional(ATTR_WEEKDAYS): list,
+        vol.Optional(ATTR_START_TIME): str,
+        vol.Optional(ATTR_END_TIME): str,
+        vol.Optional(ATTR_VALID_FROM): str,
+        vol.Optional(ATTR_VALID_UNTIL): str,
+        vol.Optional(ATTR_PASSCODE): object,  # refused below, never echoed
+    }
+)
+@async_response
+async def ws_reschedule_key(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Give a key a new schedule on the same locks; answer with its status."""
+    if ATTR_PASSCODE in msg:
+        connection.send_error(
+            msg["id"], ERR_INVALID_FORMAT, "Invalid passcode: a schedule takes none"
+        )
+        return
+
+    async def work() -> dict[str, Any]:
+        data = message_data(msg)
+        key_id: str = data.pop(ATTR_KEY_ID)
+        entry = find_site(hass, data.pop(ATTR_SITE, None), key_id=key_id)
+        runtime: KeyholderRuntime = entry.runtime_data
+        schedule = schedule_from_fields(SCHEDULE(data))
+        key = runtime.site.keys.get(key_id)
+        if key is not None and key.cancelled:
+            raise validation_error("key_cancelled", key_id=key_id)
+        # No locks given: the key keeps its own (or follows the access).
+        rescheduled = await async_reschedule_key(runtime, key_id, schedule)
+        shown = describe_key(runtime, rescheduled)
+        return {
+            "key_id": shown.id,
+            "status": shown.status.value,
+            "not_on_locks": list(shown.not_on_locks),
+            **schedule_shown(shown.schedule),
+        }
+
+    await answer(connection, msg, work)

@@ -323,6 +323,7 @@ _ACTION_COMMANDS: tuple[tuple[str, str, dict[Any, Any], bool], ...] = (
         True,
     ),
     ("keyholder/cancel_key", "cancel_key", _KEY, False),  # on every lock
+    ("keyholder/remove_keyholder", "remove_keyholder", _HOLDER, False),  # codes go
     ("keyholder/block", "block_user", _HOLDER, False),  # no key works until unblocked
     ("keyholder/unblock", "unblock_user", _HOLDER, False),
     (

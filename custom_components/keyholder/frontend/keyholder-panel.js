@@ -198,7 +198,8 @@ class KeyholderPanel extends HTMLElement {
     this._siteId = null;
     this._form = null; // null, {kind: "keyholder"} or {kind: "key", keyholder}
     this._notice = null; // {kind: "error", text} or {kind: "passcode", ...}
-    this._confirming = null;
+    this._confirming = null; // the key whose cancelling asks once more
+    this._confirmingHolder = null; // the keyholder whose removal asks once more
     this._unsub = null;
     this._rendered = false;
   }
@@ -377,7 +378,8 @@ class KeyholderPanel extends HTMLElement {
     const confirming = this._confirming === key.id;
     const actions = ended
       ? ""
-      : `${
+      : `<button data-action="open-schedule" data-key="${esc(key.id)}">Edit schedule</button>
+        ${
           key.kind === "passcode"
             ? `<button data-action="regenerate" data-key="${esc(key.id)}">New passcode</button>`
             : ""
@@ -416,6 +418,9 @@ class KeyholderPanel extends HTMLElement {
         <button class="${holder.blocked ? "" : "danger"}"
           data-action="${holder.blocked ? "unblock" : "block"}"
           data-holder="${esc(holder.id)}">${holder.blocked ? "Unblock" : "Block"}</button>
+        <button class="danger" data-action="remove-holder" data-holder="${esc(holder.id)}">${
+          this._confirmingHolder === holder.id ? "Really remove?" : "Remove"
+        }</button>
       </div>
       ${this._access(site, holder)}
       ${keys}
@@ -517,6 +522,10 @@ class KeyholderPanel extends HTMLElement {
     }
     if (this._form.kind === "person") {
       box.innerHTML = this._personForm(site);
+      return;
+    }
+    if (this._form.kind === "schedule") {
+      box.innerHTML = this._keyScheduleForm(site);
       return;
     }
     if (this._form.kind === "keyholder") {
@@ -802,6 +811,63 @@ class KeyholderPanel extends HTMLElement {
     </form></ha-card>`;
   }
 
+  // A key's schedule: always, weekdays and times, or dates (same locks, same code).
+  _keyScheduleForm(site) {
+    const holder = site.keyholders.find((h) => h.keys.some((k) => k.id === this._form.key));
+    const key = holder && holder.keys.find((k) => k.id === this._form.key);
+    if (!key) return "";
+    const name = key.name || (key.kind === "tag" ? "Tag" : "Passcode");
+    return `<ha-card><form id="schedule-form" data-key="${esc(key.id)}">
+      <h3>Schedule of ${esc(name)} <span class="muted">(${esc(holder.name)})</span></h3>
+      ${this._scheduleFields(key)}
+      <div class="row">
+        <button class="primary" type="submit">Save</button>
+        <button type="button" data-action="close">Cancel</button>
+      </div>
+    </form></ha-card>`;
+  }
+
+  async _submitKeySchedule(data) {
+    const result = await this._send({
+      type: "keyholder/reschedule_key",
+      key_id: this._form.key,
+      ...this._readSchedule(data),
+    });
+    if (result !== undefined) {
+      this._form = null;
+      this._renderForm();
+    }
+  }
+
+  async _removeHolder(button, holder) {
+    if (this._confirmingHolder !== holder) {
+      this._confirmingHolder = holder; // drawn as "Really remove?", asked only here
+      this._renderData();
+      return;
+    }
+    this._confirmingHolder = null;
+    button.disabled = true;
+    const removed = await this._send({ type: "keyholder/remove_keyholder", keyholder: holder });
+    if (removed === undefined) {
+      // Refused (the last manager): the card stays, asking no more.
+      button.disabled = false;
+      button.textContent = "Remove";
+      return;
+    }
+    const form = this._form;
+    const site = this._site;
+    const theirs =
+      form &&
+      (form.keyholder === holder ||
+        (form.kind === "schedule" &&
+          site &&
+          site.keyholders.some((h) => h.id === holder && h.keys.some((k) => k.id === form.key))));
+    if (theirs) {
+      this._form = null;
+      this._renderForm();
+    }
+  }
+
   async _submitGroup(data) {
     const message = {
       type: "keyholder/save_group",
@@ -932,8 +998,13 @@ class KeyholderPanel extends HTMLElement {
     const action = button.dataset.action;
     const keyId = button.dataset.key;
     const holder = button.dataset.holder;
-    if (action !== "cancel" && action !== "cancel-confirmed" && this._confirming) {
-      this._confirming = null;
+    const asking =
+      (action !== "cancel" && action !== "cancel-confirmed" && this._confirming) ||
+      (action !== "remove-holder" && this._confirmingHolder);
+    if (asking) {
+      // Another click: no longer asking to cancel a key or remove a person.
+      if (action !== "cancel" && action !== "cancel-confirmed") this._confirming = null;
+      if (action !== "remove-holder") this._confirmingHolder = null;
       this._renderData();
     }
     switch (action) {
@@ -983,6 +1054,13 @@ class KeyholderPanel extends HTMLElement {
         break;
       case "unblock":
         await this._send({ type: "keyholder/unblock", keyholder: holder });
+        break;
+      case "remove-holder":
+        await this._removeHolder(button, holder);
+        break;
+      case "open-schedule":
+        this._form = { kind: "schedule", key: keyId };
+        this._renderForm();
         break;
       case "cancel":
         this._confirming = keyId;
@@ -1037,6 +1115,8 @@ class KeyholderPanel extends HTMLElement {
     try {
       if (form.id === "group-form") {
         await this._submitGroup(data);
+      } else if (form.id === "schedule-form") {
+        await this._submitKeySchedule(data);
       } else if (form.id === "access-form") {
         await this._submitAccess(data);
       } else if (form.id === "person-form") {

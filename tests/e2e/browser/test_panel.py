@@ -16,7 +16,7 @@ from pathlib import Path
 import re
 from zoneinfo import ZoneInfo
 
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Locator, Page, async_playwright, expect
 import pytest
 
 from custom_components.keyholder.model.access import grant_for_key
@@ -126,6 +126,13 @@ async def in_browser(
                 permissions=["clipboard-read", "clipboard-write"],
             )
             context.set_default_timeout(TIMEOUT_MS)
+            # A rejected promise nobody handles is a page error "Object" with no
+            # stack when its reason is not an Error: log the reason itself.
+            await context.add_init_script(
+                "window.addEventListener('unhandledrejection', (e) => console.error("
+                "'unhandledrejection ' + JSON.stringify(e.reason) + ' at ' + location.href"
+                " + ' ' + performance.now()));"
+            )
             page = await context.new_page()
             console: list[str] = []
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
@@ -221,6 +228,62 @@ async def run_access_scenario(page: Page, url: str) -> None:
     await expect(carla.locator(".key")).to_have_count(1)
     assert code not in await page.content()
     assert code not in await panel.inner_html()
+
+    await edit_key_schedule(page, panel, carla.locator(".key"))
+    await remove_person(page, panel, carla, group)
+
+
+async def edit_key_schedule(page: Page, panel: Locator, key: Locator) -> None:
+    """Narrow Carla's key to Mondays 11:00-12:00; a bad schedule changes nothing."""
+    await expect(key).to_contain_text("Any time")
+    await key.get_by_role("button", name="Edit schedule").click()
+    form = panel.locator("#schedule-form")
+    await expect(form.get_by_label("When")).to_have_value("always")
+    # Weekdays without times: Keyholder's message, the key as it was.
+    await form.get_by_label("When").select_option("weekly")
+    await form.get_by_label("Mon").check()
+    await form.get_by_role("button", name="Save").click()
+    await expect(panel.locator(".notice.error")).to_contain_text(
+        "needs both a start time and an end time"
+    )
+    await expect(form).to_have_count(1)
+    await expect(key).to_contain_text("Any time")
+
+    await form.locator("input[name=start_time]").fill("11:00")
+    await form.locator("input[name=end_time]").fill("12:00")
+    await form.get_by_role("button", name="Save").click()
+    await expect(form).to_have_count(0)
+    await expect(panel.locator(".notice.error")).to_have_count(0)
+    await expect(key).to_contain_text("Mon 11:00\u201312:00")
+    await expect(key.locator(".day[data-day=mon] .fill")).to_have_count(1)
+    await expect(key.locator(".fill")).to_have_count(1)
+    await page.reload()
+    await expect(key).to_contain_text("Mon 11:00\u201312:00")
+    # Opened again, the form shows the schedule saved.
+    await key.get_by_role("button", name="Edit schedule").click()
+    await expect(form.get_by_label("When")).to_have_value("weekly")
+    await expect(form.locator("input[name=start_time]")).to_have_value("11:00")
+    await form.get_by_role("button", name="Cancel").click()
+    await expect(form).to_have_count(0)
+    await shot(page, "8-key-schedule")
+
+
+async def remove_person(
+    page: Page, panel: Locator, person: Locator, group: Locator
+) -> None:
+    """Remove Carla: asked once more, then her card and membership are gone."""
+    await person.get_by_role("button", name="Remove", exact=True).click()
+    confirm = person.get_by_role("button", name="Really remove?")
+    await expect(confirm).to_be_visible()
+    await expect(person).to_have_count(1)
+    await confirm.click()
+    await expect(person).to_have_count(0)
+    await expect(group.locator(".members")).to_have_text("Members: no members")
+    front = panel.locator('ha-card.lock[data-lock="Front door"]')
+    await expect(front.locator(".muted").first).to_contain_text("0/0 codes confirmed")
+    await page.reload()
+    await expect(panel.locator("ha-card.holder")).to_have_count(1)
+    await expect(person).to_have_count(0)
 
 
 async def run_scenario(page: Page, url: str) -> None:
