@@ -159,6 +159,10 @@ async def running_hass(
     configuration = CONFIGURATION.format(time_zone=TIME_ZONE, port=port)
     configuration = re.sub(r"^http:\n(  .*\n)+", "", configuration, flags=re.MULTILINE)
     assert "server_port" not in configuration
+    # Every Home Assistant a person uses has a recorder, and the frontend asks
+    # for it on each page load (without it the refusal sometimes surfaces as an
+    # unhandled rejection in the frontend's own code).
+    configuration += "recorder:\n"
     (config_dir / "configuration.yaml").write_text(configuration)
     instance = HassInstance(config_dir, tmp_path / "console.log")
     instance.write_storage(
