@@ -65,7 +65,7 @@ class AccessCalendar(KeyholderEntity, CalendarEntity):
         site = runtime.site
         now = dt_util.utcnow()
         for key in site.keys.values() if keys is None else keys:
-            holder = site.keyholder_of(key)
+            holder = site.keyholders.get(key.keyholder_id)
             if holder is None or runtime.queries.key_status(key, now) in _GONE:
                 continue
             low, high = start, end

@@ -7,10 +7,19 @@ from datetime import datetime, time, timedelta
 
 from hypothesis import given, strategies as st
 
-from custom_components.keyholder.model.access import Moment, term_intervals
+from custom_components.keyholder.model.access import (
+    Moment,
+    term_intervals,
+)
 from custom_components.keyholder.model.plan import UnplacedReason, make_plan
 from custom_components.keyholder.model.site import Site
-from custom_components.keyholder.model.status import Status, key_status
+from custom_components.keyholder.model.status import (
+    _MAX_EDGES as MAX_EDGES,
+    Status,
+    key_status,
+    next_possible_change,
+    next_status_change,
+)
 from custom_components.keyholder.model.transitions import TransitionIndex
 from custom_components.keyholder.model.values import (
     ALWAYS,
@@ -138,9 +147,14 @@ def test_membership_dates_bound_the_access() -> None:
     assert status(site, "k1", MONDAY + timedelta(hours=10)) is Status.ACTIVE
     after = MONDAY + timedelta(days=7, hours=10)
     assert status(site, "k1", after) is Status.NO_ACCESS
-    index = TransitionIndex(site, BERLIN, before)
-    # Upcoming until the membership starts (then outside the group's hours).
-    assert index.next_change(before) == MONDAY
+    # Upcoming until the membership starts (then outside the group's hours);
+    # the site's timer wakes no later (where a schedule changes).
+    key, holder = site.keys["k1"], site.keyholders["anna"]
+    terms = site.terms_of(key)
+    assert next_status_change(key, holder, before, BERLIN, terms=terms) == MONDAY
+    wake = TransitionIndex(site, BERLIN, before).next_change(before)
+    assert wake is not None
+    assert before < wake <= MONDAY
 
 
 def test_tiered_groups_on_the_same_lock() -> None:
@@ -210,3 +224,100 @@ def test_a_moment_looks_at_a_shared_schedule_once() -> None:
     opened = [moment.open_locks(site.terms_of(key)) for key in site.keys.values()]
     assert opened == [frozenset({FRONT})] * 50
     assert len(moment._active) == 1
+
+
+def test_the_next_change_is_one_that_changes_what_the_key_opens() -> None:
+    # Group Monday 10-13, the key's own hours Monday 11-12: 10:00 and 13:00
+    # change nothing for the key; 11:00 and 12:00 do.
+    site = cleaner_site("anna")
+    site.put_group(replace(CLEANERS, schedule=weekly({MON}, 10, 13)))
+    site.put_key(replace(site.keys["k1"], schedule=weekly({MON}, 11, 12)))
+    key, holder = site.keys["k1"], site.keyholders["anna"]
+    terms = site.terms_of(key)
+    nine = MONDAY + timedelta(hours=9)
+    assert next_status_change(key, holder, nine, BERLIN, terms=terms) == (
+        MONDAY + timedelta(hours=11)
+    )
+    eleven = MONDAY + timedelta(hours=11)
+    assert next_status_change(key, holder, eleven, BERLIN, terms=terms) == (
+        MONDAY + timedelta(hours=12)
+    )
+    # The site's timer wakes no later (at 10:00, where the group's hours begin).
+    wake = TransitionIndex(site, BERLIN, nine).next_change(nine)
+    assert wake == MONDAY + timedelta(hours=10)
+
+
+@PROPERTY_SETTINGS
+@given(st.data())
+def test_a_members_next_change_is_the_first_change(data: st.DataObject) -> None:
+    """With a group, a reduced membership and a key's own hours: the first change."""
+    site = Site()
+    site.put_group(replace(CLEANERS, schedule=data.draw(schedules(BERLIN))))
+    site.put_keyholder(Keyholder("anna", "Anna"))
+    site.put_membership(Membership(CLEANERS.id, "anna", data.draw(schedules(BERLIN))))
+    site.put_grant(
+        Grant("own", "anna", frozenset({BACK}), data.draw(schedules(BERLIN)))
+    )
+    own = data.draw(schedules(BERLIN))
+    site.put_key(Key("k", "anna", KeyKind.PASSCODE, None, own, secret="123456"))
+    key, holder = site.keys["k"], site.keyholders["anna"]
+    terms = site.terms_of(key)
+    after = local(BERLIN, 2026, 3, 1) + timedelta(
+        minutes=data.draw(st.integers(0, 60 * 24 * 90))
+    )
+
+    def seen(at: datetime) -> tuple[Status, frozenset[str]]:
+        moment = Moment(at, BERLIN)
+        status = key_status(key, holder, at, BERLIN, terms=terms, moment=moment)
+        return status, moment.open_locks(terms)
+
+    before = seen(after)
+    change = next_status_change(key, holder, after, BERLIN, terms=terms)
+    if change is None:
+        for day in range(1, 30):
+            assert seen(after + timedelta(days=day, minutes=7 * day)) == before
+        return
+    assert change > after
+    step = (change - after) / 10
+    for index in range(1, 10):
+        at = min(after + step * index, change - timedelta(microseconds=1))
+        assert seen(at) == before
+    if seen(change) == before:
+        # Only where the search gave up: that many edges changed nothing
+        # (the timer looks again there, which costs a wake-up, not a change).
+        edges, at = 0, after
+        while (
+            edge := next_possible_change(key, holder, at, BERLIN, terms=terms)
+        ) is not None and edge <= change:
+            edges, at = edges + 1, edge
+        assert edges >= MAX_EDGES
+    # The timer's cheap bound is never later.
+    possible = next_possible_change(key, holder, after, BERLIN, terms=terms)
+    assert possible is not None
+    assert possible <= change
+
+
+def test_keys_issued_on_their_own_locks_open_just_that() -> None:
+    """A calendar's stays: each key with its own access; the others add nothing."""
+    site = Site()
+    site.put_keyholder(Keyholder("guests", "Guests"))
+    for day in range(40):
+        start = MONDAY + timedelta(days=day)
+        stay = Schedule(valid_from=start, valid_until=start + timedelta(hours=20))
+        key = Key(f"stay{day}", "guests", KeyKind.PASSCODE, frozenset({FRONT}), stay)
+        site.put_grant(Grant(f"stay{day}.access", "guests", key.lock_ids, stay))
+        site.put_key(replace(key, secret=f"{100000 + day}"))
+    for key in site.keys.values():
+        (term,) = site.terms_of(key)
+        assert term.source == f"{key.id}.access"
+    assert status(site, "stay3", MONDAY + timedelta(days=3, hours=1)) is Status.ACTIVE
+    assert status(site, "stay3", MONDAY + timedelta(days=4, hours=1)) is Status.EXPIRED
+    # A key of theirs that follows their access opens every stay.
+    site.put_key(Key("all", "guests", KeyKind.PASSCODE, None, secret="271828"))
+    assert len(site.terms_of(site.keys["all"])) == 40
+    # Changing one stay's access looks again at that key (and the one above).
+    later = Schedule(valid_from=MONDAY + timedelta(days=50))
+    site.put_grant(Grant("stay3.access", "guests", frozenset({FRONT}), later))
+    assert (
+        status(site, "stay3", MONDAY + timedelta(days=3, hours=1)) is Status.NO_ACCESS
+    )

@@ -43,7 +43,6 @@ def test_site_helpers() -> None:
 
     assert [key.id for key in site.keys_of("h1")] == ["k1", "k2"]
     assert [key.id for key in site.keys_on("back")] == ["k1", "k3"]
-    assert site.keyholder_of(site.keys["k3"]) == site.keyholders["h2"]
     assert site.owner_of("front", CredentialRef(PASSCODE, 2)) == "k2"
     assert site.owner_of("front", CredentialRef(TAG, 1)) == "k1"
     # Each kind is numbered on its own: passcode 1 is not tag 1.

@@ -12,6 +12,7 @@ from custom_components.keyholder.model.access import (
     holder_terms,
     key_terms,
 )
+from custom_components.keyholder.model.serialize import key_grant_id
 from custom_components.keyholder.model.site import Site
 from custom_components.keyholder.model.status import (
     Status,
@@ -304,9 +305,11 @@ def test_transition_index_follows_edits() -> None:
     index.refresh_key("k2")
     assert index.next_change(start) == local(BERLIN, 2026, 3, 10)
 
-    # Removing it again makes its entry stale.
+    # Removing it again (with the access issued with it) makes its entry stale.
     site.remove_key("k2")
+    site.remove_grant(key_grant_id("k2"))
     index.refresh_key("k2")
+    index.refresh_keyholder("h1")
     assert index.next_change(start) == local(BERLIN, 2026, 4, 1)
 
     # Keyholder edits refresh the keyholder and its keys.

@@ -38,13 +38,19 @@ class Term:
     """The instant before which the term never opens (None: no such)."""
     end: datetime | None = field(init=False, compare=False)
     """The instant from which the term never opens again (None: never)."""
+    empty: bool = field(init=False, compare=False)
+    """Its dates leave no time at all: it never opens."""
 
     def __post_init__(self) -> None:
         """Work out when the term can open at all (looked at for every plan)."""
         starts = [s.valid_from for s in self.schedules if s.valid_from is not None]
         ends = [s.valid_until for s in self.schedules if s.valid_until is not None]
         object.__setattr__(self, "start", max(starts, default=None))
-        object.__setattr__(self, "end", min(ends, default=None))
+        end = min(ends, default=None)
+        object.__setattr__(self, "end", end)
+        object.__setattr__(
+            self, "empty", bool(starts and end is not None and end <= max(starts))
+        )
 
 
 def _schedules(*schedules: Schedule) -> tuple[Schedule, ...]:
@@ -77,6 +83,18 @@ def holder_terms(
     return tuple(terms)
 
 
+def covers(term: Term, key: Key) -> bool:
+    """
+    Return True when ``term`` gives all that ``key``'s own limits allow.
+
+    Every term of a key is within its limits, so such a term is all the key
+    opens (the personal access ``issue_key`` gives with a key is one).
+    """
+    return term.lock_ids == key.lock_ids and set(term.schedules) <= set(
+        _schedules(key.schedule)
+    )
+
+
 def key_terms(terms: tuple[Term, ...], key: Key) -> tuple[Term, ...]:
     """Return what ``key`` opens: its keyholder's ``terms`` within its limits."""
     own = _schedules(key.schedule)
@@ -89,7 +107,10 @@ def key_terms(terms: tuple[Term, ...], key: Key) -> tuple[Term, ...]:
             # The key's own schedule adds nothing where the term has it already
             # (the personal access issue_key gives with a key).
             extra = tuple(s for s in own if s not in term.schedules)
-            out.append(Term(locks, term.schedules + extra, term.source))
+            limited = Term(locks, term.schedules + extra, term.source)
+            if covers(limited, key):
+                return (limited,)  # the others are within it
+            out.append(limited)
     return tuple(out)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .access import Term, term_locks
+from .access import Term, covers, term_locks
 from .access_index import AccessIndex
 from .values import (
     AccessGroup,
@@ -162,10 +162,6 @@ class Site:
             return [key for key in self.keys.values() if key.id in found]
         return [self.keys[key_id] for key_id in found]
 
-    def keyholder_of(self, key: Key) -> Keyholder | None:
-        """Return the keyholder of ``key`` (None if it is missing)."""
-        return self.keyholders.get(key.keyholder_id)
-
     def owner_of(self, lock_id: str, ref: CredentialRef) -> str | None:
         """Return the id of the key that ``ref`` on ``lock_id`` belongs to, if any."""
         for key_id, index in self.slots.get(lock_id, {}).items():
@@ -230,41 +226,51 @@ class Site:
         self._touch(keyholder_id)
         return self.keyholders.pop(keyholder_id, None)
 
-    def _access_changed(self, holders: set[str], *ids: str) -> set[str]:
-        """Look again at what the keys of ``holders`` open; note ``ids`` changed."""
+    def _reaccess(
+        self, holders: set[str], changed: str | None, source: str | None
+    ) -> set[str]:
+        """Look again at what the keys of ``holders`` open (``source`` changed)."""
         for holder in holders:
             for key in self.keys_of(holder):
+                terms = self._terms[key.id][0]
+                # A key its own access covers stays as it is when another changes.
+                if (
+                    len(terms) == 1
+                    and terms[0].source != source
+                    and covers(terms[0], key)
+                ):
+                    continue
                 self._unindex(key)
                 self._index(key)
-        for item_id in ids:
-            self._touch(item_id)
+        if changed is not None:
+            self._touch(changed)
         self.revision += 1
         return holders
 
     def put_group(self, group: AccessGroup) -> set[str]:
         """Add or replace an access group; return the keyholders it changed."""
-        return self._access_changed(self.access.put_group(group))
+        return self._reaccess(self.access.put_group(group), None, group.id)
 
     def remove_group(self, group_id: str) -> set[str]:
         """Remove an access group and its memberships; return who it changed."""
-        return self._access_changed(self.access.remove_group(group_id, self._touch))
+        holders = self.access.remove_group(group_id, self._touch)
+        return self._reaccess(holders, None, group_id)
 
     def put_membership(self, membership: Membership) -> set[str]:
         """Add or replace a membership; return the keyholder it changed."""
-        return self._access_changed(
-            self.access.put_membership(membership), membership.id
-        )
+        holders = self.access.put_membership(membership)
+        return self._reaccess(holders, membership.id, membership.group_id)
 
     def remove_membership(self, membership_id: str) -> set[str]:
         """Remove a membership; return the keyholder it changed."""
-        return self._access_changed(
-            self.access.remove_membership(membership_id), membership_id
-        )
+        old = self.access.memberships.get(membership_id)
+        holders = self.access.remove_membership(membership_id)
+        return self._reaccess(holders, membership_id, old.group_id if old else None)
 
     def put_grant(self, grant: Grant) -> set[str]:
         """Add or replace personal access; return the keyholders it changed."""
-        return self._access_changed(self.access.put_grant(grant), grant.id)
+        return self._reaccess(self.access.put_grant(grant), grant.id, grant.id)
 
     def remove_grant(self, grant_id: str) -> set[str]:
         """Remove personal access; return the keyholder it changed."""
-        return self._access_changed(self.access.remove_grant(grant_id), grant_id)
+        return self._reaccess(self.access.remove_grant(grant_id), grant_id, grant_id)

@@ -119,7 +119,7 @@ def key_status(
     start = key_start(key, keyholder)
     if start is not None and at < start:
         return Status.UPCOMING
-    live = [term for term in terms if (end := term.end) is None or at < end]
+    live = [t for t in terms if not t.empty and (t.end is None or at < t.end)]
     if not live:
         return Status.NO_ACCESS
     if all((begin := term.start) is not None and at < begin for term in live):
@@ -142,6 +142,49 @@ def open_locks(
     return moment.open_locks(terms)
 
 
+def next_possible_change(
+    key: Key,
+    keyholder: Keyholder,
+    after: datetime,
+    tz: tzinfo,
+    *,
+    terms: tuple[Term, ...],
+) -> datetime | None:
+    """
+    Return the first instant > ``after`` at which the key's status may change.
+
+    Never later than :func:`next_status_change` (what the key opens can only
+    change where one of its schedules does, where the key begins, where one of
+    its accesses begins or ends, or where it expires), and cheap: what the
+    site's one timer is armed with. None: it never changes.
+    """
+    if key.cancelled or key.used_up:
+        return None
+    expiry = key_expiry(key, keyholder, tz)
+    if expiry is not None and after >= expiry:
+        return None
+    if keyholder.blocked:
+        return expiry
+    found = terms_next_change(terms, after, tz)
+    bounds = (
+        key_start(key, keyholder),
+        *(t.start for t in terms),
+        *(t.end for t in terms),
+    )
+    for instant in (*bounds, expiry):
+        if (
+            instant is not None
+            and instant > after
+            and (found is None or instant < found)
+        ):
+            found = instant
+    return found
+
+
+_MAX_EDGES = 64
+"""Edges looked past for a real change; then the last one is answered."""
+
+
 def next_status_change(
     key: Key,
     keyholder: Keyholder,
@@ -151,33 +194,56 @@ def next_status_change(
     terms: tuple[Term, ...],
 ) -> datetime | None:
     """
-    Return the first instant > ``after`` where the key's status may change.
+    Return the first instant > ``after`` where the key's status changes.
 
     Only the passage of time is considered; edits (cancel, block, uses,
     access) are changes the caller makes itself. None means the status never
-    changes. The instant is where one of the key's schedules changes: its
-    status, or the locks it opens, may change there.
+    changes. A change is of the status or, while active, of the locks the key
+    opens; an edge that changes neither (a group's hours opening outside the
+    key's own) is passed over. After ``_MAX_EDGES`` such edges the last one
+    is answered (look again there).
     """
-    if key.cancelled or key.used_up:
-        return None
-    expiry = key_expiry(key, keyholder, tz)
-    if expiry is not None and after >= expiry:
-        return None
-    if keyholder.blocked:
-        return expiry
+
+    def seen(at: datetime) -> tuple[Status, frozenset[str]]:
+        moment = Moment(at, tz)
+        status = key_status(key, keyholder, at, tz, terms=terms, moment=moment)
+        opened = moment.open_locks(terms) if status is Status.ACTIVE else frozenset()
+        return status, opened
+
+    shown = seen(after)
+    edge, now = after, shown
+    for _ in range(_MAX_EDGES):
+        found = (
+            _upcoming_until(key, keyholder, terms, edge, tz)
+            if now[0] is Status.UPCOMING
+            else next_possible_change(key, keyholder, edge, tz, terms=terms)
+        )
+        if found is None:
+            return None
+        edge, now = found, seen(found)
+        if now != shown:
+            return edge
+    return edge
+
+
+def _upcoming_until(
+    key: Key, keyholder: Keyholder, terms: tuple[Term, ...], at: datetime, tz: tzinfo
+) -> datetime | None:
+    """
+    Return when an upcoming key stops being upcoming (or expires), after ``at``.
+
+    Nothing else changes before: the key begins, or its first access does.
+    """
     start = key_start(key, keyholder)
-    if start is not None and after < start:
-        return start if expiry is None else min(start, expiry)
-    live = [term for term in terms if (end := term.end) is None or after < end]
-    starts = [term.start for term in live]
-    if live and all(begin is not None and after < begin for begin in starts):
-        # Upcoming: the status changes when the first access begins.
-        first = min(begin for begin in starts if begin is not None)
-        return first if expiry is None else min(first, expiry)
-    flip = terms_next_change(terms, after, tz)
-    if flip is None:
+    if start is not None and at < start:
+        until: datetime | None = start
+    else:
+        live = [t for t in terms if not t.empty and (t.end is None or at < t.end)]
+        until = min((t.start for t in live if t.start is not None), default=None)
+    expiry = key_expiry(key, keyholder, tz)
+    if until is None or (expiry is not None and expiry < until):
         return expiry
-    return flip if expiry is None else min(flip, expiry)
+    return until
 
 
 def keyholder_status(
@@ -228,7 +294,7 @@ def keyholder_next_change(
     Return the next own boundary (activation or expiry) of a keyholder.
 
     Changes caused by the keyholder's keys are covered by
-    :func:`next_status_change` of each key.
+    :func:`next_possible_change` of each key.
     """
     candidates = [
         instant
@@ -255,7 +321,7 @@ def next_site_change(site: Site, after: datetime, tz: tzinfo) -> datetime | None
         holder = site.keyholders.get(key.keyholder_id)
         if holder is None:
             continue
-        instant = next_status_change(key, holder, after, tz, terms=site.terms_of(key))
+        instant = next_possible_change(key, holder, after, tz, terms=site.terms_of(key))
         if instant is not None:
             candidates.append(instant)
     return min(candidates, default=None)

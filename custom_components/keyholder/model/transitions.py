@@ -26,7 +26,7 @@ from datetime import datetime, tzinfo
 import heapq
 
 from .site import Site
-from .status import keyholder_next_change, next_status_change
+from .status import keyholder_next_change, next_possible_change
 
 _KEY = "k"
 _HOLDER = "h"
@@ -145,6 +145,6 @@ class TransitionIndex:
         holder = site.keyholders.get(key.keyholder_id)
         if holder is None:
             return None
-        return next_status_change(
+        return next_possible_change(
             key, holder, after, self._tz, terms=site.terms_of(key)
         )
