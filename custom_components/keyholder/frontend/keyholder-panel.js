@@ -366,7 +366,8 @@ class KeyholderPanel extends HTMLElement {
     if (key.valid_from || key.valid_until) {
       parts.push(this._range(key.valid_from, key.valid_until));
     } else if (!parts.length) {
-      parts.push("Any time");
+      // A key that follows its person's access works whenever that allows.
+      parts.push(key.follows_access ? "Whenever their access allows" : "Any time");
     }
     if (key.max_uses) parts.push(`${key.uses}/${key.max_uses} uses`);
     return parts.join(" · ");

@@ -235,7 +235,7 @@ async def run_access_scenario(page: Page, url: str) -> None:
 
 async def edit_key_schedule(page: Page, panel: Locator, key: Locator) -> None:
     """Narrow Carla's key to Mondays 11:00-12:00; a bad schedule changes nothing."""
-    await expect(key).to_contain_text("Any time")
+    await expect(key).to_contain_text("Whenever their access allows")
     await key.get_by_role("button", name="Edit schedule").click()
     form = panel.locator("#schedule-form")
     await expect(form.get_by_label("When")).to_have_value("always")
@@ -247,7 +247,7 @@ async def edit_key_schedule(page: Page, panel: Locator, key: Locator) -> None:
         "needs both a start time and an end time"
     )
     await expect(form).to_have_count(1)
-    await expect(key).to_contain_text("Any time")
+    await expect(key).to_contain_text("Whenever their access allows")
 
     await form.locator("input[name=start_time]").fill("11:00")
     await form.locator("input[name=end_time]").fill("12:00")
