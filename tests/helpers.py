@@ -157,3 +157,17 @@ def settled(data: SiteData, lock_id: str) -> dict[CredentialRef, str]:
         else:
             record[slot] = code
     return record
+
+
+async def set_up_at(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    entry: MockConfigEntry,
+    when: datetime,
+) -> MockConfigEntry:
+    """Set up a site at ``when`` (the clock frozen there) and return it."""
+    freezer.move_to(when)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry

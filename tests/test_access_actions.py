@@ -18,7 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.keyholder.const import DOMAIN, SUBENTRY_GROUP
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
-from .helpers import move_to
+from .helpers import move_to, set_up_at
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Monday 30 November 2026, 9:00 (the tests never depend on today's date).
@@ -38,11 +38,7 @@ async def site(
     site_entry: MockConfigEntry,
 ) -> MockConfigEntry:
     """The site on a Monday morning."""
-    freezer.move_to(MONDAY)
-    site_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(site_entry.entry_id)
-    await hass.async_block_till_done()
-    return site_entry
+    return await set_up_at(hass, freezer, site_entry, MONDAY)
 
 
 async def join(hass: HomeAssistant, holder: str, group: str, **data: Any) -> None:

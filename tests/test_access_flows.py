@@ -18,7 +18,7 @@ from custom_components.keyholder.access.grants import personal_grant_id
 from custom_components.keyholder.model.values import Schedule, Window
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE
-from .helpers import by_slot, move_to
+from .helpers import by_slot, move_to, set_up_at
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Monday 30 November 2026, 10:00.
@@ -42,11 +42,7 @@ async def site(
     site_entry: MockConfigEntry,
 ) -> MockConfigEntry:
     """The site, set up on a Monday morning."""
-    freezer.move_to(MONDAY)
-    site_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(site_entry.entry_id)
-    await hass.async_block_till_done()
-    return site_entry
+    return await set_up_at(hass, freezer, site_entry, MONDAY)
 
 
 async def _start(hass: HomeAssistant, entry: MockConfigEntry, kind: str) -> Any:

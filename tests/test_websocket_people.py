@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.keyholder.model.serialize import key_grant_id
 
 from .conftest import LOCK_FRONT, LOCK_GARAGE, OWNER, PLUMBER
-from .helpers import issue, move_to
+from .helpers import issue, move_to, set_up_at
 from .test_websocket_access import state
 from .test_websocket_api import Client, codes, holder_named, site_of
 
@@ -36,11 +36,7 @@ async def site(
     site_entry: MockConfigEntry,
 ) -> MockConfigEntry:
     """The site on a Monday morning."""
-    freezer.move_to(MONDAY)
-    site_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(site_entry.entry_id)
-    await hass.async_block_till_done()
-    return site_entry
+    return await set_up_at(hass, freezer, site_entry, MONDAY)
 
 
 @pytest.fixture
