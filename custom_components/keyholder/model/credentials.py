@@ -104,7 +104,7 @@ class CredentialKind:
 
     def can_hold(self, caps: LockCapabilities) -> bool:
         """Return True when a lock with ``caps`` can hold this kind of credential."""
-        return self.held_by_lock and self.kind in caps.credential_kinds
+        return self.held_by_lock and self.kind in caps.slots
 
     def check(
         self, text: str, caps: LockCapabilities, taken: Collection[str] = ()

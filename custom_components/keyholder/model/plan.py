@@ -108,6 +108,18 @@ def _unfit(key: Key, caps: LockCapabilities) -> UnplacedReason | None:
     return None
 
 
+type _Fits = dict[tuple[str, int], UnplacedReason | None]
+"""(key id, id of a lock's capabilities) -> why the key does not fit there."""
+
+
+def _fit(fits: _Fits, key: Key, caps: LockCapabilities) -> UnplacedReason | None:
+    """Return :func:`_unfit`, remembered: locks often share their capabilities."""
+    mark = (key.id, id(caps))
+    if mark not in fits:
+        fits[mark] = _unfit(key, caps)
+    return fits[mark]
+
+
 def _credential(key: Key, ref: CredentialRef) -> Credential:
     """Return the credential of ``key`` at ``ref`` (the key has a secret)."""
     return Credential(ref=ref, secret=key.secret or "", key_id=key.id)
@@ -155,6 +167,7 @@ def make_plan(
 
     desired: dict[str, dict[CredentialRef, Credential]] = {}
     unplaced: list[Unplaced] = []
+    fits: _Fits = {}
     for lock_id, caps in locks.items():
         foreign = frozenset(occupied.get(lock_id, ())) if occupied else frozenset()
         desired[lock_id] = _plan_lock(
@@ -164,6 +177,7 @@ def make_plan(
             lock_keys=by_lock[lock_id],
             statuses=statuses,
             opened=opened,
+            fits=fits,
             foreign=foreign,
             refused=frozenset(refused.get(lock_id, ())) if refused else frozenset(),
             unplaced=unplaced,
@@ -180,6 +194,7 @@ def _plan_lock(
     lock_keys: list[Key],
     statuses: Mapping[str, Status],
     opened: Mapping[str, frozenset[str]],
+    fits: _Fits,
     foreign: frozenset[CredentialRef],
     refused: frozenset[str],
     unplaced: list[Unplaced],
@@ -188,14 +203,14 @@ def _plan_lock(
     wanted: list[Key] = []
     keepers: dict[str, Key] = {}
     for key in lock_keys:
-        status = statuses[key.id]
+        if statuses[key.id] in TERMINAL_STATUSES:
+            continue  # neither kept nor wanted anywhere
         open_here = lock_id in opened.get(key.id, ())
-        reason = _unfit(key, caps) or (
-            UnplacedReason.CODE_DUPLICATE if key.id in refused else None
-        )
+        reason = _fit(fits, key, caps)
+        if reason is None and key.id in refused:
+            reason = UnplacedReason.CODE_DUPLICATE
         if reason is None:
-            if status not in TERMINAL_STATUSES:
-                keepers[key.id] = key
+            keepers[key.id] = key
             if open_here:
                 wanted.append(key)
         elif open_here:
